@@ -1,0 +1,264 @@
+/* tinyfin.h: the one public header of the tinyfin C core.
+ *
+ * Conventions that hold for every function declared here:
+ *  - Every entry point returns a tf_status. TF_OK (0) means success; anything
+ *    else means nothing was written to the out-pointers and a message naming
+ *    the op and the offending shapes/dtypes is available from tf_last_error()
+ *    on the same thread. No function aborts, exits or prints on user input.
+ *  - Every function that writes a `tf_tensor **out` hands the caller exactly
+ *    one reference; the caller gives it back with tf_tensor_release().
+ *  - Input tensors are borrowed: a function never releases what it was given.
+ *  - Strides and offsets are in elements, not bytes. Views share one
+ *    refcounted tf_storage; refcounts are atomic.
+ *  - Dimensions in a `dim_mask` are bits: bit d set means dimension d.
+ */
+#ifndef TINYFIN_H
+#define TINYFIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TF_MAX_DIMS 8
+
+typedef enum {
+  TF_FLOAT32 = 0,
+  TF_FLOAT64 = 1,
+  TF_INT64 = 2,
+  TF_BOOL = 3,
+  TF_NUM_DTYPES
+} tf_dtype;
+
+typedef enum { TF_CPU = 0, TF_CUDA = 1 } tf_device;
+
+/* Status codes; the Python layer maps each one to an exception class. */
+typedef enum {
+  TF_OK = 0,
+  TF_ERR_VALUE = 1,    /* ValueError: a bad argument value             */
+  TF_ERR_SHAPE = 2,    /* ValueError: shapes that do not fit together   */
+  TF_ERR_DTYPE = 3,    /* TypeError: a dtype the op does not accept     */
+  TF_ERR_INDEX = 4,    /* IndexError: an index or dim out of range      */
+  TF_ERR_MEMORY = 5,   /* MemoryError: an allocation failed             */
+  TF_ERR_DEVICE = 6,   /* RuntimeError: an op on an unsupported device  */
+  TF_ERR_INTERNAL = 7  /* RuntimeError: a bug in tinyfin itself         */
+} tf_status;
+
+typedef struct tf_storage tf_storage;
+typedef struct tf_tensor tf_tensor;
+
+/* ---- errors (error.c) ---------------------------------------------------- */
+/* The message of the last failure on this thread ("" if none). */
+const char *tf_last_error(void);
+
+/* ---- tensors and storage (tensor.c) -------------------------------------- */
+size_t tf_dtype_size(tf_dtype dtype);
+/* Number of tf_tensor objects alive in the process (for leak tests). */
+int64_t tf_live_tensors(void);
+
+tf_status tf_tensor_empty(int ndim, const int64_t *shape, tf_dtype dtype,
+                          tf_tensor **out);
+/* Copies nbytes of C-contiguous data of the given shape and dtype. */
+tf_status tf_tensor_from_buffer(int ndim, const int64_t *shape, tf_dtype dtype,
+                                const void *data, size_t nbytes,
+                                tf_tensor **out);
+void tf_tensor_retain(tf_tensor *t);
+void tf_tensor_release(tf_tensor *t); /* NULL is accepted */
+
+int tf_tensor_ndim(const tf_tensor *t);
+tf_dtype tf_tensor_dtype(const tf_tensor *t);
+tf_device tf_tensor_device(const tf_tensor *t);
+int64_t tf_tensor_numel(const tf_tensor *t);
+int64_t tf_tensor_offset(const tf_tensor *t);
+/* Write ndim values into shape / strides. */
+void tf_tensor_shape(const tf_tensor *t, int64_t *shape);
+void tf_tensor_strides(const tf_tensor *t, int64_t *strides);
+bool tf_tensor_is_contiguous(const tf_tensor *t);
+/* Address of element [0, ..., 0] (storage data + offset). */
+void *tf_tensor_data(const tf_tensor *t);
+/* Base address and size of the storage, for zero-copy NumPy views. */
+void *tf_tensor_storage_data(const tf_tensor *t);
+size_t tf_tensor_storage_nbytes(const tf_tensor *t);
+/* True if the two tensors share one storage. */
+bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b);
+/* Read element 0 of a one-element tensor as double and as int64. */
+tf_status tf_tensor_item(const tf_tensor *t, double *fvalue, int64_t *ivalue);
+
+/* ---- views: share storage, never copy (view.c) --------------------------- */
+/* reshape as a view; fails with TF_ERR_SHAPE if the strides do not allow it.
+ * One entry of shape may be -1 (inferred). */
+tf_status tf_view(const tf_tensor *t, int ndim, const int64_t *shape,
+                  tf_tensor **out);
+/* reshape: a view when the strides allow it, otherwise a contiguous copy. */
+tf_status tf_reshape(const tf_tensor *t, int ndim, const int64_t *shape,
+                     tf_tensor **out);
+tf_status tf_permute(const tf_tensor *t, const int *dims, tf_tensor **out);
+tf_status tf_transpose(const tf_tensor *t, int dim0, int dim1,
+                       tf_tensor **out);
+/* t[..., start:stop:step, ...] along dim; start/stop already clamped by the
+ * caller to [0, size] (Python slice.indices semantics); step > 0. */
+tf_status tf_slice(const tf_tensor *t, int dim, int64_t start, int64_t stop,
+                   int64_t step, tf_tensor **out);
+/* t[..., index, ...]: removes dim. Negative index counts from the end. */
+tf_status tf_select(const tf_tensor *t, int dim, int64_t index,
+                    tf_tensor **out);
+/* Broadcast to shape (ndim >= t's ndim); -1 keeps a size. */
+tf_status tf_expand(const tf_tensor *t, int ndim, const int64_t *shape,
+                    tf_tensor **out);
+/* Remove the size-1 dims in dim_mask (dims of other sizes are kept). */
+tf_status tf_squeeze(const tf_tensor *t, uint32_t dim_mask, tf_tensor **out);
+tf_status tf_unsqueeze(const tf_tensor *t, int dim, tf_tensor **out);
+/* A view with explicit geometry; checked to stay inside the storage. */
+tf_status tf_as_strided(const tf_tensor *t, int ndim, const int64_t *shape,
+                        const int64_t *strides, int64_t offset,
+                        tf_tensor **out);
+
+/* ---- copies and conversion (copy.c) -------------------------------------- */
+/* A contiguous copy (always a new storage). */
+tf_status tf_clone(const tf_tensor *t, tf_tensor **out);
+/* t itself (retained) if contiguous, else a contiguous copy. */
+tf_status tf_contiguous(const tf_tensor *t, tf_tensor **out);
+tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out);
+/* dst[...] = src broadcast to dst's shape, converting dtype. */
+tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src);
+/* dst[...] = value (fvalue for float dtypes, ivalue for int64/bool). */
+tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue);
+
+/* ---- creation (creation.c) ----------------------------------------------- */
+tf_status tf_full(int ndim, const int64_t *shape, tf_dtype dtype,
+                  double fvalue, int64_t ivalue, tf_tensor **out);
+/* n values start + i*step (float dtypes use fstart/fstep, int64 istart/istep). */
+tf_status tf_arange(double fstart, double fstep, int64_t istart,
+                    int64_t istep, int64_t n, tf_dtype dtype,
+                    tf_tensor **out);
+tf_status tf_linspace(double start, double end, int64_t steps, tf_dtype dtype,
+                      tf_tensor **out);
+tf_status tf_eye(int64_t n, int64_t m, tf_dtype dtype, tf_tensor **out);
+
+/* ---- random numbers: counter-based Philox4x32-10 (random.c) -------------- */
+void tf_manual_seed(uint64_t seed);
+uint64_t tf_initial_seed(void);
+/* Uniform [low, high) floats. */
+tf_status tf_rand(int ndim, const int64_t *shape, tf_dtype dtype, double low,
+                  double high, tf_tensor **out);
+/* Normal(mean, std) floats. */
+tf_status tf_randn(int ndim, const int64_t *shape, tf_dtype dtype, double mean,
+                   double std, tf_tensor **out);
+/* Integers uniform in [low, high). */
+tf_status tf_randint(int ndim, const int64_t *shape, tf_dtype dtype,
+                     int64_t low, int64_t high, tf_tensor **out);
+
+/* ---- elementwise (unary.c, binary.c; op lists in ops.def) ---------------- */
+typedef enum {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) TF_UNARY_##ENUM,
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+  TF_UNARY_COUNT
+} tf_unary_op;
+
+typedef enum {
+#define TF_BINARY_OP(ENUM, name, kind) TF_BINARY_##ENUM,
+#include "tinyfin_ops.def"
+#undef TF_BINARY_OP
+  TF_BINARY_COUNT
+} tf_binary_op;
+
+typedef enum {
+#define TF_REDUCE_OP(ENUM, name) TF_REDUCE_##ENUM,
+#include "tinyfin_ops.def"
+#undef TF_REDUCE_OP
+  TF_REDUCE_COUNT
+} tf_reduce_op;
+
+/* Name of an op as Python knows it ("exp"), NULL if out of range. */
+const char *tf_unary_name(int op);
+const char *tf_binary_name(int op);
+const char *tf_reduce_name(int op);
+
+/* p0..p2 are the op's parameters (see ops.def), ignored by most ops. */
+tf_status tf_unary(int op, const tf_tensor *x, double p0, double p1,
+                   double p2, tf_tensor **out);
+/* Writes into dst, which must have x's shape (dst may be x: in place). */
+tf_status tf_unary_into(int op, const tf_tensor *x, double p0, double p1,
+                        double p2, tf_tensor *dst);
+
+tf_status tf_binary(int op, const tf_tensor *a, const tf_tensor *b,
+                    tf_tensor **out);
+/* Writes into dst, which must have the broadcast shape of a and b and hold
+ * the result dtype (dst may alias a or b exactly: in place). */
+tf_status tf_binary_into(int op, const tf_tensor *a, const tf_tensor *b,
+                         tf_tensor *dst);
+
+/* The kind of a Python scalar operand, for PyTorch's promotion rules:
+ * a scalar never raises a tensor's dtype within its category. */
+typedef enum { TF_SCALAR_BOOL = 0, TF_SCALAR_INT = 1, TF_SCALAR_FLOAT = 2 } tf_scalar_kind;
+/* op(t, s), or op(s, t) when reverse is true. */
+tf_status tf_binary_scalar(int op, const tf_tensor *t, double fvalue,
+                           int64_t ivalue, int kind, bool reverse,
+                           tf_tensor **out);
+tf_status tf_binary_scalar_into(int op, const tf_tensor *t, double fvalue,
+                                int64_t ivalue, int kind, tf_tensor *dst);
+/* The dtype op(a, b) produces, or an error if op does not accept them. */
+tf_status tf_result_dtype(int op, const tf_tensor *a, const tf_tensor *b,
+                          tf_dtype *out);
+/* where(cond, a, b) with three-way broadcasting; cond is bool. */
+tf_status tf_where(const tf_tensor *cond, const tf_tensor *a,
+                   const tf_tensor *b, tf_tensor **out);
+
+/* ---- reductions (reduce.c) ----------------------------------------------- */
+/* Reduce over the dims in dim_mask (0 = all dims). param is the correction
+ * of var/std and p of norm. For max/min, indices (if not NULL) receives the
+ * int64 position along the single reduced dim. */
+tf_status tf_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
+                    bool keepdim, double param, tf_tensor **values,
+                    tf_tensor **indices);
+/* softmax (log = false) or log_softmax (log = true) along dim. */
+tf_status tf_softmax(const tf_tensor *x, int dim, bool log, tf_tensor **out);
+
+/* ---- linear algebra (matmul.c) ------------------------------------------- */
+/* NumPy matmul rules: 1-D operands promoted and squeezed, batch dims
+ * broadcast. */
+tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out);
+
+/* ---- shape ops that copy (shape.c) --------------------------------------- */
+tf_status tf_cat(int n, tf_tensor *const *tensors, int dim, tf_tensor **out);
+tf_status tf_flip(const tf_tensor *t, uint32_t dim_mask, tf_tensor **out);
+typedef enum { TF_PAD_CONSTANT = 0, TF_PAD_REFLECT = 1, TF_PAD_REPLICATE = 2 } tf_pad_mode;
+/* pads[2*d], pads[2*d+1]: before/after amounts for dim d (ndim entries). */
+tf_status tf_pad(const tf_tensor *t, const int64_t *pads, int mode,
+                 double value, tf_tensor **out);
+/* Keep elements with col - row <= k (tril) or >= k (triu) of the last two dims. */
+tf_status tf_tril(const tf_tensor *t, int64_t k, bool upper, tf_tensor **out);
+
+/* ---- indexing (index.c) -------------------------------------------------- */
+tf_status tf_gather(const tf_tensor *t, int dim, const tf_tensor *index,
+                    tf_tensor **out);
+/* out = t.clone(); out.scatter_add_(dim, index, src) */
+tf_status tf_scatter_add(const tf_tensor *t, int dim, const tf_tensor *index,
+                         const tf_tensor *src, tf_tensor **out);
+tf_status tf_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
+                          tf_tensor **out);
+/* Advanced indexing on the k leading dims of t: the k int64 index tensors
+ * (already broadcast to one shape I) pick out[i..., rest...] =
+ * t[idx0[i], ..., idx{k-1}[i], rest...]. Negative indices count from the end. */
+tf_status tf_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
+                       tf_tensor **out);
+/* t[idx0[i], ..., rest...] = values[i..., rest...] (values broadcast to
+ * I + rest), or += when accumulate (repeated indices add up). */
+tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
+                        const tf_tensor *values, bool accumulate);
+/* Coordinates of the true/nonzero elements: an int64 (count, ndim) tensor. */
+tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out);
+
+/* ---- runtime ------------------------------------------------------------- */
+/* Threads used by parallel kernels (OpenMP); results never depend on it. */
+void tf_set_num_threads(int n);
+int tf_get_num_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TINYFIN_H */

@@ -1,0 +1,269 @@
+/* unary.c: the CPU kernels of every unary op in tinyfin_ops.def and their
+ * dispatch (dtype rules, output allocation, in-place writes).
+ *
+ * Each op is written once as a scalar function: uf_<op> on double (float32
+ * computes in double and rounds once), ui_<op> on int64 for NUM ops and
+ * up_<op> (a predicate) for PRED ops. Macros expand them into strided row
+ * loops per dtype; the contiguous case is a plain loop the compiler
+ * vectorizes. */
+#include <float.h>
+#include <math.h>
+
+#include "../internal.h"
+#include "fast_math.h"
+
+typedef const double *params_t; /* p0, p1, p2 of tf_unary */
+
+/* ---- float functions ---------------------------------------------------- */
+static inline double uf_neg(double x, params_t p) { (void)p; return -x; }
+static inline double uf_abs(double x, params_t p) { (void)p; return fabs(x); }
+/* sign keeps NaN (NumPy) and the sign of zero */
+static inline double uf_sign(double x, params_t p) {
+  (void)p;
+  return x > 0 ? 1.0 : x < 0 ? -1.0 : x;
+}
+static inline double uf_exp(double x, params_t p) { (void)p; return exp(x); }
+static inline double uf_exp2(double x, params_t p) { (void)p; return exp2(x); }
+static inline double uf_expm1(double x, params_t p) { (void)p; return expm1(x); }
+static inline double uf_log(double x, params_t p) { (void)p; return log(x); }
+static inline double uf_log2(double x, params_t p) { (void)p; return log2(x); }
+static inline double uf_log10(double x, params_t p) { (void)p; return log10(x); }
+static inline double uf_log1p(double x, params_t p) { (void)p; return log1p(x); }
+static inline double uf_sqrt(double x, params_t p) { (void)p; return sqrt(x); }
+static inline double uf_rsqrt(double x, params_t p) { (void)p; return 1.0 / sqrt(x); }
+static inline double uf_reciprocal(double x, params_t p) { (void)p; return 1.0 / x; }
+static inline double uf_square(double x, params_t p) { (void)p; return x * x; }
+static inline double uf_sin(double x, params_t p) { (void)p; return sin(x); }
+static inline double uf_cos(double x, params_t p) { (void)p; return cos(x); }
+static inline double uf_tan(double x, params_t p) { (void)p; return tan(x); }
+static inline double uf_tanh(double x, params_t p) { (void)p; return tanh(x); }
+/* Never exp of a large positive argument: no overflow, no inf/inf. */
+static inline double uf_sigmoid(double x, params_t p) {
+  (void)p;
+  if (x >= 0) return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
+}
+/* NaN propagates; relu(-0.0) is +0.0 as in PyTorch. */
+static inline double uf_relu(double x, params_t p) {
+  (void)p;
+  return x <= 0 ? 0.0 : x;
+}
+static inline double uf_leaky_relu(double x, params_t p) {
+  return x < 0 ? x * p[0] : x;
+}
+static inline double uf_elu(double x, params_t p) {
+  return x <= 0 ? p[0] * expm1(x) : x;
+}
+/* exact: x/2 * erfc(-x/sqrt2), which does not cancel for negative x as
+ * x/2 * (1 + erf(x/sqrt2)) does. tanh form: x/2 * (1 + tanh(u)) written as
+ * x * sigmoid(2u) for the same reason. */
+static inline double uf_gelu(double x, params_t p) {
+  if (p[0] == 0) return 0.5 * x * erfc(-x * M_SQRT1_2);
+  double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+  return x * uf_sigmoid(2.0 * u, p);
+}
+static inline double uf_silu(double x, params_t p) { return x * uf_sigmoid(x, p); }
+/* log(1 + e^(beta x)) / beta, linear above threshold as in PyTorch; for
+ * beta x > 0 written as beta x + log1p(e^(-beta x)) so e^ never overflows. */
+static inline double uf_softplus(double x, params_t p) {
+  double bx = p[0] * x;
+  if (bx > p[1]) return x;
+  if (bx > 0) return (bx + log1p(exp(-bx))) / p[0];
+  return log1p(exp(bx)) / p[0];
+}
+static inline double uf_erf(double x, params_t p) { (void)p; return erf(x); }
+static inline double uf_floor(double x, params_t p) { (void)p; return floor(x); }
+static inline double uf_ceil(double x, params_t p) { (void)p; return ceil(x); }
+static inline double uf_round(double x, params_t p) { (void)p; return nearbyint(x); }
+static inline double uf_trunc(double x, params_t p) { (void)p; return trunc(x); }
+/* NaN propagates; min > max gives max everywhere, as in PyTorch. */
+static inline double uf_clamp(double x, params_t p) {
+  if (x != x) return x;
+  x = x < p[0] ? p[0] : x;
+  return x > p[1] ? p[1] : x;
+}
+static inline double uf_nan_to_num(double x, params_t p) {
+  if (x != x) return p[0];
+  if (x == INFINITY) return p[1];
+  if (x == -INFINITY) return p[2];
+  return x;
+}
+
+/* ---- int64 functions (NUM ops); wrap-around instead of signed overflow -- */
+static inline int64_t wrap(uint64_t u) { return (int64_t)u; }
+static inline int64_t ui_neg(int64_t x, params_t p) { (void)p; return wrap(0u - (uint64_t)x); }
+static inline int64_t ui_abs(int64_t x, params_t p) { (void)p; return x < 0 ? wrap(0u - (uint64_t)x) : x; }
+static inline int64_t ui_sign(int64_t x, params_t p) { (void)p; return (x > 0) - (x < 0); }
+static inline int64_t ui_square(int64_t x, params_t p) { (void)p; return wrap((uint64_t)x * (uint64_t)x); }
+static inline int64_t ui_relu(int64_t x, params_t p) { (void)p; return x < 0 ? 0 : x; }
+static inline int64_t ui_floor(int64_t x, params_t p) { (void)p; return x; }
+static inline int64_t ui_ceil(int64_t x, params_t p) { (void)p; return x; }
+static inline int64_t ui_round(int64_t x, params_t p) { (void)p; return x; }
+static inline int64_t ui_trunc(int64_t x, params_t p) { (void)p; return x; }
+static inline int64_t ui_nan_to_num(int64_t x, params_t p) { (void)p; return x; }
+/* Bounds compare in double; a bound beyond int64's range never binds. */
+static inline int64_t ui_clamp(int64_t x, params_t p) {
+  if ((double)x < p[0]) x = p[0] >= 9.2e18 ? INT64_MAX : (int64_t)ceil(p[0]);
+  if ((double)x > p[1]) x = p[1] <= -9.2e18 ? INT64_MIN : (int64_t)floor(p[1]);
+  return x;
+}
+
+/* ---- predicates (PRED ops), on any dtype read as double ----------------- */
+static inline bool up_isnan(double x) { return isnan(x); }
+static inline bool up_isinf(double x) { return isinf(x); }
+static inline bool up_isfinite(double x) { return isfinite(x); }
+static inline bool up_logical_not(double x) { return x == 0; }
+
+/* ---- row loops ---------------------------------------------------------- */
+#define UNARY_LOOP(FN, TI, TO, EXPR)                                        \
+  static void FN(int64_t n, char *const *ptr, const int64_t *s,            \
+                 const double *prm) {                                       \
+    (void)prm;                                                              \
+    TO *o = (TO *)ptr[0];                                                   \
+    const TI *a = (const TI *)ptr[1];                                       \
+    if (s[0] == 1 && s[1] == 1) {                                           \
+      for (int64_t i = 0; i < n; i++) {                                     \
+        TI x = a[i];                                                        \
+        o[i] = (EXPR);                                                      \
+      }                                                                     \
+    } else {                                                                \
+      for (int64_t i = 0; i < n; i++) {                                     \
+        TI x = a[i * s[1]];                                                 \
+        o[i * s[0]] = (EXPR);                                               \
+      }                                                                     \
+    }                                                                       \
+  }
+
+/* float32 through float64, or a dedicated vectorized function. */
+#define F32_VIA_F64(name) (float)uf_##name((double)x, prm)
+#define F32_FAST_EXP(name) tf_fast_expf(x)
+
+#define LOOPS_FLOAT(name, f32impl)                                \
+  UNARY_LOOP(unary_##name##_f32, float, float, F32_##f32impl(name)) \
+  UNARY_LOOP(unary_##name##_f64, double, double, uf_##name(x, prm))
+#define LOOPS_NUM(name, f32impl) \
+  LOOPS_FLOAT(name, f32impl)     \
+  UNARY_LOOP(unary_##name##_i64, int64_t, int64_t, ui_##name(x, prm))
+#define LOOPS_PRED(name, f32impl)                                      \
+  UNARY_LOOP(unary_##name##_f32, float, bool, up_##name((double)x))    \
+  UNARY_LOOP(unary_##name##_f64, double, bool, up_##name(x))           \
+  UNARY_LOOP(unary_##name##_i64, int64_t, bool, up_##name((double)x))  \
+  UNARY_LOOP(unary_##name##_bool, bool, bool, up_##name((double)x))
+
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) LOOPS_##kind(name, f32impl)
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+
+/* ---- tables ------------------------------------------------------------- */
+enum { KIND_FLOAT, KIND_NUM, KIND_PRED };
+
+#define ROW_FLOAT(name) {unary_##name##_f32, unary_##name##_f64, NULL, NULL}
+#define ROW_NUM(name) {unary_##name##_f32, unary_##name##_f64, unary_##name##_i64, NULL}
+#define ROW_PRED(name) \
+  {unary_##name##_f32, unary_##name##_f64, unary_##name##_i64, unary_##name##_bool}
+
+/* [op][input dtype] */
+static const tf_row_fn unary_kernels[][TF_NUM_DTYPES] = {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) ROW_##kind(name),
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+};
+static const int unary_kinds[] = {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) KIND_##kind,
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+};
+static const char *const unary_names[] = {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) #name,
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+};
+_Static_assert(sizeof unary_kernels / sizeof unary_kernels[0] == TF_UNARY_COUNT,
+               "every unary op needs a kernel row");
+_Static_assert(sizeof unary_names / sizeof unary_names[0] == TF_UNARY_COUNT,
+               "every unary op needs a name");
+
+const char *tf_unary_name(int op) {
+  return op >= 0 && op < TF_UNARY_COUNT ? unary_names[op] : NULL;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+/* The dtype the kernel reads and the dtype it writes. */
+static tf_status unary_dtypes(int op, tf_dtype in, tf_dtype *compute,
+                              tf_dtype *result) {
+  switch (unary_kinds[op]) {
+    case KIND_FLOAT:
+      *compute = *result = tf_is_float(in) ? in : TF_FLOAT32;
+      return TF_OK;
+    case KIND_NUM:
+      TF_CHECK(in != TF_BOOL, TF_ERR_DTYPE,
+               "%s: expected a float32, float64 or int64 tensor, got bool",
+               unary_names[op]);
+      *compute = *result = in;
+      return TF_OK;
+    default:
+      *compute = in;
+      *result = TF_BOOL;
+      return TF_OK;
+  }
+}
+
+static tf_status unary_run(int op, const tf_tensor *x, const double *params,
+                           tf_dtype compute, tf_tensor *dst) {
+  tf_tensor *converted = NULL;
+  if (x->dtype != compute ||
+      (x->storage == dst->storage && tf_ptr(x) != tf_ptr(dst))) {
+    /* Another dtype, or a partial overlap with dst: read from a copy. */
+    TF_TRY(tf_to_dtype(x, compute, &converted));
+    x = converted;
+  }
+  const tf_tensor *ops[2] = {dst, x};
+  tf_iter it;
+  tf_iter_init(&it, 2, ops, dst->ndim, dst->shape);
+  tf_iter_run(&it, unary_kernels[op][compute], params);
+  tf_tensor_release(converted);
+  return TF_OK;
+}
+
+static tf_status unary_check(int op, const tf_tensor *x) {
+  TF_CHECK(op >= 0 && op < TF_UNARY_COUNT, TF_ERR_VALUE,
+           "unary: unknown op code %d", op);
+  return tf_check_cpu(unary_names[op], x);
+}
+
+tf_status tf_unary(int op, const tf_tensor *x, double p0, double p1,
+                   double p2, tf_tensor **out) {
+  TF_TRY(unary_check(op, x));
+  tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
+  TF_TRY(unary_dtypes(op, x->dtype, &compute, &result));
+  tf_tensor *r = NULL;
+  TF_TRY(tf_new(x->ndim, x->shape, result, &r));
+  const double params[3] = {p0, p1, p2};
+  tf_status st = unary_run(op, x, params, compute, r);
+  if (st != TF_OK) {
+    tf_tensor_release(r);
+    return st;
+  }
+  *out = r;
+  return TF_OK;
+}
+
+tf_status tf_unary_into(int op, const tf_tensor *x, double p0, double p1,
+                        double p2, tf_tensor *dst) {
+  TF_TRY(unary_check(op, x));
+  TF_TRY(tf_check_cpu(unary_names[op], dst));
+  tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
+  TF_TRY(unary_dtypes(op, x->dtype, &compute, &result));
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  TF_CHECK(dst->ndim == x->ndim &&
+               !memcmp(dst->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim),
+           TF_ERR_SHAPE, "%s: out has shape %s, but the result has shape %s",
+           unary_names[op], tf_shape_str(dst->ndim, dst->shape, a),
+           tf_shape_str(x->ndim, x->shape, b));
+  TF_CHECK(dst->dtype == result, TF_ERR_DTYPE,
+           "%s: result type %s can't be cast to the desired output type %s",
+           unary_names[op], tf_dtype_name(result), tf_dtype_name(dst->dtype));
+  const double params[3] = {p0, p1, p2};
+  return unary_run(op, x, params, compute, dst);
+}

@@ -1,0 +1,210 @@
+/* tensor.c: refcounted storage and tensor headers, their accessors, and the
+ * live-tensor count that the leak tests read. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static atomic_llong tf_live_count; /* statistics only; not program state */
+
+size_t tf_dtype_size(tf_dtype dtype) {
+  switch (dtype) {
+    case TF_FLOAT32: return 4;
+    case TF_FLOAT64: return 8;
+    case TF_INT64: return 8;
+    case TF_BOOL: return 1;
+    default: return 0;
+  }
+}
+
+int64_t tf_live_tensors(void) { return (int64_t)atomic_load(&tf_live_count); }
+
+int64_t tf_shape_numel(int ndim, const int64_t *shape) {
+  int64_t n = 1;
+  for (int d = 0; d < ndim; d++) n *= shape[d];
+  return n;
+}
+
+void tf_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
+  int64_t s = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d] > 0 ? shape[d] : 1;
+  }
+}
+
+static tf_status storage_new(size_t nbytes, tf_storage **out) {
+  tf_storage *s = malloc(sizeof *s);
+  /* aligned_alloc wants a multiple of the alignment; never ask for 0. */
+  size_t padded = (nbytes + 63) / 64 * 64;
+  void *data = aligned_alloc(64, padded ? padded : 64);
+  if (!s || !data) {
+    free(s);
+    free(data);
+    return tf_fail(TF_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
+  }
+  atomic_init(&s->refcount, 1);
+  s->data = data;
+  s->nbytes = nbytes;
+  s->device = TF_CPU;
+  *out = s;
+  return TF_OK;
+}
+
+static void storage_release(tf_storage *s) {
+  if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1) {
+    free(s->data);
+    free(s);
+  }
+}
+
+static tf_status header_new(int ndim, const int64_t *shape,
+                            const int64_t *strides, tf_tensor **out) {
+  tf_tensor *t = calloc(1, sizeof *t);
+  if (!t) return tf_fail(TF_ERR_MEMORY, "out of memory allocating a tensor");
+  atomic_init(&t->refcount, 1);
+  t->ndim = ndim;
+  memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
+  atomic_fetch_add_explicit(&tf_live_count, 1, memory_order_relaxed);
+  *out = t;
+  return TF_OK;
+}
+
+static tf_status check_shape(const char *op, int ndim, const int64_t *shape) {
+  TF_CHECK(ndim >= 0 && ndim <= TF_MAX_DIMS, TF_ERR_VALUE,
+           "%s: %d dims requested, but tensors have at most %d", op, ndim,
+           TF_MAX_DIMS);
+  int64_t n = 1;
+  for (int d = 0; d < ndim; d++) {
+    char buf[TF_SHAPE_STR];
+    TF_CHECK(shape[d] >= 0, TF_ERR_VALUE,
+             "%s: negative size in shape %s", op,
+             tf_shape_str(ndim, shape, buf));
+    TF_CHECK(shape[d] == 0 || n <= INT64_MAX / 16 / shape[d], TF_ERR_MEMORY,
+             "%s: shape %s is too large", op, tf_shape_str(ndim, shape, buf));
+    n *= shape[d];
+  }
+  return TF_OK;
+}
+
+tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
+                 tf_tensor **out) {
+  TF_TRY(check_shape("empty", ndim, shape));
+  TF_CHECK(dtype >= 0 && dtype < TF_NUM_DTYPES, TF_ERR_DTYPE,
+           "empty: unknown dtype code %d", (int)dtype);
+  int64_t strides[TF_MAX_DIMS];
+  tf_contiguous_strides(ndim, shape, strides);
+  tf_storage *s = NULL;
+  TF_TRY(storage_new((size_t)tf_shape_numel(ndim, shape) * tf_dtype_size(dtype),
+                     &s));
+  tf_tensor *t = NULL;
+  tf_status st = header_new(ndim, shape, strides, &t);
+  if (st != TF_OK) {
+    storage_release(s);
+    return st;
+  }
+  t->storage = s;
+  t->dtype = dtype;
+  t->device = TF_CPU;
+  t->offset = 0;
+  *out = t;
+  return TF_OK;
+}
+
+tf_status tf_new_view(const tf_tensor *base, int ndim, const int64_t *shape,
+                      const int64_t *strides, int64_t offset,
+                      tf_tensor **out) {
+  tf_tensor *t = NULL;
+  TF_TRY(header_new(ndim, shape, strides, &t));
+  atomic_fetch_add_explicit(&base->storage->refcount, 1, memory_order_relaxed);
+  t->storage = base->storage;
+  t->dtype = base->dtype;
+  t->device = base->device;
+  t->offset = offset;
+  *out = t;
+  return TF_OK;
+}
+
+tf_status tf_tensor_empty(int ndim, const int64_t *shape, tf_dtype dtype,
+                          tf_tensor **out) {
+  return tf_new(ndim, shape, dtype, out);
+}
+
+tf_status tf_tensor_from_buffer(int ndim, const int64_t *shape, tf_dtype dtype,
+                                const void *data, size_t nbytes,
+                                tf_tensor **out) {
+  tf_tensor *t = NULL;
+  TF_TRY(tf_new(ndim, shape, dtype, &t));
+  size_t want = (size_t)tf_shape_numel(ndim, shape) * tf_dtype_size(dtype);
+  if (want != nbytes) {
+    char buf[TF_SHAPE_STR];
+    tf_tensor_release(t);
+    return tf_fail(TF_ERR_VALUE,
+                   "tensor: %zu bytes given for shape %s of %s (expected %zu)",
+                   nbytes, tf_shape_str(ndim, shape, buf),
+                   tf_dtype_name(dtype), want);
+  }
+  if (nbytes) memcpy(t->storage->data, data, nbytes);
+  *out = t;
+  return TF_OK;
+}
+
+void tf_tensor_retain(tf_tensor *t) {
+  atomic_fetch_add_explicit(&t->refcount, 1, memory_order_relaxed);
+}
+
+void tf_tensor_release(tf_tensor *t) {
+  if (!t) return;
+  if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) == 1) {
+    storage_release(t->storage);
+    free(t);
+    atomic_fetch_sub_explicit(&tf_live_count, 1, memory_order_relaxed);
+  }
+}
+
+int tf_tensor_ndim(const tf_tensor *t) { return t->ndim; }
+tf_dtype tf_tensor_dtype(const tf_tensor *t) { return t->dtype; }
+tf_device tf_tensor_device(const tf_tensor *t) { return t->device; }
+int64_t tf_tensor_numel(const tf_tensor *t) {
+  return tf_shape_numel(t->ndim, t->shape);
+}
+int64_t tf_tensor_offset(const tf_tensor *t) { return t->offset; }
+void tf_tensor_shape(const tf_tensor *t, int64_t *shape) {
+  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+}
+void tf_tensor_strides(const tf_tensor *t, int64_t *strides) {
+  memcpy(strides, t->strides, sizeof(int64_t) * (size_t)t->ndim);
+}
+
+bool tf_tensor_is_contiguous(const tf_tensor *t) {
+  int64_t expected = 1;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    if (t->shape[d] == 0) return true;
+    if (t->shape[d] != 1 && t->strides[d] != expected) return false;
+    expected *= t->shape[d];
+  }
+  return true;
+}
+
+void *tf_tensor_data(const tf_tensor *t) { return tf_ptr(t); }
+void *tf_tensor_storage_data(const tf_tensor *t) { return t->storage->data; }
+size_t tf_tensor_storage_nbytes(const tf_tensor *t) { return t->storage->nbytes; }
+bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b) {
+  return a->storage == b->storage;
+}
+
+tf_status tf_tensor_item(const tf_tensor *t, double *fvalue, int64_t *ivalue) {
+  TF_TRY(tf_check_cpu("item", t));
+  int64_t n = tf_tensor_numel(t);
+  TF_CHECK(n == 1, TF_ERR_VALUE,
+           "item: a Tensor with %lld elements cannot be converted to a Python "
+           "scalar (expected exactly one element)", (long long)n);
+  const char *p = tf_ptr(t);
+  switch (t->dtype) {
+    case TF_FLOAT32: *fvalue = *(const float *)p; *ivalue = 0; break;
+    case TF_FLOAT64: *fvalue = *(const double *)p; *ivalue = 0; break;
+    case TF_INT64: *ivalue = *(const int64_t *)p; *fvalue = (double)*ivalue; break;
+    default: *ivalue = *(const bool *)p; *fvalue = (double)*ivalue; break;
+  }
+  return TF_OK;
+}

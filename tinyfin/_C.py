@@ -1,0 +1,177 @@
+"""The one ctypes layer over the C core: every C signature is declared here.
+
+The library is found next to this file (tinyfin/libtinyfin.so) unless the
+environment variable TINYFIN_LIB names another build (the sanitizer builds use
+it). Every symbol is bound at import, so a missing one fails here and not at
+call time. C entry points return a status; `check` turns a failure into the
+Python exception that matches it, carrying the C core's message.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import (POINTER, c_bool, c_char_p, c_double, c_int, c_int64,
+                    c_size_t, c_uint32, c_uint64, c_void_p)
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load() -> ctypes.CDLL:
+    path = os.environ.get("TINYFIN_LIB") or os.path.join(_HERE, "libtinyfin.so")
+    if not os.path.exists(path):
+        raise ImportError(
+            f"tinyfin: the C core was not found at {path}; build it with "
+            "`make` (development) or `pip install .`")
+    return ctypes.CDLL(path)
+
+
+lib = _load()
+
+T = c_void_p            # tf_tensor *
+OUT = POINTER(c_void_p)  # tf_tensor **
+I64P = POINTER(c_int64)
+ST = c_int               # tf_status
+
+# name: (restype, argtypes)
+_SIGNATURES = {
+    # errors, runtime
+    "tf_last_error": (c_char_p, []),
+    "tf_live_tensors": (c_int64, []),
+    "tf_set_num_threads": (None, [c_int]),
+    "tf_get_num_threads": (c_int, []),
+    "tf_dtype_size": (c_size_t, [c_int]),
+    # tensors
+    "tf_tensor_empty": (ST, [c_int, I64P, c_int, OUT]),
+    "tf_tensor_from_buffer": (ST, [c_int, I64P, c_int, c_void_p, c_size_t, OUT]),
+    "tf_tensor_retain": (None, [T]),
+    "tf_tensor_release": (None, [T]),
+    "tf_tensor_ndim": (c_int, [T]),
+    "tf_tensor_dtype": (c_int, [T]),
+    "tf_tensor_device": (c_int, [T]),
+    "tf_tensor_numel": (c_int64, [T]),
+    "tf_tensor_offset": (c_int64, [T]),
+    "tf_tensor_shape": (None, [T, I64P]),
+    "tf_tensor_strides": (None, [T, I64P]),
+    "tf_tensor_is_contiguous": (c_bool, [T]),
+    "tf_tensor_data": (c_void_p, [T]),
+    "tf_tensor_storage_data": (c_void_p, [T]),
+    "tf_tensor_storage_nbytes": (c_size_t, [T]),
+    "tf_tensor_same_storage": (c_bool, [T, T]),
+    "tf_tensor_item": (ST, [T, POINTER(c_double), I64P]),
+    # views
+    "tf_view": (ST, [T, c_int, I64P, OUT]),
+    "tf_reshape": (ST, [T, c_int, I64P, OUT]),
+    "tf_permute": (ST, [T, POINTER(c_int), OUT]),
+    "tf_transpose": (ST, [T, c_int, c_int, OUT]),
+    "tf_slice": (ST, [T, c_int, c_int64, c_int64, c_int64, OUT]),
+    "tf_select": (ST, [T, c_int, c_int64, OUT]),
+    "tf_expand": (ST, [T, c_int, I64P, OUT]),
+    "tf_squeeze": (ST, [T, c_uint32, OUT]),
+    "tf_unsqueeze": (ST, [T, c_int, OUT]),
+    "tf_as_strided": (ST, [T, c_int, I64P, I64P, c_int64, OUT]),
+    # copies
+    "tf_clone": (ST, [T, OUT]),
+    "tf_contiguous": (ST, [T, OUT]),
+    "tf_to_dtype": (ST, [T, c_int, OUT]),
+    "tf_copy_": (ST, [T, T]),
+    "tf_fill_": (ST, [T, c_double, c_int64]),
+    # creation and random numbers
+    "tf_full": (ST, [c_int, I64P, c_int, c_double, c_int64, OUT]),
+    "tf_arange": (ST, [c_double, c_double, c_int64, c_int64, c_int64, c_int, OUT]),
+    "tf_linspace": (ST, [c_double, c_double, c_int64, c_int, OUT]),
+    "tf_eye": (ST, [c_int64, c_int64, c_int, OUT]),
+    "tf_manual_seed": (None, [c_uint64]),
+    "tf_initial_seed": (c_uint64, []),
+    "tf_rand": (ST, [c_int, I64P, c_int, c_double, c_double, OUT]),
+    "tf_randn": (ST, [c_int, I64P, c_int, c_double, c_double, OUT]),
+    "tf_randint": (ST, [c_int, I64P, c_int, c_int64, c_int64, OUT]),
+    # elementwise
+    "tf_unary_name": (c_char_p, [c_int]),
+    "tf_binary_name": (c_char_p, [c_int]),
+    "tf_reduce_name": (c_char_p, [c_int]),
+    "tf_unary": (ST, [c_int, T, c_double, c_double, c_double, OUT]),
+    "tf_unary_into": (ST, [c_int, T, c_double, c_double, c_double, T]),
+    "tf_binary": (ST, [c_int, T, T, OUT]),
+    "tf_binary_into": (ST, [c_int, T, T, T]),
+    "tf_binary_scalar": (ST, [c_int, T, c_double, c_int64, c_int, c_bool, OUT]),
+    "tf_binary_scalar_into": (ST, [c_int, T, c_double, c_int64, c_int, T]),
+    "tf_result_dtype": (ST, [c_int, T, T, POINTER(c_int)]),
+    "tf_where": (ST, [T, T, T, OUT]),
+    # reductions, linear algebra
+    "tf_reduce": (ST, [c_int, T, c_uint32, c_bool, c_double, OUT, OUT]),
+    "tf_softmax": (ST, [T, c_int, c_bool, OUT]),
+    "tf_matmul": (ST, [T, T, OUT]),
+    # shape ops that copy, indexing
+    "tf_cat": (ST, [c_int, POINTER(c_void_p), c_int, OUT]),
+    "tf_flip": (ST, [T, c_uint32, OUT]),
+    "tf_pad": (ST, [T, I64P, c_int, c_double, OUT]),
+    "tf_tril": (ST, [T, c_int64, c_bool, OUT]),
+    "tf_gather": (ST, [T, c_int, T, OUT]),
+    "tf_scatter_add": (ST, [T, c_int, T, T, OUT]),
+    "tf_index_select": (ST, [T, c_int, T, OUT]),
+    "tf_index_get": (ST, [T, c_int, POINTER(c_void_p), OUT]),
+    "tf_index_put_": (ST, [T, c_int, POINTER(c_void_p), T, c_bool]),
+    "tf_nonzero": (ST, [T, OUT]),
+}
+
+
+def _bind() -> None:
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise ImportError(f"tinyfin: the C core lacks the symbol {name}; "
+                              "rebuild it with `make`") from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+        globals()[name] = fn
+
+
+_bind()
+
+# ---- status -> exception ----------------------------------------------------
+# The order of tf_status in tinyfin.h.
+_EXCEPTIONS = {
+    1: ValueError,    # TF_ERR_VALUE
+    2: ValueError,    # TF_ERR_SHAPE
+    3: TypeError,     # TF_ERR_DTYPE
+    4: IndexError,    # TF_ERR_INDEX
+    5: MemoryError,   # TF_ERR_MEMORY
+    6: RuntimeError,  # TF_ERR_DEVICE
+    7: RuntimeError,  # TF_ERR_INTERNAL
+}
+
+
+def error(status: int) -> Exception:
+    """The exception for a failed C call, with the C core's message."""
+    message = tf_last_error().decode("utf-8", "replace")  # noqa: F821
+    return _EXCEPTIONS.get(status, RuntimeError)(message)
+
+
+def check(status: int) -> None:
+    if status:
+        raise error(status)
+
+
+def shape_array(shape) -> ctypes.Array:
+    return (c_int64 * max(len(shape), 1))(*shape)
+
+
+def live_tensors() -> int:
+    """Number of C tensors alive now; tests use it to prove nothing leaks."""
+    return tf_live_tensors()  # noqa: F821
+
+
+def _names(fn, count: int) -> list:
+    out = []
+    for code in range(count):
+        name = fn(code)
+        if name is None:
+            break
+        out.append(name.decode())
+    return out
+
+
+UNARY_OPS = _names(lib.tf_unary_name, 256)
+BINARY_OPS = _names(lib.tf_binary_name, 256)
+REDUCE_OPS = _names(lib.tf_reduce_name, 256)

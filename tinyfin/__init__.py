@@ -1,0 +1,35 @@
+"""tinyfin: a small machine-learning framework whose numbers can be trusted.
+
+A C core (native/) holds tensors and kernels; this package wraps it with
+PyTorch's names: `tinyfin.tensor`, `tinyfin.exp(x)` / `x.exp()`, ...
+"""
+from . import _C
+from .dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
+from .dtypes import double, dtype, float, float32, float64, int64, long  # noqa: A001
+from .tensor import Tensor
+
+# The op modules register their functions on import.
+from . import elementwise, creation, views  # noqa: E402,F401  isort: skip
+from . import reduction, linalg, shape, indexing  # noqa: E402,F401  isort: skip
+from ._exports import FUNCTIONS as _FUNCTIONS  # noqa: E402
+
+globals().update(_FUNCTIONS)
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for the parallel kernels; results never depend on it."""
+    _C.tf_set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    return _C.tf_get_num_threads()
+
+
+def is_tensor(obj) -> "bool":
+    return isinstance(obj, Tensor)
+
+
+__version__ = "0.1.0"
+__all__ = ["Tensor", "dtype", "float32", "float64", "int64", "bool",
+           "set_num_threads", "get_num_threads", "is_tensor",
+           *sorted(_FUNCTIONS)]

@@ -1,0 +1,413 @@
+"""Elementwise ops: every unary and binary op of native tinyfin_ops.def,
+where(), clamp(), and the operator dunders and in-place forms of Tensor.
+
+The op codes come from the C core's own name tables (`_C.UNARY_OPS`,
+`_C.BINARY_OPS`); at import every C op must have a Python function here and
+vice versa, so the two lists cannot drift apart.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from ctypes import byref, c_void_p
+from typing import Optional, Union
+
+import numpy as np
+
+from . import _C
+from . import dtypes as _dtypes
+from .tensor import Tensor, _call, _wrap, register
+
+U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
+B = {name: code for code, name in enumerate(_C.BINARY_OPS)}
+
+_tf_unary = _C.tf_unary
+_tf_unary_into = _C.tf_unary_into
+_tf_binary = _C.tf_binary
+_tf_binary_into = _C.tf_binary_into
+_tf_binary_scalar = _C.tf_binary_scalar
+_tf_binary_scalar_into = _C.tf_binary_scalar_into
+_error = _C.error
+_check = _C.check
+
+Number = Union[bool, int, float]
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def scalar_args(op: str, value) -> tuple:
+    """(float value, int value, kind) of a Python or NumPy scalar, where kind
+    is 0 bool, 1 int, 2 float as tinyfin.h's tf_scalar_kind."""
+    t = type(value)
+    if t is float:
+        return value, 0, 2
+    if t is int:
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise OverflowError(f"{op}: the integer {value} does not fit in int64")
+        return float(value), value, 1
+    if t is bool or isinstance(value, np.bool_):
+        return float(value), int(value), 0
+    if isinstance(value, numbers.Integral):
+        return scalar_args(op, int(value))
+    if isinstance(value, numbers.Real):
+        return float(value), 0, 2
+    raise TypeError(f"{op}: expected a Tensor or a Python number, got "
+                    f"{type(value).__name__}")
+
+
+def _require_tensor(op: str, x) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as input, got "
+                        f"{type(x).__name__}")
+    return x
+
+
+# ---- unary ------------------------------------------------------------------
+def unary(code: int, x: Tensor, p0: float = 0.0, p1: float = 0.0,
+          p2: float = 0.0, out: Optional[Tensor] = None) -> Tensor:
+    if out is None:
+        out_h = c_void_p()
+        status = _tf_unary(code, x._h, p0, p1, p2, byref(out_h))
+        if status:
+            raise _error(status)
+        return _wrap(out_h.value)
+    _check(_tf_unary_into(code, x._h, p0, p1, p2, out._h))
+    return out
+
+
+def _define_unary(name: str) -> None:
+    code = U[name]
+
+    def op(input: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
+        return unary(code, _require_tensor(name, input), out=out)
+
+    def op_(self: Tensor) -> Tensor:
+        return unary(code, self, out=self)
+
+    op.__name__, op_.__name__ = name, name + "_"
+    op.__doc__ = f"Elementwise {name} of input (see ARCHITECTURE.md for bounds)."
+    register(name)(op)
+    register(name + "_", function=False)(op_)
+
+
+_PARAMETRIC = {"leaky_relu", "elu", "gelu", "softplus", "clamp", "nan_to_num"}
+for _name in _C.UNARY_OPS:
+    if _name not in _PARAMETRIC:
+        _define_unary(_name)
+
+
+@register("leaky_relu", method=False)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return unary(U["leaky_relu"], _require_tensor("leaky_relu", input),
+                 float(negative_slope))
+
+
+@register("elu", method=False)
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return unary(U["elu"], _require_tensor("elu", input), float(alpha))
+
+
+@register("gelu", method=False)
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got "
+                         f"{approximate!r}")
+    return unary(U["gelu"], _require_tensor("gelu", input),
+                 0.0 if approximate == "none" else 1.0)
+
+
+@register("softplus", method=False)
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return unary(U["softplus"], _require_tensor("softplus", input),
+                 float(beta), float(threshold))
+
+
+def _finfo(dt: _dtypes.dtype):
+    return np.finfo(dt.numpy) if dt.is_floating_point else np.iinfo(np.int64)
+
+
+@register("nan_to_num")
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None,
+               neginf: Optional[float] = None) -> Tensor:
+    info = _finfo(_require_tensor("nan_to_num", input).dtype)
+    posinf = float(info.max) if posinf is None else float(posinf)
+    neginf = float(info.min) if neginf is None else float(neginf)
+    return unary(U["nan_to_num"], input, float(nan), posinf, neginf)
+
+
+@register("clamp", "clip")
+def clamp(input: Tensor, min=None, max=None, *,
+          out: Optional[Tensor] = None) -> Tensor:
+    """Limit input to [min, max]; either bound may be None, a number or a
+    Tensor (then broadcast). NaN stays NaN; min > max gives max."""
+    _require_tensor("clamp", input)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        result = input
+        if min is not None:
+            result = maximum(result, min)
+        if max is not None:
+            result = minimum(result, max)
+        if out is not None:
+            out.copy_(result)
+            return out
+        return result
+    lo = -math.inf if min is None else float(min)
+    hi = math.inf if max is None else float(max)
+    if input.dtype is _dtypes.int64 and (
+            isinstance(min, float) or isinstance(max, float)):
+        input = input.float()  # PyTorch: a float bound promotes int input
+    return unary(U["clamp"], input, lo, hi, out=out)
+
+
+@register("clamp_", "clip_", function=False)
+def clamp_(self: Tensor, min=None, max=None) -> Tensor:
+    return clamp(self, min, max, out=self)
+
+
+# ---- binary -----------------------------------------------------------------
+def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
+    """op(a, b) where at least one of a, b is a Tensor, the other may be a
+    Python scalar (which never raises the tensor's dtype within its kind)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if out is None:
+                out_h = c_void_p()
+                status = _tf_binary(code, a._h, b._h, byref(out_h))
+                if status:
+                    raise _error(status)
+                return _wrap(out_h.value)
+            _check(_tf_binary_into(code, a._h, b._h, out._h))
+            return out
+        tensor, scalar, reverse = a, b, False
+    elif isinstance(b, Tensor):
+        tensor, scalar, reverse = b, a, True
+    else:
+        raise TypeError(f"{_C.BINARY_OPS[code]}: expected at least one Tensor "
+                        f"operand, got {type(a).__name__} and {type(b).__name__}")
+    f, i, kind = scalar_args(_C.BINARY_OPS[code], scalar)
+    if out is None:
+        return _call(_tf_binary_scalar, code, tensor._h, f, i, kind, reverse)
+    if reverse:
+        # Rare: op(scalar, tensor) into out; use a 0-d tensor for the scalar.
+        return binary(code, scalar_tensor(scalar, tensor), tensor, out)
+    _check(_tf_binary_scalar_into(code, tensor._h, f, i, kind, out._h))
+    return out
+
+
+def scalar_tensor(value, like: Tensor) -> Tensor:
+    """A 0-d tensor for a Python scalar, in the dtype PyTorch would give the
+    scalar next to `like` (a float scalar keeps a float tensor's dtype)."""
+    from .creation import full
+    f, i, kind = scalar_args("scalar", value)
+    dt = like.dtype
+    cat = 0 if dt is _dtypes.bool_ else 1 if dt is _dtypes.int64 else 2
+    if kind > cat:
+        dt = (_dtypes.bool_, _dtypes.int64, _dtypes.float32)[kind]
+    return full((), value, dtype=dt)
+
+
+def _define_binary(name: str) -> None:
+    code = B[name]
+
+    def op(input, other, *, out: Optional[Tensor] = None) -> Tensor:
+        return binary(code, input, other, out)
+
+    def op_(self: Tensor, other) -> Tensor:
+        return binary(code, self, other, self)
+
+    op.__name__, op_.__name__ = name, name + "_"
+    op.__doc__ = f"Elementwise {name} with NumPy broadcasting."
+    register(name)(op)
+    register(name + "_", function=False)(op_)
+
+
+for _name in _C.BINARY_OPS:
+    if _name not in ("add", "sub", "div"):
+        _define_binary(_name)
+
+
+@register("add")
+def add(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
+    if alpha != 1:
+        other = binary(B["mul"], other, alpha)
+    return binary(B["add"], input, other, out)
+
+
+@register("sub", "subtract")
+def sub(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
+    if alpha != 1:
+        other = binary(B["mul"], other, alpha)
+    return binary(B["sub"], input, other, out)
+
+
+@register("div", "divide", "true_divide")
+def div(input, other, *, rounding_mode: Optional[str] = None,
+        out: Optional[Tensor] = None) -> Tensor:
+    """True division, or rounding_mode 'floor' / 'trunc' as in PyTorch."""
+    if rounding_mode is None:
+        return binary(B["div"], input, other, out)
+    if rounding_mode == "floor":
+        return binary(B["floor_divide"], input, other, out)
+    if rounding_mode == "trunc":
+        q = binary(B["div"], input, other)
+        dt = _result_dtype_of(input, other)
+        q = q.trunc() if dt.is_floating_point else q.trunc().to(dt)
+        if out is not None:
+            out.copy_(q)
+            return out
+        return q
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', "
+                     f"got {rounding_mode!r}")
+
+
+def _result_dtype_of(a, b) -> _dtypes.dtype:
+    a = a if isinstance(a, Tensor) else scalar_tensor(a, b)
+    b = b if isinstance(b, Tensor) else scalar_tensor(b, a)
+    code = _C.ctypes.c_int()
+    _check(_C.tf_result_dtype(B["add"], a._h, b._h, byref(code)))
+    return _dtypes.BY_CODE[code.value]
+
+
+@register("add_", function=False)
+def add_(self: Tensor, other, *, alpha: Number = 1) -> Tensor:
+    return add(self, other, alpha=alpha, out=self)
+
+
+@register("sub_", function=False)
+def sub_(self: Tensor, other, *, alpha: Number = 1) -> Tensor:
+    return sub(self, other, alpha=alpha, out=self)
+
+
+@register("div_", function=False)
+def div_(self: Tensor, other, *, rounding_mode: Optional[str] = None) -> Tensor:
+    return div(self, other, rounding_mode=rounding_mode, out=self)
+
+
+@register("result_type", method=False)
+def result_type(a, b) -> _dtypes.dtype:
+    return _result_dtype_of(a, b)
+
+
+@register("where")
+def where(condition: Tensor, input=None, other=None) -> Tensor:
+    """input where condition is true, else other (NumPy broadcasting).
+    With only a condition, the coordinates of its true elements."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    _require_tensor("where", condition)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("where: at least one of input and other must be a "
+                        "Tensor")
+    if not isinstance(input, Tensor):
+        input = scalar_tensor(input, other)
+    if not isinstance(other, Tensor):
+        other = scalar_tensor(other, input)
+    return _call(_C.tf_where, condition._h, input._h, other._h)
+
+
+# ---- Tensor operators ---------------------------------------------------------
+def _dunder(code: int, reverse: bool = False):
+    def fast(self: Tensor, other) -> Tensor:
+        if other.__class__ is Tensor:
+            out_h = c_void_p()
+            status = _tf_binary(code, self._h, other._h, byref(out_h))
+            if status:
+                raise _error(status)
+            return _wrap(out_h.value)
+        if reverse:
+            return binary(code, other, self)
+        return binary(code, self, other)
+
+    def inplace(self: Tensor, other) -> Tensor:
+        return binary(code, self, other, self)
+
+    return fast, inplace
+
+
+for _op, _name in [("add", "add"), ("sub", "sub"), ("mul", "mul"),
+                   ("truediv", "div"), ("floordiv", "floor_divide"),
+                   ("mod", "remainder"), ("pow", "pow")]:
+    _fast, _inplace = _dunder(B[_name])
+    setattr(Tensor, f"__{_op}__", _fast)
+    setattr(Tensor, f"__r{_op}__", _dunder(B[_name], reverse=True)[0])
+    setattr(Tensor, f"__i{_op}__", _inplace)
+
+for _op, _name in [("eq", "eq"), ("ne", "ne"), ("lt", "lt"), ("le", "le"),
+                   ("gt", "gt"), ("ge", "ge")]:
+    setattr(Tensor, f"__{_op}__", _dunder(B[_name])[0])
+
+
+def _bool_only(op: str, name: str, reverse: bool = False):
+    code = B[name]
+
+    def fn(self: Tensor, other) -> Tensor:
+        other_dt = other.dtype if isinstance(other, Tensor) else (
+            _dtypes.bool_ if isinstance(other, bool) else None)
+        if self.dtype is not _dtypes.bool_ or other_dt is not _dtypes.bool_:
+            raise TypeError(f"operator {op}: tinyfin supports it on bool "
+                            "tensors only (as logical_and/or/xor)")
+        return binary(code, other, self) if reverse else binary(code, self, other)
+    return fn
+
+
+for _op, _name, _sym in [("and", "logical_and", "&"), ("or", "logical_or", "|"),
+                         ("xor", "logical_xor", "^")]:
+    setattr(Tensor, f"__{_op}__", _bool_only(_sym, _name))
+    setattr(Tensor, f"__r{_op}__", _bool_only(_sym, _name, reverse=True))
+
+
+def _neg(self: Tensor) -> Tensor:
+    return unary(U["neg"], self)
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self.dtype is not _dtypes.bool_:
+        raise TypeError("operator ~: tinyfin supports it on bool tensors only "
+                        "(as logical_not)")
+    return unary(U["logical_not"], self)
+
+
+Tensor.__neg__ = _neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: unary(U["abs"], self)
+Tensor.__invert__ = _invert
+
+
+# ---- in-place helpers that are not ops of their own ----------------------------
+@register("zero_", function=False)
+def zero_(self: Tensor) -> Tensor:
+    _check(_C.tf_fill_(self._h, 0.0, 0))
+    return self
+
+
+@register("fill_", function=False)
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        value = value.item()
+    f, i, _ = scalar_args("fill_", value)
+    if not self.dtype.is_floating_point and isinstance(value, float):
+        i = int(value) if math.isfinite(value) else 0
+    _check(_C.tf_fill_(self._h, f, i))
+    return self
+
+
+@register("copy_", function=False)
+def copy_(self: Tensor, src: Tensor) -> Tensor:
+    _check(_C.tf_copy_(self._h, _require_tensor("copy_", src)._h))
+    return self
+
+
+def _check_registry() -> None:
+    """Every C op has a Python function and vice versa (checked at import)."""
+    from . import _exports
+    missing = [n for n in _C.UNARY_OPS + _C.BINARY_OPS
+               if n not in _exports.FUNCTIONS]
+    if missing:
+        raise ImportError(f"tinyfin: C ops without a Python function: {missing}")
+
+
+_check_registry()

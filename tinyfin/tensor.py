@@ -1,0 +1,245 @@
+"""tinyfin.Tensor: a Python handle on one C tensor, with PyTorch's names.
+
+A Tensor owns exactly one reference to its C tensor (`_h`, an address) and
+gives it back in `__del__`. Ops live in the modules grouped by concern
+(elementwise, reduction, shape, indexing, linalg, creation); each registers
+itself as a function of `tinyfin` and, where PyTorch has one, as a method
+here, so `x.exp()` and `tinyfin.exp(x)` are the same code.
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes import byref, c_double, c_int64, c_void_p
+from typing import Any, Callable, Optional, Tuple
+
+import numpy as np
+
+from . import _C
+from . import dtypes as _dtypes
+
+_release = _C.tf_tensor_release
+_check = _C.check
+
+
+class Tensor:
+    """An n-dimensional array of float32, float64, int64 or bool on the cpu.
+
+    Attributes read from the C core are cached: a tensor's shape and dtype
+    never change after it is made (in-place ops keep both).
+    """
+
+    # Class-level defaults keep tensor creation cheap: an instance stores
+    # only what differs from them.
+    _h: int = 0
+    _shape: Optional[Tuple[int, ...]] = None
+    _dtype: Optional[_dtypes.dtype] = None
+    requires_grad: bool = False
+    grad: Optional["Tensor"] = None
+    grad_fn: Any = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("use tinyfin.tensor(data) or a creation function "
+                        "(zeros, ones, empty, ...) to make a Tensor")
+
+    def __del__(self) -> None:
+        h = self._h
+        if h and _release is not None:
+            _release(h)
+
+    # ---- metadata --------------------------------------------------------
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        shape = self._shape
+        if shape is None:
+            ndim = _C.tf_tensor_ndim(self._h)
+            buf = (c_int64 * max(ndim, 1))()
+            _C.tf_tensor_shape(self._h, buf)
+            shape = self._shape = tuple(buf[:ndim])
+        return shape
+
+    @property
+    def dtype(self) -> _dtypes.dtype:
+        dt = self._dtype
+        if dt is None:
+            dt = self._dtype = _dtypes.BY_CODE[_C.tf_tensor_dtype(self._h)]
+        return dt
+
+    @property
+    def device(self) -> str:
+        return "cpu" if _C.tf_tensor_device(self._h) == 0 else "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def size(self, dim: Optional[int] = None):
+        if dim is None:
+            return self.shape
+        return self.shape[_norm_dim("size", dim, self.ndim)]
+
+    def stride(self, dim: Optional[int] = None):
+        ndim = self.ndim
+        buf = (c_int64 * max(ndim, 1))()
+        _C.tf_tensor_strides(self._h, buf)
+        strides = tuple(buf[:ndim])
+        return strides if dim is None else strides[_norm_dim("stride", dim, ndim)]
+
+    def storage_offset(self) -> int:
+        return _C.tf_tensor_offset(self._h)
+
+    def is_contiguous(self) -> bool:
+        return bool(_C.tf_tensor_is_contiguous(self._h))
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def is_floating_point_dtype(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ---- interop ---------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A NumPy view of the same memory (no copy); it keeps this tensor's
+        storage alive for as long as it exists."""
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that "
+                               "requires grad; use tensor.detach().numpy()")
+        shape, dt = self.shape, self.dtype
+        nbytes = _C.tf_tensor_storage_nbytes(self._h)
+        raw = (ctypes.c_char * max(nbytes, 1)).from_address(
+            _C.tf_tensor_storage_data(self._h))
+        raw._owner = self  # the buffer keeps the tensor (and its storage) alive
+        strides = tuple(s * dt.itemsize for s in self.stride())
+        return np.ndarray(shape, dtype=dt.numpy, buffer=raw,
+                          offset=self.storage_offset() * dt.itemsize,
+                          strides=strides)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = self.detach().numpy() if self.requires_grad else self.numpy()
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def tolist(self):
+        return self.detach().numpy().tolist()
+
+    def item(self):
+        f, i = c_double(), c_int64()
+        _check(_C.tf_tensor_item(self._h, byref(f), byref(i)))
+        dt = self.dtype
+        if dt.is_floating_point:
+            return f.value
+        return bool(i.value) if dt is _dtypes.bool_ else i.value
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype is not _dtypes.int64 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be "
+                            "converted to an index")
+        return self.item()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} "
+                               "elements is ambiguous; use .any() or .all()")
+        return bool(self.item())
+
+    def __repr__(self) -> str:
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __reduce__(self):
+        from .creation import tensor
+        return (tensor, (self.detach().numpy().copy(),))
+
+    # In-place ops and autograd extend these (see autograd.py).
+    def detach(self) -> "Tensor":
+        return _view_of(self, _C.tf_as_strided, self.ndim,
+                        _C.shape_array(self.shape),
+                        _C.shape_array(self.stride()), self.storage_offset())
+
+
+_new_tensor = object.__new__
+
+
+def _wrap(h: int) -> Tensor:
+    t = _new_tensor(Tensor)
+    t._h = h
+    return t
+
+
+def _call(fn: Callable, *args) -> Tensor:
+    """Run a C op that writes one tensor and wrap the result."""
+    out = c_void_p()
+    status = fn(*args, byref(out))
+    if status:
+        raise _C.error(status)
+    return _wrap(out.value)
+
+
+def _view_of(base: Tensor, fn: Callable, *args) -> Tensor:
+    """Like _call, for ops whose result shares base's storage."""
+    return _call(fn, base._h, *args)
+
+
+def _norm_dim(op: str, dim: int, ndim: int) -> int:
+    """A dim in [-ndim, ndim) made non-negative (0-d tensors accept 0 and -1)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of "
+                         f"{ndim} dims (expected a dim in [{-n}, {n - 1}])")
+    return dim % n
+
+
+def register(*names: str, method: bool = True, function: bool = True):
+    """Decorator: expose fn as tinyfin.<name> and (if method) Tensor.<name>."""
+    def deco(fn):
+        from . import _exports
+        for name in names or (fn.__name__,):
+            if method:
+                setattr(Tensor, name, fn)
+            if function:
+                _exports.FUNCTIONS[name] = fn
+        return fn
+    return deco
+
+
+def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
+    if requires_grad and not self.dtype.is_floating_point:
+        raise RuntimeError(f"requires_grad_: only floating point tensors can "
+                           f"require gradients, got {self.dtype.name}")
+    self.requires_grad = bool(requires_grad)
+    return self
+
+
+Tensor.requires_grad_ = _requires_grad_

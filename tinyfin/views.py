@@ -1,0 +1,250 @@
+"""View ops (no copy: the result shares its input's storage): view/reshape,
+flatten, unflatten, squeeze, unsqueeze, transpose, permute, .T, .mT, expand,
+broadcast_to; plus contiguous, clone and dtype conversion, which copy."""
+from __future__ import annotations
+
+from ctypes import c_int
+from typing import Optional, Sequence, Union
+
+from . import _C
+from . import dtypes as _dtypes
+from .tensor import Tensor, _call, _norm_dim, register
+
+Shape = Union[int, Sequence[int]]
+
+
+def _shape(op: str, shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: shape must be ints, got {shape!r}") from None
+
+
+@register("view", function=False)
+def view(self: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape without copying; raises when the
+    strides do not allow it (reshape copies instead)."""
+    if len(shape) == 1 and isinstance(shape[0], _dtypes.dtype):
+        raise TypeError("view: reinterpreting the dtype is not supported; "
+                        "use .to(dtype)")
+    shape = _shape("view", shape)
+    return _call(_C.tf_view, self._h, len(shape), _C.shape_array(shape))
+
+
+@register("reshape")
+def reshape(input: Tensor, *shape) -> Tensor:
+    shape = _shape("reshape", shape)
+    return _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
+
+
+@register("view_as", "reshape_as", function=False)
+def view_as(self: Tensor, other: Tensor) -> Tensor:
+    return reshape(self, other.shape)
+
+
+@register("flatten")
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    shape = input.shape
+    if not shape:
+        return reshape(input, (1,))
+    start = _norm_dim("flatten", start_dim, len(shape))
+    end = _norm_dim("flatten", end_dim, len(shape))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim "
+                         f"{end_dim}")
+    merged = 1
+    for s in shape[start:end + 1]:
+        merged *= s
+    return reshape(input, shape[:start] + (merged,) + shape[end + 1:])
+
+
+@register("unflatten")
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    shape = input.shape
+    d = _norm_dim("unflatten", dim, len(shape))
+    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+@register("squeeze")
+def squeeze(input: Tensor, dim: Union[int, Sequence[int], None] = None) -> Tensor:
+    """Remove size-1 dims (all of them, or those in dim)."""
+    ndim = input.ndim
+    if dim is None:
+        mask = (1 << ndim) - 1
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        mask = 0
+        for d in dims:
+            mask |= 1 << _norm_dim("squeeze", d, ndim)
+    return _call(_C.tf_squeeze, input._h, mask)
+
+
+@register("unsqueeze")
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    return _call(_C.tf_unsqueeze, input._h, int(dim))
+
+
+@register("transpose", "swapaxes", "swapdims")
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return _call(_C.tf_transpose, input._h, int(dim0), int(dim1))
+
+
+@register("permute")
+def permute(input: Tensor, *dims) -> Tensor:
+    dims = _shape("permute", dims)
+    ndim = input.ndim
+    if len(dims) != ndim:
+        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor "
+                         f"of {ndim} dims; pass a permutation of all of them")
+    return _call(_C.tf_permute, input._h, (c_int * max(ndim, 1))(*dims))
+
+
+@register("t")
+def t(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 dims, got "
+                         f"{input.ndim}; use transpose or .mT")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
+
+
+@register("movedim", "moveaxis")
+def movedim(input: Tensor, source: int, destination: int) -> Tensor:
+    ndim = input.ndim
+    src = _norm_dim("movedim", source, ndim)
+    dst = _norm_dim("movedim", destination, ndim)
+    order = [d for d in range(ndim) if d != src]
+    order.insert(dst, src)
+    return permute(input, order)
+
+
+def _T(self: Tensor) -> Tensor:
+    """All dims reversed (PyTorch's .T)."""
+    return permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+
+def _mT(self: Tensor) -> Tensor:
+    """The last two dims swapped (a batch of matrices transposed)."""
+    if self.ndim < 2:
+        raise ValueError(f"mT: expects a tensor of at least 2 dims, got {self.ndim}")
+    return transpose(self, -2, -1)
+
+
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+
+
+@register("expand", function=False)
+def expand(self: Tensor, *sizes) -> Tensor:
+    """A broadcast view: size-1 dims repeat with stride 0 (no copy)."""
+    sizes = _shape("expand", sizes)
+    return _call(_C.tf_expand, self._h, len(sizes), _C.shape_array(sizes))
+
+
+@register("expand_as", function=False)
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return expand(self, other.shape)
+
+
+@register("broadcast_to")
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(input, tuple(shape))
+
+
+@register("broadcast_shapes", method=False)
+def broadcast_shapes(*shapes) -> tuple:
+    result: list = []
+    for shape in shapes:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        width = max(len(result), len(shape))
+        a = [1] * (width - len(result)) + result
+        b = [1] * (width - len(shape)) + list(shape)
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y and 1 not in (x, y):
+                raise ValueError(f"broadcast_shapes: shapes {tuple(result)} and "
+                                 f"{shape} cannot be broadcast (size {x} vs {y} "
+                                 f"at dim {i})")
+            a[i] = y if x == 1 else x
+        result = a
+    return tuple(result)
+
+
+@register("broadcast_tensors")
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+@register("as_strided")
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
+               storage_offset: Optional[int] = None) -> Tensor:
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise ValueError(f"as_strided: size {size} and stride {stride} differ "
+                         "in length")
+    offset = input.storage_offset() if storage_offset is None else storage_offset
+    return _call(_C.tf_as_strided, input._h, len(size), _C.shape_array(size),
+                 _C.shape_array(stride), int(offset))
+
+
+# ---- copies -------------------------------------------------------------------
+@register("contiguous", function=False)
+def contiguous(self: Tensor) -> Tensor:
+    if self.is_contiguous():
+        return self
+    return _call(_C.tf_clone, self._h)
+
+
+@register("clone")
+def clone(input: Tensor) -> Tensor:
+    return _call(_C.tf_clone, input._h)
+
+
+@register("to", function=False)
+def to(self: Tensor, *args, **kwargs) -> Tensor:
+    """to(dtype), to(device) or to(other): a converted copy, or self when
+    nothing changes (as in PyTorch)."""
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    kwargs.pop("copy", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, _dtypes.dtype):
+            dtype = a
+        elif isinstance(a, str) and a in ("cpu", "cuda") or a is None:
+            device = a
+        else:
+            dtype = _dtypes.get(a)
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"to: device {device!r} is not available; this "
+                           "build of tinyfin runs on cpu only")
+    if dtype is None or _dtypes.get(dtype) is self.dtype:
+        return self
+    return _convert(self, _dtypes.get(dtype))
+
+
+def _convert(self: Tensor, dt: _dtypes.dtype) -> Tensor:
+    return _call(_C.tf_to_dtype, self._h, dt.code)
+
+
+for _name, _dt in [("float", _dtypes.float32), ("double", _dtypes.float64),
+                   ("long", _dtypes.int64), ("bool", _dtypes.bool_)]:
+    def _as(self: Tensor, _dt=_dt) -> Tensor:
+        return to(self, _dt)
+    _as.__name__ = _name
+    register(_name, function=False)(_as)
+
+
+@register("type_as", function=False)
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    return to(self, other.dtype)
+
+
+@register("cpu", function=False)
+def cpu(self: Tensor) -> Tensor:
+    return self
