@@ -3,13 +3,14 @@
 
 PYTHON ?= python3
 CC ?= gcc
-CFLAGS_COMMON = -std=c11 -Wall -Wextra -Werror -fPIC -fopenmp -fno-math-errno \
+CFLAGS_COMMON = -std=c11 -Wall -Wextra -Werror -fPIC -fopenmp -fno-math-errno -ffp-contract=fast -fno-trapping-math \
                 -D_DEFAULT_SOURCE -Inative/include
 CFLAGS ?= -O3 -g
 SOURCES := $(sort $(wildcard native/src/*.c native/src/cpu/*.c))
 HEADERS := $(wildcard native/include/* native/src/*.h native/src/cpu/*.h)
 C_TESTS := $(wildcard native/tests/*.c)
-LIB := tinyfin/libtinyfin.so
+C_TEST_HEADERS := $(wildcard native/tests/*.h)
+LIB ?= tinyfin/libtinyfin.so
 
 .PHONY: all lib test ctest pytest asan valgrind verify bench clean
 
@@ -17,16 +18,23 @@ all: lib
 
 lib: $(LIB)
 
-$(LIB): $(SOURCES) $(HEADERS)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -shared -o $@ $(SOURCES) -lm
+# Built under a temporary name and renamed, so a running process never loads
+# a half-written library.
+$(LIB): $(SOURCES) $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -shared -o $@.tmp$$$$ $(SOURCES) -lm && mv -f $@.tmp$$$$ $@
 
 # ---- tests ------------------------------------------------------------------
-build/ctest: $(C_TESTS) $(SOURCES) $(HEADERS)
-	@mkdir -p build
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(C_TESTS) $(SOURCES) -lm
+# The C tests link the core's sources directly (no shared library), so they
+# can also reach internal.h. CTEST names the binary; the sanitizer scripts
+# build their own copies with their own CFLAGS.
+CTEST ?= build/ctest
+$(CTEST): $(C_TESTS) $(C_TEST_HEADERS) $(SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@.tmp$$$$ $(C_TESTS) $(SOURCES) -lm && mv -f $@.tmp$$$$ $@
 
-ctest: build/ctest
-	./build/ctest
+ctest: $(CTEST)
+	./$(CTEST)
 
 pytest: lib
 	$(PYTHON) -m pytest tests

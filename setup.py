@@ -12,7 +12,7 @@ from setuptools.command.build_ext import build_ext
 
 # The same flags as the Makefile's development build.
 CFLAGS = ["-std=c11", "-O3", "-Wall", "-Wextra", "-Werror", "-fopenmp",
-          "-fno-math-errno", "-D_DEFAULT_SOURCE"]
+          "-fno-math-errno", "-ffp-contract=fast", "-fno-trapping-math", "-D_DEFAULT_SOURCE"]
 LDFLAGS = ["-fopenmp", "-lm"]
 
 

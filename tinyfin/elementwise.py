@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from ctypes import byref, c_void_p
+from ctypes import byref, c_double, c_void_p
 from typing import Optional, Union
 
 import numpy as np
@@ -21,9 +21,9 @@ from .tensor import Tensor, _call, _wrap, register
 U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
 B = {name: code for code, name in enumerate(_C.BINARY_OPS)}
 
-_tf_unary = _C.tf_unary
+_tf_unary = _C.fast.tf_unary
 _tf_unary_into = _C.tf_unary_into
-_tf_binary = _C.tf_binary
+_tf_binary = _C.fast.tf_binary
 _tf_binary_into = _C.tf_binary_into
 _tf_binary_scalar = _C.tf_binary_scalar
 _tf_binary_scalar_into = _C.tf_binary_scalar_into
@@ -62,14 +62,21 @@ def _require_tensor(op: str, x) -> Tensor:
 
 
 # ---- unary ------------------------------------------------------------------
+_ZERO = c_double(0.0)
+
+
 def unary(code: int, x: Tensor, p0: float = 0.0, p1: float = 0.0,
           p2: float = 0.0, out: Optional[Tensor] = None) -> Tensor:
     if out is None:
         out_h = c_void_p()
-        status = _tf_unary(code, x._h, p0, p1, p2, byref(out_h))
+        if p0 == 0.0 and p1 == 0.0 and p2 == 0.0:
+            status = _tf_unary(code, x._h, _ZERO, _ZERO, _ZERO, byref(out_h))
+        else:
+            status = _tf_unary(code, x._h, c_double(p0), c_double(p1),
+                               c_double(p2), byref(out_h))
         if status:
             raise _error(status)
-        return _wrap(out_h.value)
+        return _wrap(out_h)
     _check(_tf_unary_into(code, x._h, p0, p1, p2, out._h))
     return out
 
@@ -178,7 +185,7 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
                 status = _tf_binary(code, a._h, b._h, byref(out_h))
                 if status:
                     raise _error(status)
-                return _wrap(out_h.value)
+                return _wrap(out_h)
             _check(_tf_binary_into(code, a._h, b._h, out._h))
             return out
         tensor, scalar, reverse = a, b, False
@@ -317,7 +324,7 @@ def _dunder(code: int, reverse: bool = False):
             status = _tf_binary(code, self._h, other._h, byref(out_h))
             if status:
                 raise _error(status)
-            return _wrap(out_h.value)
+            return _wrap(out_h)
         if reverse:
             return binary(code, other, self)
         return binary(code, self, other)

@@ -1,7 +1,7 @@
 """tinyfin.Tensor: a Python handle on one C tensor, with PyTorch's names.
 
-A Tensor owns exactly one reference to its C tensor (`_h`, an address) and
-gives it back in `__del__`. Ops live in the modules grouped by concern
+A Tensor owns exactly one reference to its C tensor (`_h`, a ctypes c_void_p,
+so calls need no conversion) and gives it back in `__del__`. Ops live in the modules grouped by concern
 (elementwise, reduction, shape, indexing, linalg, creation); each registers
 itself as a function of `tinyfin` and, where PyTorch has one, as a method
 here, so `x.exp()` and `tinyfin.exp(x)` are the same code.
@@ -17,7 +17,7 @@ import numpy as np
 from . import _C
 from . import dtypes as _dtypes
 
-_release = _C.tf_tensor_release
+_release = _C.fast.tf_tensor_release
 _check = _C.check
 
 
@@ -28,9 +28,9 @@ class Tensor:
     never change after it is made (in-place ops keep both).
     """
 
-    # Class-level defaults keep tensor creation cheap: an instance stores
-    # only what differs from them.
-    _h: int = 0
+    # The handle has a slot; everything else has a class-level default, so a
+    # new tensor stores nothing else until something differs from it.
+    __slots__ = ("_h", "__dict__", "__weakref__")
     _shape: Optional[Tuple[int, ...]] = None
     _dtype: Optional[_dtypes.dtype] = None
     requires_grad: bool = False
@@ -41,10 +41,13 @@ class Tensor:
         raise TypeError("use tinyfin.tensor(data) or a creation function "
                         "(zeros, ones, empty, ...) to make a Tensor")
 
-    def __del__(self) -> None:
-        h = self._h
-        if h and _release is not None:
-            _release(h)
+    def __del__(self, _release=_release) -> None:
+        # _release is bound as a default: module globals may already be gone
+        # when the interpreter shuts down. A failed op leaves _h unset.
+        try:
+            _release(self._h)
+        except AttributeError:
+            pass
 
     # ---- metadata --------------------------------------------------------
     @property
@@ -184,7 +187,7 @@ class Tensor:
 
     # In-place ops and autograd extend these (see autograd.py).
     def detach(self) -> "Tensor":
-        return _view_of(self, _C.tf_as_strided, self.ndim,
+        return _call(_C.tf_as_strided, self._h, self.ndim,
                         _C.shape_array(self.shape),
                         _C.shape_array(self.stride()), self.storage_offset())
 
@@ -192,7 +195,8 @@ class Tensor:
 _new_tensor = object.__new__
 
 
-def _wrap(h: int) -> Tensor:
+def _wrap(h: c_void_p) -> Tensor:
+    """A Tensor taking over the reference held by the c_void_p h."""
     t = _new_tensor(Tensor)
     t._h = h
     return t
@@ -204,12 +208,7 @@ def _call(fn: Callable, *args) -> Tensor:
     status = fn(*args, byref(out))
     if status:
         raise _C.error(status)
-    return _wrap(out.value)
-
-
-def _view_of(base: Tensor, fn: Callable, *args) -> Tensor:
-    """Like _call, for ops whose result shares base's storage."""
-    return _call(fn, base._h, *args)
+    return _wrap(out)
 
 
 def _norm_dim(op: str, dim: int, ndim: int) -> int:

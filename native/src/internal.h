@@ -102,6 +102,10 @@ typedef void (*tf_row_fn)(int64_t n, char *const *ptrs, const int64_t *strides,
  * (ops[0] is the output and must already have that shape). */
 void tf_iter_init(tf_iter *it, int nops, const tf_tensor *const *ops, int ndim,
                   const int64_t *shape);
+/* True when t and u have one shape and both are contiguous, so a kernel can
+ * run over their elements as one flat row (the small-op fast path). */
+bool tf_same_dense_layout(const tf_tensor *t, const tf_tensor *u);
+
 /* Run fn over every row, in parallel when the work is large. Each element is
  * computed by exactly one call, so results never depend on the threads. */
 void tf_iter_run(const tf_iter *it, tf_row_fn fn, const double *params);

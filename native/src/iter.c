@@ -46,6 +46,12 @@ void tf_broadcast_strides(const tf_tensor *t, int ndim, const int64_t *shape,
   }
 }
 
+bool tf_same_dense_layout(const tf_tensor *t, const tf_tensor *u) {
+  return t->ndim == u->ndim &&
+         !memcmp(t->shape, u->shape, sizeof(int64_t) * (size_t)t->ndim) &&
+         tf_tensor_is_contiguous(t) && tf_tensor_is_contiguous(u);
+}
+
 void tf_iter_init(tf_iter *it, int nops, const tf_tensor *const *ops, int ndim,
                   const int64_t *shape) {
   int64_t strides[TF_ITER_MAX_OPS][TF_MAX_DIMS];

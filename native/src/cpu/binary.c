@@ -288,6 +288,17 @@ static tf_status binary_new(int op, const tf_tensor *a, const tf_tensor *b,
                             tf_dtype promoted, tf_tensor **out) {
   tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
   TF_TRY(compute_dtype(op, promoted, &compute, &result));
+  if (a->dtype == compute && b->dtype == compute && compute != TF_INT64 &&
+      tf_same_dense_layout(a, b) && tf_tensor_numel(a) < TF_PARALLEL_GRAIN) {
+    /* Small op fast path: one flat row, no broadcasting or iterator. */
+    tf_tensor *r = NULL;
+    TF_TRY(tf_new(a->ndim, a->shape, result, &r));
+    char *ptrs[3] = {tf_ptr(r), tf_ptr(a), tf_ptr(b)};
+    static const int64_t unit[3] = {1, 1, 1};
+    binary_kernels[op][compute](tf_tensor_numel(a), ptrs, unit, NULL);
+    *out = r;
+    return TF_OK;
+  }
   const tf_tensor *pair[2] = {a, b};
   int ndim;
   int64_t shape[TF_MAX_DIMS];

@@ -8,33 +8,35 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline double tf_bits_to_f64(uint64_t u) {
-  double d;
-  memcpy(&d, &u, sizeof d);
-  return d;
-}
-static inline uint64_t tf_f64_to_bits(double d) {
-  uint64_t u;
-  memcpy(&u, &d, sizeof u);
-  return u;
-}
+/* Build a function for AVX-512, AVX2 and baseline x86-64; the loader picks
+ * the best one the CPU has (GCC function multiversioning). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TF_SIMD_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TF_SIMD_CLONES
+#endif
 
 /* e^x for float32: x = k ln2 + r with |r| <= ln2/2, e^r by its degree-8
  * Taylor polynomial (relative error < 3e-10, far below float32's 6e-8
  * half-ULP), then scaled by 2^k through the exponent bits. Inputs are
  * clamped first so k stays in double's normal range; the clamps sit beyond
  * float32's overflow (88.73) and underflow-to-zero (-103.98) points, so the
- * final rounding still gives inf and 0 there. NaN passes through: every
- * comparison with it is false. */
+ * final rounding still gives inf and 0 there. NaN is returned as it came:
+ * the clamps would turn it into a number. Written without branches so a
+ * loop of it vectorizes. */
 static inline float tf_fast_expf(float xf) {
   const double shift = 0x1.8p52; /* adding it rounds to an integer */
   const double inv_ln2 = 0x1.71547652b82fep0;
   const double ln2 = 0x1.62e42fefa39efp-1;
   double x = xf;
-  x = x > 89.0 ? 89.0 : x;
-  x = x < -105.0 ? -105.0 : x;
+  /* Written as x < c ? x : c, the form that maps to a vector min/max: it
+   * turns NaN into c, hence the NaN select at the end. */
+  x = x < 89.0 ? x : 89.0;
+  x = x > -105.0 ? x : -105.0;
   double kd = x * inv_ln2 + shift;
-  uint64_t kbits = tf_f64_to_bits(kd);
+  uint64_t kbits;
+  memcpy(&kbits, &kd, sizeof kbits);
   kd -= shift;
   double r = x - kd * ln2;
   double p = 1.0 / 40320;
@@ -47,8 +49,11 @@ static inline float tf_fast_expf(float xf) {
   p = p * r + 1.0;
   p = p * r + 1.0;
   /* The low bits of kd's representation hold k (two's complement). */
-  uint64_t scale = (kbits + 1023u) << 52;
-  return (float)(p * tf_bits_to_f64(scale));
+  uint64_t scale_bits = (kbits + 1023u) << 52;
+  double scale;
+  memcpy(&scale, &scale_bits, sizeof scale);
+  float result = (float)(p * scale);
+  return xf != xf ? xf : result;
 }
 
 #endif /* TF_FAST_MATH_H */

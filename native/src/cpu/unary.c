@@ -116,13 +116,17 @@ static inline bool up_isfinite(double x) { return isfinite(x); }
 static inline bool up_logical_not(double x) { return x == 0; }
 
 /* ---- row loops ---------------------------------------------------------- */
-#define UNARY_LOOP(FN, TI, TO, EXPR)                                        \
-  static void FN(int64_t n, char *const *ptr, const int64_t *s,            \
-                 const double *prm) {                                       \
+/* ATTR and SIMD let the dedicated float32 kernels be built for several
+ * instruction sets (picked at load time) and vectorized by force; the libm
+ * based kernels stay scalar, as vector libm variants are less accurate. */
+#define UNARY_LOOP_WITH(FN, TI, TO, EXPR, ATTR, SIMD)                       \
+  ATTR static void FN(int64_t n, char *const *ptr, const int64_t *s,       \
+                      const double *prm) {                                  \
     (void)prm;                                                              \
     TO *o = (TO *)ptr[0];                                                   \
     const TI *a = (const TI *)ptr[1];                                       \
     if (s[0] == 1 && s[1] == 1) {                                           \
+      SIMD                                                                  \
       for (int64_t i = 0; i < n; i++) {                                     \
         TI x = a[i];                                                        \
         o[i] = (EXPR);                                                      \
@@ -134,13 +138,17 @@ static inline bool up_logical_not(double x) { return x == 0; }
       }                                                                     \
     }                                                                       \
   }
+#define UNARY_LOOP(FN, TI, TO, EXPR) UNARY_LOOP_WITH(FN, TI, TO, EXPR, , )
 
 /* float32 through float64, or a dedicated vectorized function. */
-#define F32_VIA_F64(name) (float)uf_##name((double)x, prm)
-#define F32_FAST_EXP(name) tf_fast_expf(x)
+#define F32_LOOP_VIA_F64(name) \
+  UNARY_LOOP(unary_##name##_f32, float, float, (float)uf_##name((double)x, prm))
+#define F32_LOOP_FAST_EXP(name)                                        \
+  UNARY_LOOP_WITH(unary_##name##_f32, float, float, tf_fast_expf(x),   \
+                  TF_SIMD_CLONES, _Pragma("omp simd"))
 
-#define LOOPS_FLOAT(name, f32impl)                                \
-  UNARY_LOOP(unary_##name##_f32, float, float, F32_##f32impl(name)) \
+#define LOOPS_FLOAT(name, f32impl) \
+  F32_LOOP_##f32impl(name)         \
   UNARY_LOOP(unary_##name##_f64, double, double, uf_##name(x, prm))
 #define LOOPS_NUM(name, f32impl) \
   LOOPS_FLOAT(name, f32impl)     \
@@ -217,6 +225,13 @@ static tf_status unary_run(int op, const tf_tensor *x, const double *params,
     /* Another dtype, or a partial overlap with dst: read from a copy. */
     TF_TRY(tf_to_dtype(x, compute, &converted));
     x = converted;
+  }
+  if (tf_same_dense_layout(x, dst) && tf_tensor_numel(x) < TF_PARALLEL_GRAIN) {
+    char *ptrs[2] = {tf_ptr(dst), tf_ptr(x)};
+    static const int64_t unit[2] = {1, 1};
+    unary_kernels[op][compute](tf_tensor_numel(x), ptrs, unit, params);
+    tf_tensor_release(converted);
+    return TF_OK;
   }
   const tf_tensor *ops[2] = {dst, x};
   tf_iter it;
