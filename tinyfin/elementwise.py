@@ -16,6 +16,9 @@ import numpy as np
 
 from . import _C
 from . import dtypes as _dtypes
+from .autograd.grad_mode import state as _grad_state
+from .autograd.graph import OUT, check_inplace, rebase_history, record
+from .autograd.util import sum_to
 from .tensor import Tensor, _call, _wrap, register
 
 U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
@@ -76,9 +79,48 @@ def unary(code: int, x: Tensor, p0: float = 0.0, p1: float = 0.0,
                                c_double(p2), byref(out_h))
         if status:
             raise _error(status)
-        return _wrap(out_h)
+        result = _wrap(out_h)
+        if x._rg and _grad_state.enabled:
+            _record_unary(code, x, result, (p0, p1, p2))
+        return result
+    if _grad_state.enabled and (x._rg or out._rg):
+        return _write_tracked(_C.UNARY_OPS[code], out,
+                              lambda: unary(code, x, p0, p1, p2))
     _check(_tf_unary_into(code, x._h, p0, p1, p2, out._h))
     return out
+
+
+def _make_unary_backward(formula):
+    def backward(g, x, out, params):
+        return (formula(g, x, out, params),)
+    return backward
+
+
+_UNARY_BACKWARD = {}   # op code -> (backward, saves x, saves out)
+
+
+def _record_unary(code: int, x: Tensor, out: Tensor, params: tuple) -> None:
+    entry = _UNARY_BACKWARD.get(code)
+    if entry is None:
+        return  # bool result: not differentiable
+    backward, save_x, save_out = entry
+    record(_C.UNARY_OPS[code], out, (x,), backward,
+           (x if save_x else None, OUT if save_out else None, params))
+
+
+def _write_tracked(op: str, target: Tensor, compute) -> Tensor:
+    """out= or in-place write where autograd is involved: compute the result
+    out of place (recorded), check the dtype rule, copy it into target and
+    give target the result's graph."""
+    check_inplace(target, op)
+    result = compute()
+    if result.dtype.is_floating_point and not target.dtype.is_floating_point:
+        raise TypeError(f"{op}: result type {result.dtype.name} can't be cast "
+                        f"to the desired output type {target.dtype.name}")
+    with _no_grad():
+        _check(_C.tf_copy_(target._h, result._h))
+    rebase_history(target, result)
+    return target
 
 
 def _define_unary(name: str) -> None:
@@ -92,7 +134,7 @@ def _define_unary(name: str) -> None:
 
     op.__name__, op_.__name__ = name, name + "_"
     op.__doc__ = f"Elementwise {name} of input (see ARCHITECTURE.md for bounds)."
-    register(name)(op)
+    globals()[name] = register(name)(op)
     register(name + "_", function=False)(op_)
 
 
@@ -178,6 +220,10 @@ def clamp_(self: Tensor, min=None, max=None) -> Tensor:
 def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
     """op(a, b) where at least one of a, b is a Tensor, the other may be a
     Python scalar (which never raises the tensor's dtype within its kind)."""
+    if out is not None and _grad_state.enabled and (
+            getattr(a, "_rg", False) or getattr(b, "_rg", False) or out._rg):
+        return _write_tracked(_C.BINARY_OPS[code], out,
+                              lambda: binary(code, a, b))
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if out is None:
@@ -185,7 +231,10 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
                 status = _tf_binary(code, a._h, b._h, byref(out_h))
                 if status:
                     raise _error(status)
-                return _wrap(out_h)
+                result = _wrap(out_h)
+                if (a._rg or b._rg) and _grad_state.enabled:
+                    _record_binary(code, a, b, result)
+                return result
             _check(_tf_binary_into(code, a._h, b._h, out._h))
             return out
         tensor, scalar, reverse = a, b, False
@@ -196,12 +245,46 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
                         f"operand, got {type(a).__name__} and {type(b).__name__}")
     f, i, kind = scalar_args(_C.BINARY_OPS[code], scalar)
     if out is None:
-        return _call(_tf_binary_scalar, code, tensor._h, f, i, kind, reverse)
+        result = _call(_tf_binary_scalar, code, tensor._h, f, i, kind, reverse)
+        if tensor._rg and _grad_state.enabled:
+            _record_binary(code, a, b, result)
+        return result
     if reverse:
         # Rare: op(scalar, tensor) into out; use a 0-d tensor for the scalar.
         return binary(code, scalar_tensor(scalar, tensor), tensor, out)
     _check(_tf_binary_scalar_into(code, tensor._h, f, i, kind, out._h))
     return out
+
+
+_BINARY_FORMULAS = {}   # op code -> formula(g, a, b, out)
+
+
+def _binary_backward(formula):
+    def backward(g, a, b, out, a_shape, b_shape):
+        ga, gb = formula(g, a, b, out)
+        if ga is not None and a_shape is not None:
+            ga = sum_to(ga, a_shape)
+        if gb is not None and b_shape is not None:
+            gb = sum_to(gb, b_shape)
+        return ga, gb
+    return backward
+
+
+def _record_binary(code: int, a, b, out: Tensor) -> None:
+    """Scalars take part in the formula as numbers and get no gradient.
+    Shapes are saved only when broadcasting makes sum_to necessary."""
+    entry = _BINARY_FORMULAS.get(code)
+    if entry is None:
+        return  # comparisons and logic: bool result
+    backward, save_a, save_b, save_out = entry
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    out_shape = out.shape
+    a_shape = a.shape if a_t and a.shape != out_shape else None
+    b_shape = b.shape if b_t and b.shape != out_shape else None
+    record(_C.BINARY_OPS[code], out, (a if a_t else None, b if b_t else None),
+           backward, (a if save_a or not a_t else None,
+                      b if save_b or not b_t else None,
+                      OUT if save_out else None, a_shape, b_shape))
 
 
 def scalar_tensor(value, like: Tensor) -> Tensor:
@@ -227,7 +310,7 @@ def _define_binary(name: str) -> None:
 
     op.__name__, op_.__name__ = name, name + "_"
     op.__doc__ = f"Elementwise {name} with NumPy broadcasting."
-    register(name)(op)
+    globals()[name] = register(name)(op)
     register(name + "_", function=False)(op_)
 
 
@@ -313,7 +396,17 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
         input = scalar_tensor(input, other)
     if not isinstance(other, Tensor):
         other = scalar_tensor(other, input)
-    return _call(_C.tf_where, condition._h, input._h, other._h)
+    out = _call(_C.tf_where, condition._h, input._h, other._h)
+    if (input._rg or other._rg) and _grad_state.enabled:
+        record("where", out, (input, other), _where_backward,
+               (condition, input.shape, other.shape))
+    return out
+
+
+def _where_backward(g, condition, a_shape, b_shape):
+    zero = scalar_tensor(0.0, g)
+    return (sum_to(where(condition, g, zero), a_shape),
+            sum_to(where(condition, zero, g), b_shape))
 
 
 # ---- Tensor operators ---------------------------------------------------------
@@ -324,7 +417,10 @@ def _dunder(code: int, reverse: bool = False):
             status = _tf_binary(code, self._h, other._h, byref(out_h))
             if status:
                 raise _error(status)
-            return _wrap(out_h)
+            result = _wrap(out_h)
+            if (self._rg or other._rg) and _grad_state.enabled:
+                _record_binary(code, self, other, result)
+            return result
         if reverse:
             return binary(code, other, self)
         return binary(code, self, other)
@@ -408,6 +504,25 @@ def copy_(self: Tensor, src: Tensor) -> Tensor:
     return self
 
 
+def _no_grad():
+    from .autograd.grad_mode import no_grad
+    return no_grad()
+
+
+def _install_formulas() -> None:
+    from . import elementwise_grad as G
+    for name, (formula, saves) in G.UNARY.items():
+        _UNARY_BACKWARD[U[name]] = (_make_unary_backward(formula),
+                                    "x" in saves, "out" in saves)
+    for name, (formula, saves) in G.BINARY.items():
+        _BINARY_FORMULAS[B[name]] = (_binary_backward(formula), "a" in saves,
+                                     "b" in saves, "out" in saves)
+    missing = set(_C.UNARY_OPS + _C.BINARY_OPS) - set(G.UNARY) - set(G.BINARY) \
+        - G.NOT_DIFFERENTIABLE
+    if missing:
+        raise ImportError(f"tinyfin: ops without a gradient formula: {sorted(missing)}")
+
+
 def _check_registry() -> None:
     """Every C op has a Python function and vice versa (checked at import)."""
     from . import _exports
@@ -418,3 +533,4 @@ def _check_registry() -> None:
 
 
 _check_registry()
+_install_formulas()

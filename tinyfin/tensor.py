@@ -33,9 +33,18 @@ class Tensor:
     __slots__ = ("_h", "__dict__", "__weakref__")
     _shape: Optional[Tuple[int, ...]] = None
     _dtype: Optional[_dtypes.dtype] = None
-    requires_grad: bool = False
+    _rg: bool = False                   # requires_grad, read fast by the ops
     grad: Optional["Tensor"] = None
-    grad_fn: Any = None
+    grad_fn: Any = None                 # the autograd Node that made this tensor
+    _hooks: Optional[list] = None       # gradient hooks of a leaf
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
 
     def __init__(self, *args, **kwargs) -> None:
         raise TypeError("use tinyfin.tensor(data) or a creation function "
@@ -202,6 +211,12 @@ def _wrap(h: c_void_p) -> Tensor:
     return t
 
 
+def _alias(t: Tensor) -> Tensor:
+    """Another Python Tensor owning its own reference to t's C tensor."""
+    _C.tf_tensor_retain(t._h)
+    return _wrap(c_void_p(t._h.value))
+
+
 def _call(fn: Callable, *args) -> Tensor:
     """Run a C op that writes one tensor and wrap the result."""
     out = c_void_p()
@@ -231,14 +246,3 @@ def register(*names: str, method: bool = True, function: bool = True):
                 _exports.FUNCTIONS[name] = fn
         return fn
     return deco
-
-
-def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
-    if requires_grad and not self.dtype.is_floating_point:
-        raise RuntimeError(f"requires_grad_: only floating point tensors can "
-                           f"require gradients, got {self.dtype.name}")
-    self.requires_grad = bool(requires_grad)
-    return self
-
-
-Tensor.requires_grad_ = _requires_grad_

@@ -78,6 +78,7 @@ tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src) {
            "copy_: source of shape %s cannot be broadcast to the destination "
            "shape %s", tf_shape_str(src->ndim, src->shape, a),
            tf_shape_str(dst->ndim, dst->shape, b));
+  tf_bump_version(dst);
   if (src->storage == dst->storage && !same_view(src, dst)) {
     /* Overlapping storage: read everything before writing anything. */
     tf_tensor *tmp;
@@ -143,6 +144,7 @@ static const tf_row_fn fill_table[TF_NUM_DTYPES] = {fill_f32, fill_f64,
 
 tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue) {
   TF_TRY(tf_check_cpu("fill_", dst));
+  tf_bump_version(dst);
   double params[2] = {fvalue, 0};
   memcpy(&params[1], &ivalue, sizeof ivalue);
   const tf_tensor *ops[1] = {dst};

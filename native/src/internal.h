@@ -12,6 +12,7 @@
 
 struct tf_storage {
   atomic_long refcount;
+  atomic_llong version; /* bumped by every in-place write (autograd checks it) */
   void *data; /* 64-byte aligned; never NULL, even for 0 bytes */
   size_t nbytes;
   tf_device device;
@@ -65,6 +66,10 @@ tf_status tf_new_view(const tf_tensor *t, int ndim, const int64_t *shape,
                       const int64_t *strides, int64_t offset,
                       tf_tensor **out);
 void tf_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+/* Every op that writes into an existing tensor calls this once. */
+static inline void tf_bump_version(tf_tensor *t) {
+  atomic_fetch_add_explicit(&t->storage->version, 1, memory_order_relaxed);
+}
 static inline char *tf_ptr(const tf_tensor *t) {
   return (char *)t->storage->data + t->offset * (int64_t)tf_dtype_size(t->dtype);
 }

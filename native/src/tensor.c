@@ -43,6 +43,7 @@ static tf_status storage_new(size_t nbytes, tf_storage **out) {
   uintptr_t data = (uintptr_t)(s + 1);
   data = (data + TF_ALIGN - 1) / TF_ALIGN * TF_ALIGN;
   atomic_init(&s->refcount, 1);
+  atomic_init(&s->version, 0);
   s->data = (void *)data;
   s->nbytes = nbytes;
   s->device = TF_CPU;
@@ -187,6 +188,9 @@ bool tf_tensor_is_contiguous(const tf_tensor *t) {
 void *tf_tensor_data(const tf_tensor *t) { return tf_ptr(t); }
 void *tf_tensor_storage_data(const tf_tensor *t) { return t->storage->data; }
 size_t tf_tensor_storage_nbytes(const tf_tensor *t) { return t->storage->nbytes; }
+int64_t tf_tensor_version(const tf_tensor *t) {
+  return (int64_t)atomic_load_explicit(&t->storage->version, memory_order_relaxed);
+}
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b) {
   return a->storage == b->storage;
 }

@@ -337,6 +337,7 @@ static tf_status binary_into(int op, const tf_tensor *a, const tf_tensor *b,
            TF_ERR_DTYPE,
            "%s: result type %s can't be cast to the desired output type %s",
            binary_names[op], tf_dtype_name(result), tf_dtype_name(dst->dtype));
+  tf_bump_version(dst);
   if (result == dst->dtype) return binary_run(op, a, b, compute, dst);
   tf_tensor *tmp = NULL;
   TF_TRY(tf_new(ndim, shape, result, &tmp));

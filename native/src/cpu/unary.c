@@ -280,5 +280,6 @@ tf_status tf_unary_into(int op, const tf_tensor *x, double p0, double p1,
            "%s: result type %s can't be cast to the desired output type %s",
            unary_names[op], tf_dtype_name(result), tf_dtype_name(dst->dtype));
   const double params[3] = {p0, p1, p2};
+  tf_bump_version(dst);
   return unary_run(op, x, params, compute, dst);
 }

@@ -1,0 +1,299 @@
+"""The autograd graph and the engine that runs it backward.
+
+Each op that produces a tensor from inputs requiring grad calls `record`,
+which hangs a `Node` on the output (`out.grad_fn`). A node knows:
+- `backward`: the op's gradient formula, `backward(grad, *saved)` returning
+  one gradient (or None) per input. Formulas are written with tinyfin's own
+  differentiable ops, so running them with grad mode on (create_graph=True)
+  records the graph of the gradient itself: higher derivatives for free.
+- `next`: per input, the Node that made it, the leaf Tensor to accumulate
+  into, or None when that input needs no gradient.
+- `saved`: what the formula reads, with the storage version of every saved
+  tensor at record time; an in-place write to one of them since then is
+  an error at backward time, not a silently wrong gradient.
+The op's own output may be saved as `OUT`. The node then keeps an alias of
+it (a second Python handle on the same C tensor) without a grad_fn, so that
+output and node do not form a reference cycle and memory is freed by
+reference counting alone. When the formula runs with grad mode on
+(create_graph), it gets a fresh alias whose grad_fn is this very node: the
+output's graph, as if the output itself had been saved.
+
+After a backward without retain_graph every node on the way drops what it
+saved; going through it again raises an error naming retain_graph.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .. import _C
+from .grad_mode import state
+
+_version = _C.fast.tf_tensor_version
+
+
+def _alias(t):
+    """A second Python Tensor on t's C tensor, with no autograd state."""
+    from ..tensor import _alias as alias
+    return alias(t)
+
+
+class _Out:
+    def __repr__(self) -> str:
+        return "OUT"
+
+
+OUT = _Out()  # marker: "the op's own output" in a saved tuple
+
+_FREED = ("Trying to backward through the graph a second time (or directly "
+          "access saved tensors after they have already been freed). Saved "
+          "intermediate values of the graph are freed when you call "
+          ".backward() or autograd.grad(). Specify retain_graph=True if you "
+          "need to backward through the graph a second time.")
+
+
+class Node:
+    """One recorded op (what PyTorch calls a grad_fn)."""
+
+    __slots__ = ("name", "backward", "next", "saved", "versions", "out_index",
+                 "hooks", "retain_ref", "__weakref__")
+
+    def __init__(self, name: str, backward: Callable, next_: tuple,
+                 saved: tuple) -> None:
+        self.name = name
+        self.backward = backward
+        self.next = next_
+        self.saved = saved
+        self.versions: Optional[tuple] = None
+        self.out_index = -1                     # where OUT sits in saved
+        self.hooks: Optional[list] = None       # hooks on the output tensor
+        self.retain_ref = None                  # output tensor, if retain_grad()
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple(e if isinstance(e, Node) else None for e in self.next)
+
+    def _saved_values(self) -> tuple:
+        if self.saved is None:
+            raise RuntimeError(_FREED)
+        if self.versions is not None:
+            for item, version in zip(self.saved, self.versions):
+                if version is not None and _version(item._h) != version:
+                    raise RuntimeError(
+                        f"one of the variables needed for gradient computation "
+                        f"has been modified by an inplace operation: "
+                        f"{self.name} saved a tensor of shape {tuple(item.shape)} "
+                        f"at version {version}, and it is now at version "
+                        f"{_version(item._h)}. Compute the in-place op on a "
+                        "clone, or before the op that saved it.")
+        if self.out_index < 0 or not state.enabled:
+            return self.saved
+        out = _alias(self.saved[self.out_index])
+        out.grad_fn = self
+        out._rg = True
+        saved = list(self.saved)
+        saved[self.out_index] = out
+        return tuple(saved)
+
+    def release(self) -> None:
+        self.saved = None
+
+
+def _edge(t):
+    if t is None or not t._rg:
+        return None
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def record(name: str, out, inputs: Sequence, backward: Callable,
+           saved: tuple = ()) -> None:
+    """Make `out` the result of a differentiable op on `inputs`.
+
+    Call only when grad mode is on and some input requires grad (see
+    `needs_grad`). `inputs` holds Tensors or None, in the order of the
+    gradients `backward(grad, *saved)` returns.
+    """
+    node = Node(name, backward, tuple(_edge(t) for t in inputs), saved)
+    if saved:
+        from ..tensor import Tensor
+        versions = []
+        for i, item in enumerate(saved):
+            if item is OUT:
+                node.out_index = i
+                item = _alias(out)
+                saved = saved[:i] + (item,) + saved[i + 1:]
+            versions.append(_version(item._h) if isinstance(item, Tensor) else None)
+        node.saved = saved
+        node.versions = tuple(versions)
+    out.grad_fn = node
+    out._rg = True
+
+
+def needs_grad(*tensors) -> bool:
+    """True when grad mode is on and some of the tensors require grad."""
+    if not state.enabled:
+        return False
+    for t in tensors:
+        if t is not None and t._rg:
+            return True
+    return False
+
+
+# ---- the engine -----------------------------------------------------------------
+def _topological_order(roots: List[Node]) -> List[Node]:
+    """Nodes reachable from roots, each after every node that feeds it a
+    gradient (iterative DFS: graphs may be deeper than Python's stack)."""
+    order: List[Node] = []
+    seen = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.next))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if isinstance(child, Node) and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.next)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _accumulate(store: Dict, key, grad) -> None:
+    prev = store.get(key)
+    store[key] = grad if prev is None else prev + grad
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
+                 create_graph: bool, inputs: Optional[Sequence] = None,
+                 allow_unused: bool = False) -> Optional[tuple]:
+    """Propagate grads from roots. With `inputs`, return the gradients of
+    those tensors (autograd.grad) instead of accumulating into leaves."""
+    from ..tensor import Tensor
+    node_grads: Dict[Node, object] = {}
+    leaf_grads: Dict[int, object] = {}
+    leaves: Dict[int, Tensor] = {}
+    root_nodes: List[Node] = []
+    for root, grad in zip(roots, grads):
+        if root.grad_fn is not None:
+            _accumulate(node_grads, root.grad_fn, grad)
+            root_nodes.append(root.grad_fn)
+        else:  # a leaf as its own root
+            _accumulate(leaf_grads, id(root), grad)
+            leaves[id(root)] = root
+
+    wanted_nodes = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                wanted_nodes[t.grad_fn] = i
+
+    order = _topological_order(root_nodes)
+    captured: Dict[int, object] = {}
+    prev_enabled = state.enabled
+    state.enabled = create_graph
+    try:
+        for node in order:
+            grad = node_grads.pop(node, None)
+            if grad is None:
+                continue
+            if node.hooks:
+                grad = _run_hooks(node.hooks, grad)
+            if node.retain_ref is not None:
+                t = node.retain_ref()
+                if t is not None:
+                    t.grad = grad if create_graph else grad.detach()
+            if node in wanted_nodes:
+                captured[wanted_nodes[node]] = grad
+            input_grads = node.backward(grad, *node._saved_values())
+            if not retain_graph:
+                node.release()
+            for edge, g in zip(node.next, input_grads):
+                if edge is None or g is None:
+                    continue
+                if isinstance(edge, Node):
+                    _accumulate(node_grads, edge, g)
+                else:
+                    _accumulate(leaf_grads, id(edge), g)
+                    leaves[id(edge)] = edge
+    finally:
+        state.enabled = prev_enabled
+
+    if inputs is not None:
+        results = []
+        for i, t in enumerate(inputs):
+            g = captured.get(i) if t.grad_fn is not None else leaf_grads.get(id(t))
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not "
+                    "used in computing the outputs; pass allow_unused=True to "
+                    "get None for it")
+            if g is not None and t._hooks:
+                g = _run_hooks(t._hooks, g)
+            results.append(g if g is None or create_graph else g.detach())
+        return tuple(results)
+
+    for key, g in leaf_grads.items():
+        leaf = leaves[key]
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g)
+        if g.dtype is not leaf.dtype:
+            g = g.to(leaf.dtype)
+        if not create_graph:
+            g = g.detach()
+        leaf.grad = g if leaf.grad is None else (
+            leaf.grad + g if create_graph else leaf.grad.add_(g))
+    return None
+
+
+class RemovableHandle:
+    """Returned by register_hook; .remove() takes the hook back."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+# ---- in-place ops -----------------------------------------------------------------
+def check_inplace(target, op: str) -> None:
+    """An in-place write into a leaf that requires grad would corrupt its
+    gradient; PyTorch forbids it, so do we."""
+    if state.enabled and target._rg and target.grad_fn is None:
+        raise RuntimeError(
+            f"{op}: a leaf Variable that requires grad is being used in an "
+            "in-place operation; do it under tinyfin.no_grad(), or on a clone")
+
+
+def rebase_history(target, result) -> None:
+    """target was overwritten in place with result's values: from now on it
+    carries result's graph (and result's node reads target as its output)."""
+    node = result.grad_fn
+    target.grad_fn = node
+    target._rg = result._rg
+    if node is not None and node.out_index >= 0:
+        # The formula must read target's storage and check its version.
+        saved = list(node.saved)
+        saved[node.out_index] = _alias(target)
+        node.saved = tuple(saved)
+        versions = list(node.versions)
+        versions[node.out_index] = _version(target._h)
+        node.versions = tuple(versions)
