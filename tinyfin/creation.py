@@ -48,7 +48,10 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor with a copy of a NumPy array's data (any strides)."""
     dt = _dtypes.from_numpy(array.dtype)
-    array = np.ascontiguousarray(array, dtype=dt.numpy)
+    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        raise OverflowError(f"tensor: {array.dtype} values up to {array.max()} "
+                            "do not fit in int64")
+    array = np.require(array, dtype=dt.numpy, requirements="C")  # keeps 0-d
     shape = array.shape
     return _call(_C.tf_tensor_from_buffer, len(shape), _C.shape_array(shape),
                  dt.code, array.ctypes.data, array.nbytes)

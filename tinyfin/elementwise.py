@@ -381,7 +381,7 @@ def result_type(a, b) -> _dtypes.dtype:
     return _result_dtype_of(a, b)
 
 
-@register("where")
+@register("where", method=False)
 def where(condition: Tensor, input=None, other=None) -> Tensor:
     """input where condition is true, else other (NumPy broadcasting).
     With only a condition, the coordinates of its true elements."""
@@ -401,6 +401,14 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
         record("where", out, (input, other), _where_backward,
                (condition, input.shape, other.shape))
     return out
+
+
+def _where_method(self: Tensor, condition: Tensor, other) -> Tensor:
+    """x.where(condition, y) is where(condition, x, y), as in PyTorch."""
+    return where(condition, self, other)
+
+
+Tensor.where = _where_method
 
 
 def _where_backward(g, condition, a_shape, b_shape):

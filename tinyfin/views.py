@@ -8,6 +8,8 @@ from typing import Optional, Sequence, Union
 
 from . import _C
 from . import dtypes as _dtypes
+from .autograd.graph import needs_grad, record
+from .autograd.util import sum_to
 from .tensor import Tensor, _call, _norm_dim, register
 
 Shape = Union[int, Sequence[int]]
@@ -30,13 +32,26 @@ def view(self: Tensor, *shape) -> Tensor:
         raise TypeError("view: reinterpreting the dtype is not supported; "
                         "use .to(dtype)")
     shape = _shape("view", shape)
-    return _call(_C.tf_view, self._h, len(shape), _C.shape_array(shape))
+    out = _call(_C.tf_view, self._h, len(shape), _C.shape_array(shape))
+    return _reshaped_grad("view", self, out)
+
+
+def _reshaped_grad(name: str, x: Tensor, out: Tensor) -> Tensor:
+    """Record ops that only change the shape: the gradient changes it back."""
+    if needs_grad(x):
+        record(name, out, (x,), _reshape_backward, (x.shape,))
+    return out
+
+
+def _reshape_backward(g, shape):
+    return (reshape(g, shape),)
 
 
 @register("reshape")
 def reshape(input: Tensor, *shape) -> Tensor:
     shape = _shape("reshape", shape)
-    return _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
+    out = _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
+    return _reshaped_grad("reshape", input, out)
 
 
 @register("view_as", "reshape_as", function=False)
@@ -78,17 +93,22 @@ def squeeze(input: Tensor, dim: Union[int, Sequence[int], None] = None) -> Tenso
         mask = 0
         for d in dims:
             mask |= 1 << _norm_dim("squeeze", d, ndim)
-    return _call(_C.tf_squeeze, input._h, mask)
+    return _reshaped_grad("squeeze", input, _call(_C.tf_squeeze, input._h, mask))
 
 
 @register("unsqueeze")
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    return _call(_C.tf_unsqueeze, input._h, int(dim))
+    return _reshaped_grad("unsqueeze", input,
+                          _call(_C.tf_unsqueeze, input._h, int(dim)))
 
 
 @register("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    return _call(_C.tf_transpose, input._h, int(dim0), int(dim1))
+    out = _call(_C.tf_transpose, input._h, int(dim0), int(dim1))
+    if needs_grad(input):
+        record("transpose", out, (input,),
+               lambda g: (transpose(g, dim0, dim1),))
+    return out
 
 
 @register("permute")
@@ -98,7 +118,13 @@ def permute(input: Tensor, *dims) -> Tensor:
     if len(dims) != ndim:
         raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor "
                          f"of {ndim} dims; pass a permutation of all of them")
-    return _call(_C.tf_permute, input._h, (c_int * max(ndim, 1))(*dims))
+    out = _call(_C.tf_permute, input._h, (c_int * max(ndim, 1))(*dims))
+    if needs_grad(input):
+        inverse = [0] * ndim
+        for i, d in enumerate(dims):
+            inverse[d % ndim] = i
+        record("permute", out, (input,), lambda g: (permute(g, inverse),))
+    return out
 
 
 @register("t")
@@ -139,7 +165,11 @@ Tensor.mT = property(_mT)
 def expand(self: Tensor, *sizes) -> Tensor:
     """A broadcast view: size-1 dims repeat with stride 0 (no copy)."""
     sizes = _shape("expand", sizes)
-    return _call(_C.tf_expand, self._h, len(sizes), _C.shape_array(sizes))
+    out = _call(_C.tf_expand, self._h, len(sizes), _C.shape_array(sizes))
+    if needs_grad(self):
+        record("expand", out, (self,), lambda g, shape: (sum_to(g, shape),),
+               (self.shape,))
+    return out
 
 
 @register("expand_as", function=False)
@@ -184,6 +214,10 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
         raise ValueError(f"as_strided: size {size} and stride {stride} differ "
                          "in length")
     offset = input.storage_offset() if storage_offset is None else storage_offset
+    if needs_grad(input):
+        raise RuntimeError("as_strided: tinyfin does not differentiate through "
+                           "as_strided; use view ops (reshape, transpose, "
+                           "expand, slicing) or detach() first")
     return _call(_C.tf_as_strided, input._h, len(size), _C.shape_array(size),
                  _C.shape_array(stride), int(offset))
 
@@ -193,12 +227,15 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
 def contiguous(self: Tensor) -> Tensor:
     if self.is_contiguous():
         return self
-    return _call(_C.tf_clone, self._h)
+    return clone(self)
 
 
 @register("clone")
 def clone(input: Tensor) -> Tensor:
-    return _call(_C.tf_clone, input._h)
+    out = _call(_C.tf_clone, input._h)
+    if needs_grad(input):
+        record("clone", out, (input,), lambda g: (g,))
+    return out
 
 
 @register("to", function=False)
@@ -229,7 +266,11 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
 
 
 def _convert(self: Tensor, dt: _dtypes.dtype) -> Tensor:
-    return _call(_C.tf_to_dtype, self._h, dt.code)
+    out = _call(_C.tf_to_dtype, self._h, dt.code)
+    if dt.is_floating_point and needs_grad(self):
+        source = self.dtype
+        record("to", out, (self,), lambda g: (_convert(g, source),))
+    return out
 
 
 for _name, _dt in [("float", _dtypes.float32), ("double", _dtypes.float64),

@@ -52,8 +52,9 @@ tf_status tf_linspace(double start, double end, int64_t steps, tf_dtype dtype,
   int64_t half = steps / 2;
   char *p = tf_ptr(t);
   for (int64_t i = 0; i < steps; i++) {
-    double v = i < half ? start + step * (double)i
-                        : end - step * (double)(steps - 1 - i);
+    double v = steps == 1 ? start
+               : i < half ? start + step * (double)i
+                          : end - step * (double)(steps - 1 - i);
     if (dtype == TF_FLOAT32) ((float *)p)[i] = (float)v;
     else ((double *)p)[i] = v;
   }

@@ -188,7 +188,10 @@ static tf_status compute_dtype(int op, tf_dtype promoted, tf_dtype *compute,
       TF_CHECK(!(promoted == TF_BOOL && op == TF_BINARY_SUB), TF_ERR_DTYPE,
                "sub: subtracting two bool tensors is not supported; use "
                "logical_xor, or convert with .long() first");
-      *compute = *result = promoted == TF_BOOL ? TF_INT64 : promoted;
+      /* bool operands compute in int64 and give bool, as in PyTorch
+       * (True + True is True). */
+      *compute = promoted == TF_BOOL ? TF_INT64 : promoted;
+      *result = promoted;
       return TF_OK;
     case KIND_TRUEDIV:
       *compute = *result = tf_is_float(promoted) ? promoted : TF_FLOAT32;
@@ -202,6 +205,13 @@ static tf_status compute_dtype(int op, tf_dtype promoted, tf_dtype *compute,
       *result = TF_BOOL;
       return TF_OK;
   }
+}
+
+/* The dtype a kernel writes: bool for comparisons and logic, else the
+ * compute dtype (converted to the result dtype afterwards if different). */
+static tf_dtype kernel_output(int op, tf_dtype compute) {
+  int kind = binary_kinds[op];
+  return kind == KIND_CMP || kind == KIND_LOGIC ? TF_BOOL : compute;
 }
 
 tf_status tf_result_dtype(int op, const tf_tensor *a, const tf_tensor *b,
@@ -304,8 +314,14 @@ static tf_status binary_new(int op, const tf_tensor *a, const tf_tensor *b,
   int64_t shape[TF_MAX_DIMS];
   TF_TRY(tf_broadcast_shapes(binary_names[op], 2, pair, &ndim, shape));
   tf_tensor *r = NULL;
-  TF_TRY(tf_new(ndim, shape, result, &r));
+  TF_TRY(tf_new(ndim, shape, kernel_output(op, compute), &r));
   tf_status st = binary_run(op, a, b, compute, r);
+  if (st == TF_OK && r->dtype != result) {
+    tf_tensor *converted = NULL;
+    st = tf_to_dtype(r, result, &converted);
+    tf_tensor_release(r);
+    r = converted;
+  }
   if (st != TF_OK) {
     tf_tensor_release(r);
     return st;
@@ -338,9 +354,10 @@ static tf_status binary_into(int op, const tf_tensor *a, const tf_tensor *b,
            "%s: result type %s can't be cast to the desired output type %s",
            binary_names[op], tf_dtype_name(result), tf_dtype_name(dst->dtype));
   tf_bump_version(dst);
-  if (result == dst->dtype) return binary_run(op, a, b, compute, dst);
+  tf_dtype written = kernel_output(op, compute);
+  if (written == dst->dtype) return binary_run(op, a, b, compute, dst);
   tf_tensor *tmp = NULL;
-  TF_TRY(tf_new(ndim, shape, result, &tmp));
+  TF_TRY(tf_new(ndim, shape, written, &tmp));
   tf_status st = binary_run(op, a, b, compute, tmp);
   if (st == TF_OK) st = tf_copy_(dst, tmp);
   tf_tensor_release(tmp);

@@ -59,11 +59,15 @@ static inline double uf_elu(double x, params_t p) {
  * x/2 * (1 + erf(x/sqrt2)) does. tanh form: x/2 * (1 + tanh(u)) written as
  * x * sigmoid(2u) for the same reason. */
 static inline double uf_gelu(double x, params_t p) {
+  if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
   if (p[0] == 0) return 0.5 * x * erfc(-x * M_SQRT1_2);
   double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
   return x * uf_sigmoid(2.0 * u, p);
 }
-static inline double uf_silu(double x, params_t p) { return x * uf_sigmoid(x, p); }
+static inline double uf_silu(double x, params_t p) {
+  if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
+  return x * uf_sigmoid(x, p);
+}
 /* log(1 + e^(beta x)) / beta, linear above threshold as in PyTorch; for
  * beta x > 0 written as beta x + log1p(e^(-beta x)) so e^ never overflows. */
 static inline double uf_softplus(double x, params_t p) {
