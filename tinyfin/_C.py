@@ -58,6 +58,7 @@ _SIGNATURES = {
     "tf_tensor_storage_nbytes": (c_size_t, [T]),
     "tf_tensor_same_storage": (c_bool, [T, T]),
     "tf_tensor_version": (c_int64, [T]),
+    "tf_tensor_same_shape": (c_bool, [T, T]),
     "tf_tensor_item": (ST, [T, POINTER(c_double), I64P]),
     # views
     "tf_view": (ST, [T, c_int, I64P, OUT]),
@@ -136,17 +137,17 @@ _bind()
 # arguments that are already ctypes objects or Python ints for C ints:
 # tensor handles are c_void_p objects (Tensor._h), doubles are c_double.
 # The signatures are still the ones declared above.
-# tf_tensor_release and tf_tensor_version are bound through PyDLL, which
-# keeps the GIL: releasing and re-taking it would cost more than these calls,
-# which never block.
+# The accessors among them are bound through PyDLL, which keeps the GIL:
+# releasing and re-taking it would cost more than these calls, which never
+# block.
 FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
-        "tf_tensor_version"}
+        "tf_tensor_version", "tf_tensor_same_shape"}
 fast = type("FastBindings", (), {})()
 _pylib = ctypes.PyDLL(lib._name)
 for _name in FAST:
     # A fresh function object, separate from the checked one.
-    _fn = (_pylib if _name in ("tf_tensor_release", "tf_tensor_version")
-           else lib)[_name]
+    _fn = (_pylib if _name in ("tf_tensor_release", "tf_tensor_version",
+                               "tf_tensor_same_shape") else lib)[_name]
     _fn.restype = _SIGNATURES[_name][0]
     setattr(fast, _name, _fn)
 

@@ -29,6 +29,8 @@ _tf_unary_into = _C.tf_unary_into
 _tf_binary = _C.fast.tf_binary
 _tf_binary_into = _C.tf_binary_into
 _tf_binary_scalar = _C.tf_binary_scalar
+_tf_binary_scalar_fast = _C.fast.tf_binary_scalar
+_INT64_ZERO = _C.ctypes.c_int64(0)
 _tf_binary_scalar_into = _C.tf_binary_scalar_into
 _error = _C.error
 _check = _C.check
@@ -256,12 +258,14 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
     return out
 
 
-_BINARY_FORMULAS = {}   # op code -> formula(g, a, b, out)
+_BINARY_FORMULAS = {}   # op code -> (backward, saves a, saves b, saves out)
+_same_shape = _C.fast.tf_tensor_same_shape
 
 
-def _binary_backward(formula):
-    def backward(g, a, b, out, a_shape, b_shape):
-        ga, gb = formula(g, a, b, out)
+def _binary_backward(grad_a, grad_b):
+    def backward(g, a, b, out, a_shape, b_shape, need_a, need_b):
+        ga = grad_a(g, a, b, out) if need_a else None
+        gb = grad_b(g, a, b, out) if need_b else None
         if ga is not None and a_shape is not None:
             ga = sum_to(ga, a_shape)
         if gb is not None and b_shape is not None:
@@ -277,14 +281,17 @@ def _record_binary(code: int, a, b, out: Tensor) -> None:
     if entry is None:
         return  # comparisons and logic: bool result
     backward, save_a, save_b, save_out = entry
-    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
-    out_shape = out.shape
-    a_shape = a.shape if a_t and a.shape != out_shape else None
-    b_shape = b.shape if b_t and b.shape != out_shape else None
+    a_t, b_t = a.__class__ is Tensor, b.__class__ is Tensor
+    a_shape = b_shape = None  # a scalar never broadcasts its tensor operand
+    if a_t and b_t and not _same_shape(a._h, b._h):
+        out_shape = out.shape
+        a_shape = a.shape if a.shape != out_shape else None
+        b_shape = b.shape if b.shape != out_shape else None
     record(_C.BINARY_OPS[code], out, (a if a_t else None, b if b_t else None),
            backward, (a if save_a or not a_t else None,
                       b if save_b or not b_t else None,
-                      OUT if save_out else None, a_shape, b_shape))
+                      OUT if save_out else None, a_shape, b_shape,
+                      a_t and a._rg, b_t and b._rg))
 
 
 def scalar_tensor(value, like: Tensor) -> Tensor:
@@ -429,6 +436,19 @@ def _dunder(code: int, reverse: bool = False):
             if (self._rg or other._rg) and _grad_state.enabled:
                 _record_binary(code, self, other, result)
             return result
+        if other.__class__ is float:  # the common `x * 0.5`, kept cheap
+            out_h = c_void_p()
+            status = _tf_binary_scalar_fast(code, self._h, c_double(other),
+                                            _INT64_ZERO, 2, reverse, byref(out_h))
+            if status:
+                raise _error(status)
+            result = _wrap(out_h)
+            if self._rg and _grad_state.enabled:
+                if reverse:
+                    _record_binary(code, other, self, result)
+                else:
+                    _record_binary(code, self, other, result)
+            return result
         if reverse:
             return binary(code, other, self)
         return binary(code, self, other)
@@ -522,9 +542,9 @@ def _install_formulas() -> None:
     for name, (formula, saves) in G.UNARY.items():
         _UNARY_BACKWARD[U[name]] = (_make_unary_backward(formula),
                                     "x" in saves, "out" in saves)
-    for name, (formula, saves) in G.BINARY.items():
-        _BINARY_FORMULAS[B[name]] = (_binary_backward(formula), "a" in saves,
-                                     "b" in saves, "out" in saves)
+    for name, (grad_a, grad_b, saves) in G.BINARY.items():
+        _BINARY_FORMULAS[B[name]] = (_binary_backward(grad_a, grad_b),
+                                     "a" in saves, "b" in saves, "out" in saves)
     missing = set(_C.UNARY_OPS + _C.BINARY_OPS) - set(G.UNARY) - set(G.BINARY) \
         - G.NOT_DIFFERENTIABLE
     if missing:

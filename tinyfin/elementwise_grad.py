@@ -4,9 +4,10 @@ tinyfin's differentiable ops so that higher derivatives come for free.
 UNARY[name] = (formula(g, x, out, p) -> grad of x, what it saves)
   p is the op's (p0, p1, p2); "x" / "out" / "x,out" say which tensors the
   formula reads (only those are saved and version-checked).
-BINARY[name] = (formula(g, a, b, out) -> (grad of a, grad of b) before
-  summing back over broadcast dims, what it saves: "a", "b", "out").
-  A Python scalar operand reaches the formula as a number (always kept).
+BINARY[name] = (grad of a, grad of b, what they save: "a", "b", "out"),
+  each grad(g, a, b, out) computed only when that input needs it, before
+  summing back over broadcast dims. A Python scalar operand reaches the
+  formulas as a number (always kept) and gets no gradient.
 
 Conventions at points where the derivative is undefined (as PyTorch):
 abs'(0) = 0, relu'(0) = 0, clamp passes the gradient where min <= x <= max,
@@ -103,57 +104,43 @@ def _is_scalar(v) -> bool:
     return isinstance(v, (bool, int, float))
 
 
-def _pow(g, a, b, out):
-    """d/da a^b = b a^(b-1), taken as 0 where b == 0; d/db a^b = a^b log a,
-    taken as 0 where a == 0 and b >= 0 (both as PyTorch)."""
+def _pow_a(g, a, b):
+    """d/da a^b = b a^(b-1), taken as 0 where b == 0 (PyTorch)."""
     if _is_scalar(b):
-        ga = g * 0.0 if b == 0 else g * b * E.pow(a, b - 1)
-        return ga, None
-    ga = None
-    if not _is_scalar(a):
-        ga = E.where(b == 0, 0.0, g * b * E.pow(a, b - 1))
-    log_a = E.log(a) if not _is_scalar(a) else (
-        math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan))
-    zero_base = (a == 0) if not _is_scalar(a) else None
-    gb = g * out * log_a
-    if zero_base is not None:
-        gb = E.where(zero_base.logical_and(b >= 0), 0.0, gb)
-    elif a == 0:
-        gb = E.where(b >= 0, 0.0, gb)
-    return ga, gb
+        return g * 0.0 if b == 0 else g * b * E.pow(a, b - 1)
+    return E.where(b == 0, 0.0, g * b * E.pow(a, b - 1))
 
 
-def _max_min(g, a, b, out, greater: bool):
-    """Ties split the gradient in half, as PyTorch's maximum/minimum."""
-    if _is_scalar(a) or _is_scalar(b):
-        t, s = (b, a) if _is_scalar(a) else (a, b)
-        win = (t > s) if greater else (t < s)
-        gt = g * (_mask(win, g) + _mask(t == s, g) * 0.5)
-        return (gt, None) if t is a else (None, gt)
-    win = (a > b) if greater else (a < b)
-    tie = _mask(a == b, g) * 0.5
-    wa = _mask(win, g) + tie
-    return g * wa, g * (1.0 - wa)
+def _pow_b(g, a, b, out):
+    """d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch)."""
+    if _is_scalar(a):
+        log_a = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+        gb = g * out * log_a
+        return E.where(b >= 0, 0.0, gb) if a == 0 else gb
+    return E.where((a == 0).logical_and(b >= 0), 0.0, g * out * E.log(a))
 
 
-def _div(g, a, b, out):
-    gb = None if _is_scalar(b) else -g * out / b
-    return g / b, gb
+def _max_min_share(g, a, b, wins):
+    """a's share of the gradient of maximum/minimum: all of it where a wins,
+    half where the operands tie (PyTorch's convention)."""
+    share = (a == b).to(g.dtype) * 0.5 + wins.to(g.dtype)
+    return g * share
 
 
-def _remainder(g, a, b, out):
-    gb = None if _is_scalar(b) else -g * E.floor_divide(a, b)
-    return g, gb
+def _remainder_b(g, a, b, out):
+    return -g * E.floor_divide(a, b)
 
 
 BINARY = {
-    "add": (lambda g, a, b, out: (g, g), ""),
-    "sub": (lambda g, a, b, out: (g, -g), ""),
-    "mul": (lambda g, a, b, out: (g * b, g * a), "a,b"),
-    "div": (_div, "b,out"),
-    "pow": (_pow, "a,b,out"),
-    "maximum": (lambda g, a, b, out: _max_min(g, a, b, out, True), "a,b"),
-    "minimum": (lambda g, a, b, out: _max_min(g, a, b, out, False), "a,b"),
-    "remainder": (_remainder, "a,b"),
-    "floor_divide": (lambda g, a, b, out: (g * 0.0, g * 0.0), ""),
+    "add": (lambda g, a, b, out: g, lambda g, a, b, out: g, ""),
+    "sub": (lambda g, a, b, out: g, lambda g, a, b, out: -g, ""),
+    "mul": (lambda g, a, b, out: g * b, lambda g, a, b, out: g * a, "a,b"),
+    "div": (lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b, "b,out"),
+    "pow": (lambda g, a, b, out: _pow_a(g, a, b), _pow_b, "a,b,out"),
+    "maximum": (lambda g, a, b, out: _max_min_share(g, a, b, a > b),
+                lambda g, a, b, out: _max_min_share(g, b, a, b > a), "a,b"),
+    "minimum": (lambda g, a, b, out: _max_min_share(g, a, b, a < b),
+                lambda g, a, b, out: _max_min_share(g, b, a, b < a), "a,b"),
+    "remainder": (lambda g, a, b, out: g, _remainder_b, "a,b"),
+    "floor_divide": (lambda g, a, b, out: g * 0.0, lambda g, a, b, out: g * 0.0, ""),
 }

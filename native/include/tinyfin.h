@@ -85,6 +85,8 @@ size_t tf_tensor_storage_nbytes(const tf_tensor *t);
 /* How many in-place writes t's storage has seen (shared by all its views);
  * autograd compares it to detect a saved tensor modified in place. */
 int64_t tf_tensor_version(const tf_tensor *t);
+/* True if the two tensors have the same shape. */
+bool tf_tensor_same_shape(const tf_tensor *a, const tf_tensor *b);
 /* True if the two tensors share one storage. */
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b);
 /* Read element 0 of a one-element tensor as double and as int64. */

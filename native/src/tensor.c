@@ -191,6 +191,10 @@ size_t tf_tensor_storage_nbytes(const tf_tensor *t) { return t->storage->nbytes;
 int64_t tf_tensor_version(const tf_tensor *t) {
   return (int64_t)atomic_load_explicit(&t->storage->version, memory_order_relaxed);
 }
+bool tf_tensor_same_shape(const tf_tensor *a, const tf_tensor *b) {
+  return a->ndim == b->ndim &&
+         !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
+}
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b) {
   return a->storage == b->storage;
 }

@@ -23,19 +23,16 @@ saved; going through it again raises an error naming retain_graph.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import weakref
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .. import _C
+from ..tensor import Tensor, _alias
 from .grad_mode import state
 
 _version = _C.fast.tf_tensor_version
-
-
-def _alias(t):
-    """A second Python Tensor on t's C tensor, with no autograd state."""
-    from ..tensor import _alias as alias
-    return alias(t)
 
 
 class _Out:
@@ -52,19 +49,26 @@ _FREED = ("Trying to backward through the graph a second time (or directly "
           "need to backward through the graph a second time.")
 
 
+_sequence = itertools.count()
+
+
 class Node:
     """One recorded op (what PyTorch calls a grad_fn)."""
 
-    __slots__ = ("name", "backward", "next", "saved", "versions", "out_index",
-                 "hooks", "retain_ref", "__weakref__")
+    __slots__ = ("name", "backward", "next", "saved", "checks", "out_index",
+                 "hooks", "retain_ref", "seq", "__weakref__")
 
     def __init__(self, name: str, backward: Callable, next_: tuple,
                  saved: tuple) -> None:
+        # Creation order: a node's inputs were made before it, so running
+        # nodes from the highest seq down reaches each one after all of its
+        # consumers (PyTorch's sequence_nr).
+        self.seq = next(_sequence)
         self.name = name
         self.backward = backward
         self.next = next_
         self.saved = saved
-        self.versions: Optional[tuple] = None
+        self.checks: tuple = ()                 # (index in saved, version)
         self.out_index = -1                     # where OUT sits in saved
         self.hooks: Optional[list] = None       # hooks on the output tensor
         self.retain_ref = None                  # output tensor, if retain_grad()
@@ -79,10 +83,10 @@ class Node:
     def _saved_values(self) -> tuple:
         if self.saved is None:
             raise RuntimeError(_FREED)
-        if self.versions is not None:
-            for item, version in zip(self.saved, self.versions):
-                if version is not None and _version(item._h) != version:
-                    raise RuntimeError(
+        for index, version in self.checks:
+            item = self.saved[index]
+            if _version(item._h) != version:
+                raise RuntimeError(
                         f"one of the variables needed for gradient computation "
                         f"has been modified by an inplace operation: "
                         f"{self.name} saved a tensor of shape {tuple(item.shape)} "
@@ -116,18 +120,18 @@ def record(name: str, out, inputs: Sequence, backward: Callable,
     `needs_grad`). `inputs` holds Tensors or None, in the order of the
     gradients `backward(grad, *saved)` returns.
     """
-    node = Node(name, backward, tuple(_edge(t) for t in inputs), saved)
+    node = Node(name, backward, tuple([_edge(t) for t in inputs]), saved)
     if saved:
-        from ..tensor import Tensor
-        versions = []
+        checks = []
         for i, item in enumerate(saved):
             if item is OUT:
                 node.out_index = i
                 item = _alias(out)
                 saved = saved[:i] + (item,) + saved[i + 1:]
-            versions.append(_version(item._h) if isinstance(item, Tensor) else None)
+            if item.__class__ is Tensor:
+                checks.append((i, _version(item._h)))
         node.saved = saved
-        node.versions = tuple(versions)
+        node.checks = tuple(checks)
     out.grad_fn = node
     out._rg = True
 
@@ -143,30 +147,6 @@ def needs_grad(*tensors) -> bool:
 
 
 # ---- the engine -----------------------------------------------------------------
-def _topological_order(roots: List[Node]) -> List[Node]:
-    """Nodes reachable from roots, each after every node that feeds it a
-    gradient (iterative DFS: graphs may be deeper than Python's stack)."""
-    order: List[Node] = []
-    seen = set()
-    for root in roots:
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack = [(root, iter(root.next))]
-        while stack:
-            node, children = stack[-1]
-            for child in children:
-                if isinstance(child, Node) and id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, iter(child.next)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
-
-
 def _accumulate(store: Dict, key, grad) -> None:
     prev = store.get(key)
     store[key] = grad if prev is None else prev + grad
@@ -185,7 +165,6 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
                  allow_unused: bool = False) -> Optional[tuple]:
     """Propagate grads from roots. With `inputs`, return the gradients of
     those tensors (autograd.grad) instead of accumulating into leaves."""
-    from ..tensor import Tensor
     node_grads: Dict[Node, object] = {}
     leaf_grads: Dict[int, object] = {}
     leaves: Dict[int, Tensor] = {}
@@ -204,12 +183,15 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             if t.grad_fn is not None:
                 wanted_nodes[t.grad_fn] = i
 
-    order = _topological_order(root_nodes)
+    # Highest sequence number first: each node runs after all its consumers.
+    heap = [(-n.seq, n) for n in set(root_nodes)]
+    heapq.heapify(heap)
     captured: Dict[int, object] = {}
     prev_enabled = state.enabled
     state.enabled = create_graph
     try:
-        for node in order:
+        while heap:
+            node = heapq.heappop(heap)[1]
             grad = node_grads.pop(node, None)
             if grad is None:
                 continue
@@ -227,7 +209,9 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             for edge, g in zip(node.next, input_grads):
                 if edge is None or g is None:
                     continue
-                if isinstance(edge, Node):
+                if edge.__class__ is Node:
+                    if edge not in node_grads:
+                        heapq.heappush(heap, (-edge.seq, edge))
                     _accumulate(node_grads, edge, g)
                 else:
                     _accumulate(leaf_grads, id(edge), g)
@@ -294,6 +278,5 @@ def rebase_history(target, result) -> None:
         saved = list(node.saved)
         saved[node.out_index] = _alias(target)
         node.saved = tuple(saved)
-        versions = list(node.versions)
-        versions[node.out_index] = _version(target._h)
-        node.versions = tuple(versions)
+        node.checks = tuple((i, _version(target._h)) if i == node.out_index
+                            else (i, v) for i, v in node.checks)

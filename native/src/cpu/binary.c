@@ -400,11 +400,40 @@ static tf_status scalar_operand(int op, const tf_tensor *t, double fvalue,
   return scalar_tensor(fvalue, ivalue, kind, *promoted, s);
 }
 
+/* Small contiguous op(t, scalar) in t's own dtype: the scalar lives on the
+ * stack and the kernel reads it with stride 0, no 0-d tensor allocated. */
+static bool scalar_fast_path(int op, const tf_tensor *t, double fvalue,
+                             int64_t ivalue, int kind, bool reverse,
+                             tf_tensor **out) {
+  tf_dtype promoted = promote_scalar(t->dtype, kind);
+  tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
+  if (promoted != t->dtype || compute_dtype(op, promoted, &compute, &result) != TF_OK ||
+      compute != t->dtype || result != kernel_output(op, compute) ||
+      compute == TF_INT64 || !tf_tensor_is_contiguous(t) ||
+      tf_tensor_numel(t) >= TF_PARALLEL_GRAIN)
+    return false;
+  union { float f32; double f64; } value;
+  if (compute == TF_FLOAT32) value.f32 = (float)(kind == TF_SCALAR_FLOAT ? fvalue : (double)ivalue);
+  else value.f64 = kind == TF_SCALAR_FLOAT ? fvalue : (double)ivalue;
+  tf_tensor *r = NULL;
+  if (tf_new(t->ndim, t->shape, result, &r) != TF_OK) return false;
+  char *ptrs[3] = {tf_ptr(r), reverse ? (char *)&value : tf_ptr(t),
+                   reverse ? tf_ptr(t) : (char *)&value};
+  const int64_t strides[3] = {1, reverse ? 0 : 1, reverse ? 1 : 0};
+  binary_kernels[op][compute](tf_tensor_numel(t), ptrs, strides, NULL);
+  *out = r;
+  return true;
+}
+
 tf_status tf_binary_scalar(int op, const tf_tensor *t, double fvalue,
                            int64_t ivalue, int kind, bool reverse,
                            tf_tensor **out) {
   tf_dtype promoted = TF_FLOAT32;
   tf_tensor *s = NULL;
+  if (op >= 0 && op < TF_BINARY_COUNT && t && t->device == TF_CPU &&
+      kind >= TF_SCALAR_BOOL && kind <= TF_SCALAR_FLOAT &&
+      scalar_fast_path(op, t, fvalue, ivalue, kind, reverse, out))
+    return TF_OK;
   TF_TRY(scalar_operand(op, t, fvalue, ivalue, kind, &promoted, &s));
   tf_status st = reverse ? binary_new(op, s, t, promoted, out)
                          : binary_new(op, t, s, promoted, out);
