@@ -39,14 +39,19 @@ ctest: $(CTEST)
 pytest: lib
 	$(PYTHON) -m pytest tests
 
-test: ctest pytest
+# Both suites run even when the first fails, so one run shows every failure.
+test:
+	@status=0; \
+	$(MAKE) --no-print-directory ctest || status=1; \
+	$(MAKE) --no-print-directory pytest || status=1; \
+	exit $$status
 
 # ---- sanitizers (see sanitizers/README.md) ----------------------------------
 asan:
-	sanitizers/run_asan.sh
+	PYTHON=$(PYTHON) CC=$(CC) sanitizers/run_asan.sh
 
 valgrind:
-	sanitizers/run_valgrind.sh
+	CC=$(CC) sanitizers/run_valgrind.sh
 
 # ---- deeper runs ------------------------------------------------------------
 verify: lib

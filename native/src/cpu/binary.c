@@ -400,8 +400,8 @@ static tf_status scalar_operand(int op, const tf_tensor *t, double fvalue,
   return scalar_tensor(fvalue, ivalue, kind, *promoted, s);
 }
 
-/* Small contiguous op(t, scalar) in t's own dtype: the scalar lives on the
- * stack and the kernel reads it with stride 0, no 0-d tensor allocated. */
+/* Small contiguous op(t, scalar) in t's own float dtype: the scalar lives on
+ * the stack and the kernel reads it with stride 0, no 0-d tensor allocated. */
 static bool scalar_fast_path(int op, const tf_tensor *t, double fvalue,
                              int64_t ivalue, int kind, bool reverse,
                              tf_tensor **out) {
@@ -409,7 +409,7 @@ static bool scalar_fast_path(int op, const tf_tensor *t, double fvalue,
   tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
   if (promoted != t->dtype || compute_dtype(op, promoted, &compute, &result) != TF_OK ||
       compute != t->dtype || result != kernel_output(op, compute) ||
-      compute == TF_INT64 || !tf_tensor_is_contiguous(t) ||
+      !tf_is_float(compute) || !tf_tensor_is_contiguous(t) ||
       tf_tensor_numel(t) >= TF_PARALLEL_GRAIN)
     return false;
   union { float f32; double f64; } value;

@@ -1,31 +1,428 @@
-/* index.c: placeholder. */
+/* index.c: gather, scatter_add, index_select, advanced indexing (index_get,
+ * index_put_) and nonzero. Index tensors are int64 with any strides. Every
+ * index is checked before anything is written, so a failing call leaves its
+ * target untouched; loops that accumulate run serially in row-major order,
+ * so repeated indices add up in one fixed order. */
+#include <stdlib.h>
+
 #include "../internal.h"
+#include "take.h"
+
+/* ---- shared helpers ------------------------------------------------------- */
+static tf_status check_index(const char *op, const tf_tensor *index) {
+  TF_TRY(tf_check_cpu(op, index));
+  TF_CHECK(index->dtype == TF_INT64, TF_ERR_DTYPE,
+           "%s: index tensors must be int64, got %s", op,
+           tf_dtype_name(index->dtype));
+  return TF_OK;
+}
+
+/* A row-major walk over a shape carrying one running element offset per
+ * operand (up to 3), each with its own strides. */
+typedef struct {
+  int ndim, nops;
+  int64_t shape[TF_MAX_DIMS], idx[TF_MAX_DIMS];
+  int64_t strides[3][TF_MAX_DIMS];
+  int64_t off[3];
+} walk;
+
+static void walk_init(walk *w, int ndim, const int64_t *shape, int nops) {
+  memset(w, 0, sizeof *w);
+  w->ndim = ndim;
+  w->nops = nops;
+  memcpy(w->shape, shape, sizeof(int64_t) * (size_t)ndim);
+}
+
+static inline void walk_next(walk *w) {
+  for (int d = w->ndim - 1; d >= 0; d--) {
+    for (int k = 0; k < w->nops; k++) w->off[k] += w->strides[k][d];
+    if (++w->idx[d] < w->shape[d]) return;
+    for (int k = 0; k < w->nops; k++)
+      w->off[k] -= w->strides[k][d] * w->shape[d];
+    w->idx[d] = 0;
+  }
+}
+
+static inline int64_t read_i64(const tf_tensor *t, int64_t off) {
+  int64_t v;
+  memcpy(&v, tf_ptr(t) + off * (int64_t)sizeof v, sizeof v);
+  return v;
+}
+
+/* gather and scatter_add read a 0-d tensor as 1-D of size 1, as PyTorch. */
+static int geom_1d(const tf_tensor *t, int64_t *shape, int64_t *strides) {
+  if (t->ndim == 0) {
+    shape[0] = 1;
+    strides[0] = 0;
+    return 1;
+  }
+  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  memcpy(strides, t->strides, sizeof(int64_t) * (size_t)t->ndim);
+  return t->ndim;
+}
+
+/* Every value of index lies in [0, size); PyTorch's gather/scatter do not
+ * wrap negative indices, and neither do these. */
+static tf_status check_range(const char *op, const tf_tensor *index,
+                             int dim, int64_t size) {
+  int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
+  int nd = geom_1d(index, shape, strides);
+  walk w;
+  walk_init(&w, nd, shape, 1);
+  memcpy(w.strides[0], strides, sizeof(int64_t) * (size_t)nd);
+  int64_t n = tf_shape_numel(nd, shape);
+  for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+    int64_t v = read_i64(index, w.off[0]);
+    TF_CHECK(v >= 0 && v < size, TF_ERR_INDEX,
+             "%s: index %lld is out of bounds for dimension %d with size %lld",
+             op, (long long)v, dim, (long long)size);
+  }
+  return TF_OK;
+}
+
+/* ---- gather --------------------------------------------------------------- */
 tf_status tf_gather(const tf_tensor *t, int dim, const tf_tensor *index,
                     tf_tensor **out) {
-  (void)t; (void)dim; (void)index; (void)out;
-  return tf_fail(TF_ERR_INTERNAL, "gather: not implemented yet");
+  TF_TRY(tf_check_cpu("gather", t));
+  TF_TRY(check_index("gather", index));
+  TF_TRY(tf_norm_dim("gather", &dim, t->ndim));
+  int64_t ts[TF_MAX_DIMS], tstr[TF_MAX_DIMS], is[TF_MAX_DIMS], istr[TF_MAX_DIMS];
+  int nd = geom_1d(t, ts, tstr), ind = geom_1d(index, is, istr);
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  TF_CHECK(nd == ind, TF_ERR_SHAPE,
+           "gather: index of shape %s must have as many dims as the input of "
+           "shape %s", tf_shape_str(index->ndim, index->shape, a),
+           tf_shape_str(t->ndim, t->shape, b));
+  for (int d = 0; d < nd; d++)
+    TF_CHECK(d == dim || is[d] <= ts[d], TF_ERR_SHAPE,
+             "gather: index of shape %s is larger than the input of shape %s "
+             "in dim %d (only dim %d may be larger)",
+             tf_shape_str(index->ndim, index->shape, a),
+             tf_shape_str(t->ndim, t->shape, b), d, dim);
+  TF_TRY(check_range("gather", index, dim, ts[dim]));
+  tf_tensor *o = NULL;
+  TF_TRY(tf_new(index->ndim, index->shape, t->dtype, &o));
+  walk w;
+  walk_init(&w, nd, is, 2);
+  memcpy(w.strides[0], istr, sizeof(int64_t) * (size_t)nd);
+  memcpy(w.strides[1], tstr, sizeof(int64_t) * (size_t)nd);
+  w.strides[1][dim] = 0; /* the index value picks the position in dim */
+  int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(t->dtype);
+  const char *src = tf_ptr(t);
+  char *dst = tf_ptr(o);
+  for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+    int64_t off = w.off[1] + read_i64(index, w.off[0]) * tstr[dim];
+    memcpy(dst + i * es, src + off * es, (size_t)es);
+  }
+  *out = o;
+  return TF_OK;
 }
+
+/* ---- scatter_add ---------------------------------------------------------- */
+static inline void add_elem(char *dst, const char *src, tf_dtype dt) {
+  switch (dt) {
+    case TF_FLOAT32: {
+      float x, y;
+      memcpy(&x, dst, 4), memcpy(&y, src, 4), x += y, memcpy(dst, &x, 4);
+      break;
+    }
+    case TF_FLOAT64: {
+      double x, y;
+      memcpy(&x, dst, 8), memcpy(&y, src, 8), x += y, memcpy(dst, &x, 8);
+      break;
+    }
+    case TF_INT64: { /* wraps around instead of signed overflow */
+      uint64_t x, y;
+      memcpy(&x, dst, 8), memcpy(&y, src, 8), x += y, memcpy(dst, &x, 8);
+      break;
+    }
+    default: /* bool: a sum of truth values is their or */
+      *(bool *)dst = *(const bool *)dst || *(const bool *)src;
+      break;
+  }
+}
+
 tf_status tf_scatter_add(const tf_tensor *t, int dim, const tf_tensor *index,
                          const tf_tensor *src, tf_tensor **out) {
-  (void)t; (void)dim; (void)index; (void)src; (void)out;
-  return tf_fail(TF_ERR_INTERNAL, "scatter_add: not implemented yet");
+  TF_TRY(tf_check_cpu("scatter_add", t));
+  TF_TRY(tf_check_cpu("scatter_add", src));
+  TF_TRY(check_index("scatter_add", index));
+  TF_CHECK(src->dtype == t->dtype, TF_ERR_DTYPE,
+           "scatter_add: src has dtype %s but the input has %s; they must "
+           "match", tf_dtype_name(src->dtype), tf_dtype_name(t->dtype));
+  TF_TRY(tf_norm_dim("scatter_add", &dim, t->ndim));
+  int64_t ts[TF_MAX_DIMS], tstr[TF_MAX_DIMS], is[TF_MAX_DIMS], istr[TF_MAX_DIMS];
+  int64_t ss[TF_MAX_DIMS], sstr[TF_MAX_DIMS];
+  int nd = geom_1d(t, ts, tstr), ind = geom_1d(index, is, istr);
+  int snd = geom_1d(src, ss, sstr);
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR], c[TF_SHAPE_STR];
+  TF_CHECK(nd == ind && nd == snd, TF_ERR_SHAPE,
+           "scatter_add: input %s, index %s and src %s must have the same "
+           "number of dims", tf_shape_str(t->ndim, t->shape, a),
+           tf_shape_str(index->ndim, index->shape, b),
+           tf_shape_str(src->ndim, src->shape, c));
+  for (int d = 0; d < nd; d++)
+    TF_CHECK(is[d] <= ss[d] && (d == dim || is[d] <= ts[d]), TF_ERR_SHAPE,
+             "scatter_add: index of shape %s is larger than src %s or the "
+             "input %s in dim %d (index may exceed only the input, only in "
+             "dim %d)", tf_shape_str(index->ndim, index->shape, b),
+             tf_shape_str(src->ndim, src->shape, c),
+             tf_shape_str(t->ndim, t->shape, a), d, dim);
+  TF_TRY(check_range("scatter_add", index, dim, ts[dim]));
+  tf_tensor *o = NULL;
+  TF_TRY(tf_clone(t, &o));
+  int64_t ostr[TF_MAX_DIMS], os_[TF_MAX_DIMS];
+  geom_1d(o, os_, ostr);
+  walk w;
+  walk_init(&w, nd, is, 3);
+  memcpy(w.strides[0], istr, sizeof(int64_t) * (size_t)nd);
+  memcpy(w.strides[1], sstr, sizeof(int64_t) * (size_t)nd);
+  memcpy(w.strides[2], ostr, sizeof(int64_t) * (size_t)nd);
+  w.strides[2][dim] = 0;
+  int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(t->dtype);
+  const char *sp = tf_ptr(src);
+  char *op = tf_ptr(o);
+  for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+    int64_t off = w.off[2] + read_i64(index, w.off[0]) * ostr[dim];
+    add_elem(op + off * es, sp + w.off[1] * es, t->dtype);
+  }
+  *out = o;
+  return TF_OK;
 }
+
+/* ---- index_select --------------------------------------------------------- */
 tf_status tf_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
                           tf_tensor **out) {
-  (void)t; (void)dim; (void)index; (void)out;
-  return tf_fail(TF_ERR_INTERNAL, "index_select: not implemented yet");
+  TF_TRY(tf_check_cpu("index_select", t));
+  TF_TRY(check_index("index_select", index));
+  TF_TRY(tf_norm_dim("index_select", &dim, t->ndim));
+  char a[TF_SHAPE_STR];
+  TF_CHECK(index->ndim <= 1, TF_ERR_SHAPE,
+           "index_select: index must be 1-D or 0-d, got shape %s",
+           tf_shape_str(index->ndim, index->shape, a));
+  int64_t size = t->ndim ? t->shape[dim] : 1;
+  TF_TRY(check_range("index_select", index, dim, size));
+  int64_t n = tf_tensor_numel(index);
+  int64_t shape[TF_MAX_DIMS];
+  int ndim = t->ndim ? t->ndim : index->ndim; /* a 0-d input takes index's */
+  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  if (ndim) shape[dim] = n;
+  tf_tensor *o = NULL;
+  TF_TRY(tf_new(ndim, shape, t->dtype, &o));
+  int64_t total = n;
+  for (int d = 0; d < ndim; d++) total += shape[d];
+  int64_t *buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
+  if (!buf) {
+    tf_tensor_release(o);
+    return tf_fail(TF_ERR_MEMORY, "index_select: out of memory");
+  }
+  int64_t *maps[TF_MAX_DIMS], *m = buf;
+  int64_t istride = index->ndim ? index->strides[0] : 0;
+  int64_t dstride = t->ndim ? t->strides[dim] : 0;
+  for (int d = 0; d < ndim; d++) {
+    maps[d] = m;
+    for (int64_t j = 0; j < shape[d]; j++)
+      m[j] = d == dim ? read_i64(index, j * istride) * dstride
+                      : j * t->strides[d];
+    m += shape[d];
+  }
+  tf_take_maps(tf_ptr(o), tf_ptr(t), tf_dtype_size(t->dtype), ndim, shape,
+               maps);
+  free(buf);
+  *out = o;
+  return TF_OK;
 }
+
+/* ---- advanced indexing ---------------------------------------------------- */
+/* Checks the k index tensors (one shape I) and turns them into one element
+ * offset into t per position of I: sum_j idx_j[i] * stride_j, with negative
+ * indices wrapped. The caller frees *offs. */
+static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
+                               tf_tensor *const *indices, int64_t **offs) {
+  TF_CHECK(k >= 1 && k <= t->ndim && indices != NULL, TF_ERR_INDEX,
+           "%s: %d index tensors given for a tensor of %d dims (expected 1 "
+           "to %d)", op, k, t->ndim, t->ndim);
+  const tf_tensor *i0 = indices[0];
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  for (int j = 0; j < k; j++) {
+    TF_TRY(check_index(op, indices[j]));
+    const tf_tensor *ij = indices[j];
+    TF_CHECK(ij->ndim == i0->ndim &&
+                 !memcmp(ij->shape, i0->shape, sizeof(int64_t) * (size_t)i0->ndim),
+             TF_ERR_SHAPE,
+             "%s: index tensors must have one shape (broadcast them first), "
+             "got %s for index 0 and %s for index %d", op,
+             tf_shape_str(i0->ndim, i0->shape, a),
+             tf_shape_str(ij->ndim, ij->shape, b), j);
+  }
+  TF_CHECK(i0->ndim + t->ndim - k <= TF_MAX_DIMS, TF_ERR_VALUE,
+           "%s: the result would have %d dims, more than the %d a tensor can "
+           "have", op, i0->ndim + t->ndim - k, TF_MAX_DIMS);
+  int64_t n = tf_tensor_numel(i0);
+  int64_t *o = calloc((size_t)(n ? n : 1), sizeof *o);
+  if (!o) return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
+  for (int j = 0; j < k; j++) {
+    walk w;
+    walk_init(&w, i0->ndim, i0->shape, 1);
+    memcpy(w.strides[0], indices[j]->strides, sizeof(int64_t) * (size_t)i0->ndim);
+    int64_t size = t->shape[j];
+    for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+      int64_t v = read_i64(indices[j], w.off[0]);
+      if (v < -size || v >= size) {
+        free(o);
+        return tf_fail(TF_ERR_INDEX,
+                       "index %lld is out of bounds for dimension %d with "
+                       "size %lld", (long long)v, j, (long long)size);
+      }
+      o[i] += (v < 0 ? v + size : v) * t->strides[j];
+    }
+  }
+  *offs = o;
+  return TF_OK;
+}
+
 tf_status tf_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
                        tf_tensor **out) {
-  (void)t; (void)k; (void)indices; (void)out;
-  return tf_fail(TF_ERR_INTERNAL, "index_get: not implemented yet");
+  TF_TRY(tf_check_cpu("index", t));
+  int64_t *offs = NULL;
+  TF_TRY(index_offsets("index", t, k, indices, &offs));
+  const tf_tensor *i0 = indices[0];
+  int nrest = t->ndim - k, nI = i0->ndim;
+  int64_t n = tf_tensor_numel(i0);
+  int64_t shape[TF_MAX_DIMS];
+  memcpy(shape, i0->shape, sizeof(int64_t) * (size_t)nI);
+  memcpy(shape + nI, t->shape + k, sizeof(int64_t) * (size_t)nrest);
+  tf_tensor *o = NULL;
+  tf_status st = tf_new(nI + nrest, shape, t->dtype, &o);
+  /* The output read as (numel(I), rest...): I flattens to one offset table. */
+  int64_t flat[TF_MAX_DIMS + 1], total = 0, *buf = NULL;
+  flat[0] = n;
+  for (int d = 0; d < nrest; d++) {
+    flat[1 + d] = t->shape[k + d];
+    total += flat[1 + d];
+  }
+  if (st == TF_OK) {
+    buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
+    if (!buf) st = tf_fail(TF_ERR_MEMORY, "index: out of memory");
+  }
+  if (st != TF_OK) {
+    free(offs);
+    tf_tensor_release(o);
+    return st;
+  }
+  int64_t *maps[TF_MAX_DIMS + 1], *m = buf;
+  maps[0] = offs;
+  for (int d = 0; d < nrest; d++) {
+    maps[1 + d] = m;
+    for (int64_t j = 0; j < flat[1 + d]; j++) m[j] = j * t->strides[k + d];
+    m += flat[1 + d];
+  }
+  tf_take_maps(tf_ptr(o), tf_ptr(t), tf_dtype_size(t->dtype), 1 + nrest,
+               flat, maps);
+  free(buf);
+  free(offs);
+  *out = o;
+  return TF_OK;
 }
+
+static tf_status put_values(const tf_tensor *t, const tf_tensor *values,
+                            int nfull, const int64_t *full, tf_tensor **v) {
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  bool fits = values->ndim <= nfull;
+  for (int d = 0; fits && d < values->ndim; d++) {
+    int64_t s = values->shape[d], want = full[nfull - values->ndim + d];
+    fits = s == want || s == 1;
+  }
+  TF_CHECK(fits, TF_ERR_SHAPE,
+           "index_put_: values of shape %s cannot be broadcast to the indexed "
+           "shape %s", tf_shape_str(values->ndim, values->shape, a),
+           tf_shape_str(nfull, full, b));
+  /* A copy when the dtype differs or the values might be overwritten
+   * while they are read. */
+  if (values->dtype != t->dtype || values->storage == t->storage)
+    return tf_to_dtype(values, t->dtype, v);
+  tf_tensor_retain((tf_tensor *)values);
+  *v = (tf_tensor *)values;
+  return TF_OK;
+}
+
 tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
                         const tf_tensor *values, bool accumulate) {
-  (void)t; (void)k; (void)indices; (void)values; (void)accumulate;
-  return tf_fail(TF_ERR_INTERNAL, "index_put_: not implemented yet");
+  TF_TRY(tf_check_cpu("index_put_", t));
+  TF_TRY(tf_check_cpu("index_put_", values));
+  int64_t *offs = NULL;
+  TF_TRY(index_offsets("index_put_", t, k, indices, &offs));
+  const tf_tensor *i0 = indices[0];
+  int nI = i0->ndim, nrest = t->ndim - k, nfull = nI + nrest;
+  int64_t full[TF_MAX_DIMS];
+  memcpy(full, i0->shape, sizeof(int64_t) * (size_t)nI);
+  memcpy(full + nI, t->shape + k, sizeof(int64_t) * (size_t)nrest);
+  tf_tensor *v = NULL;
+  tf_status st = put_values(t, values, nfull, full, &v);
+  if (st != TF_OK) {
+    free(offs);
+    return st;
+  }
+  int64_t vstr[TF_MAX_DIMS];
+  tf_broadcast_strides(v, nfull, full, vstr);
+  int64_t n = tf_tensor_numel(i0), es = (int64_t)tf_dtype_size(t->dtype);
+  int64_t nr = tf_shape_numel(nrest, full + nI);
+  char *dst = tf_ptr(t);
+  const char *src = tf_ptr(v);
+  walk wi, wr;
+  walk_init(&wi, nI, full, 1);
+  memcpy(wi.strides[0], vstr, sizeof(int64_t) * (size_t)nI);
+  walk_init(&wr, nrest, full + nI, 2);
+  memcpy(wr.strides[0], t->strides + k, sizeof(int64_t) * (size_t)nrest);
+  memcpy(wr.strides[1], vstr + nI, sizeof(int64_t) * (size_t)nrest);
+  /* Serial, in row-major order of I: the last write of a repeated index
+   * wins, and accumulation adds in one fixed order. */
+  for (int64_t i = 0; i < n; i++, walk_next(&wi)) {
+    char *d = dst + offs[i] * es;
+    const char *s = src + wi.off[0] * es;
+    for (int64_t r = 0; r < nr; r++, walk_next(&wr)) {
+      if (accumulate)
+        add_elem(d + wr.off[0] * es, s + wr.off[1] * es, t->dtype);
+      else
+        memcpy(d + wr.off[0] * es, s + wr.off[1] * es, (size_t)es);
+    }
+  }
+  tf_tensor_release(v);
+  free(offs);
+  return TF_OK;
 }
+
+/* ---- nonzero -------------------------------------------------------------- */
+static inline bool is_nonzero(const char *p, tf_dtype dt) {
+  switch (dt) {
+    case TF_FLOAT32: { float x; memcpy(&x, p, 4); return x != 0; }
+    case TF_FLOAT64: { double x; memcpy(&x, p, 8); return x != 0; }
+    case TF_INT64: { int64_t x; memcpy(&x, p, 8); return x != 0; }
+    default: return *(const bool *)p;
+  }
+}
+
 tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out) {
-  (void)t; (void)out;
-  return tf_fail(TF_ERR_INTERNAL, "nonzero: not implemented yet");
+  TF_TRY(tf_check_cpu("nonzero", t));
+  int64_t n = tf_tensor_numel(t), es = (int64_t)tf_dtype_size(t->dtype);
+  const char *p = tf_ptr(t);
+  walk w;
+  walk_init(&w, t->ndim, t->shape, 1);
+  memcpy(w.strides[0], t->strides, sizeof(int64_t) * (size_t)t->ndim);
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; i++, walk_next(&w))
+    count += is_nonzero(p + w.off[0] * es, t->dtype);
+  int64_t shape[2] = {count, t->ndim};
+  tf_tensor *o = NULL;
+  TF_TRY(tf_new(2, shape, TF_INT64, &o));
+  int64_t *coords = (int64_t *)tf_ptr(o);
+  walk_init(&w, t->ndim, t->shape, 1);
+  memcpy(w.strides[0], t->strides, sizeof(int64_t) * (size_t)t->ndim);
+  for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+    if (!is_nonzero(p + w.off[0] * es, t->dtype)) continue;
+    memcpy(coords, w.idx, sizeof(int64_t) * (size_t)t->ndim);
+    coords += t->ndim;
+  }
+  *out = o;
+  return TF_OK;
 }
