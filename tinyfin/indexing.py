@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from ctypes import c_int, c_void_p
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -83,10 +83,6 @@ def _item(op: str, item):
     int64 / bool Tensor."""
     t = type(item)
     if t is int or t is slice or item is None or item is Ellipsis:
-        if t is slice and item.step is not None and _as_int(item.step) <= 0:
-            raise ValueError(f"{op}: step must be greater than zero, got "
-                             f"{item.step} (negative steps are not supported; "
-                             "use flip)")
         return item
     if t is bool or isinstance(item, np.bool_):
         return _NewAxis(bool(item))
@@ -162,6 +158,10 @@ def _select(v: Tensor, dim: int, i: int, src: int, size: int) -> Tensor:
 
 
 def _slice(v: Tensor, dim: int, s: slice) -> Tensor:
+    if s.step is not None and _as_int(s.step) <= 0:
+        raise ValueError(f"index: step must be greater than zero, got "
+                         f"{s.step} (negative steps are not supported; use "
+                         "flip)")
     start, stop, step = s.indices(v.shape[dim])
     return _call(_C.tf_slice, v._h, dim, start, stop, step)
 
@@ -200,8 +200,6 @@ def _basic(t: Tensor, items: list) -> _Plan:
         else:
             advs.append(_Adv(vd, item, sd))
             vd, sd = vd + 1, sd + 1
-    if v is t:
-        v = _alias(t)
     return _Plan(v, advs, runs <= 1)
 
 
@@ -275,13 +273,36 @@ def getitem(self: Tensor, index) -> Tensor:
     t = type(index)
     if t is int and self.ndim:
         return _select(self, 0, index, 0, self.shape[0])
-    if t is slice and self.ndim and (index.step is None or
-                                     (type(index.step) is int and index.step > 0)):
+    if t is slice and self.ndim:
         return _slice(self, 0, index)
+    if t is tuple and _only_ints_and_slices(index, self.ndim):
+        return _ints_and_slices(self, index)
     plan = _basic(self, _parse("index", index, self.shape))
     if not plan.advs:
-        return plan.view
+        return plan.view if plan.view is not self else _alias(self)
     return _advanced_get("index", plan)
+
+
+def _only_ints_and_slices(index: tuple, ndim: int) -> bool:
+    if not 0 < len(index) <= ndim:
+        return False
+    for item in index:
+        t = type(item)
+        if t is not int and t is not slice:
+            return False
+    return True
+
+
+def _ints_and_slices(v: Tensor, index: tuple) -> Tensor:
+    """The common case of _basic, without parsing: ints and slices only."""
+    shape, vd = v.shape, 0
+    for sd, item in enumerate(index):
+        if type(item) is int:
+            v = _select(v, vd, item, sd, shape[sd])
+        else:
+            v = _slice(v, vd, item)
+            vd += 1
+    return v
 
 
 # ---- setitem --------------------------------------------------------------------
@@ -351,22 +372,28 @@ def setitem(self: Tensor, index, value, accumulate: bool = False) -> None:
     """self[index] = value (value broadcast to the indexed shape and
     converted to self's dtype); accumulate adds instead, with repeated
     indices adding up."""
+    t = type(index)
+    if not accumulate and self.ndim and (
+            t is int or t is slice or
+            (t is tuple and _only_ints_and_slices(index, self.ndim))):
+        _basic_set(_ints_and_slices(self, index if t is tuple else (index,)),
+                   value)
+        return
     plan = _basic(self, _parse("index_put_", index, self.shape))
     if plan.advs:
         _advanced_put(plan, value, accumulate)
     elif accumulate:
         from .elementwise import add
-        add(plan.view, _value_tensor("index_put_", value, self), out=plan.view)
+        value = _value_tensor("index_put_", value, self)
+        if value.dtype is not self.dtype:
+            value = _call(_C.tf_to_dtype, value._h, self.dtype.code)
+        add(plan.view, value, out=plan.view)
     else:
         _basic_set(plan.view, value)
 
 
-def _setitem(self: Tensor, index, value) -> None:
-    setitem(self, index, value)
-
-
 Tensor.__getitem__ = getitem
-Tensor.__setitem__ = _setitem
+Tensor.__setitem__ = setitem
 
 
 @register("index_put_", function=False)
