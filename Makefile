@@ -29,7 +29,7 @@ $(LIB): $(SOURCES) $(HEADERS) Makefile
 # can also reach internal.h. CTEST names the binary; the sanitizer scripts
 # build their own copies with their own CFLAGS.
 CTEST ?= build/ctest
-$(CTEST): $(C_TESTS) $(C_TEST_HEADERS) $(SOURCES) $(HEADERS)
+$(CTEST): $(C_TESTS) $(C_TEST_HEADERS) $(SOURCES) $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@.tmp$$$$ $(C_TESTS) $(SOURCES) -lm && mv -f $@.tmp$$$$ $@
 

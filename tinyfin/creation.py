@@ -65,8 +65,8 @@ def _infer_array(data) -> np.ndarray:
     become float32, ints int64, bools bool."""
     if isinstance(data, Tensor):
         return data.detach().numpy()
-    if isinstance(data, np.ndarray):
-        return data
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data)  # NumPy data keeps its dtype
     try:
         arr = np.array(data)
     except ValueError as e:

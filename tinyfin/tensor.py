@@ -139,8 +139,9 @@ class Tensor:
             _C.tf_tensor_storage_data(self._h))
         raw._owner = self  # the buffer keeps the tensor (and its storage) alive
         strides = tuple(s * dt.itemsize for s in self.stride())
-        return np.ndarray(shape, dtype=dt.numpy, buffer=raw,
-                          offset=self.storage_offset() * dt.itemsize,
+        # An empty view may point past its storage; it reads nothing.
+        offset = self.storage_offset() * dt.itemsize if self.numel() else 0
+        return np.ndarray(shape, dtype=dt.numpy, buffer=raw, offset=offset,
                           strides=strides)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

@@ -191,10 +191,13 @@ static void transpose(const int64_t *src, int64_t *dst, int64_t rows,
 }
 
 /* The inverse of gather for the (float) output operand 1. */
-#define STORE_RUN(T)                                          \
-  for (int64_t i_ = 0; i_ < len; i_++)                        \
-    for (int64_t c_ = 0; c_ < w; c_++)                        \
-      ((T *)q0_)[i_ * st + c_ * ks_] = (T)d->f[(at + i_) * w + c_];
+#define STORE_RUN(T)                                                     \
+  if (w == 1 && st == 1)                                                 \
+    for (int64_t i_ = 0; i_ < len; i_++) ((T *)q0_)[i_] = (T)d->f[at + i_]; \
+  else                                                                   \
+    for (int64_t i_ = 0; i_ < len; i_++)                                 \
+      for (int64_t c_ = 0; c_ < w; c_++)                                 \
+        ((T *)q0_)[i_ * st + c_ * ks_] = (T)d->f[(at + i_) * w + c_];
 static void scatter(const plan *p, int64_t o0, int64_t w, int64_t start,
                     int64_t n, const block_buf *d) {
   FOR_RUNS(p, 1, o0, start, n, {
@@ -270,24 +273,42 @@ TF_SIMD_CLONES static void exp_shifted(double *x, int64_t n, double c,
   }
 }
 
-/* Extreme value of x (or |x|) with NaN propagation, first occurrence kept. */
-#define EXTREME_LOOP(CMP, VAL)                  \
-  for (int64_t i = 0; i < n; i++) {             \
-    double v_ = VAL;                            \
-    m = v_ CMP m ? v_ : m;                      \
-    nan |= v_ != v_;                            \
-  }
+/* Extreme value of x (or |x|); NaN is flagged on the side, so that the
+ * selects compile to maxsd/minsd without branches, in four independent
+ * chains. */
+#define TAKE(CMP, v, m) m = (v CMP m) ? v : m
+#define EXTREME_LOOP(CMP, V)                                            \
+  for (; i + 4 <= n; i += 4) {                                          \
+    double v0 = V(i), v1 = V(i + 1), v2 = V(i + 2), v3 = V(i + 3);     \
+    TAKE(CMP, v0, m0);                                                  \
+    TAKE(CMP, v1, m1);                                                  \
+    TAKE(CMP, v2, m2);                                                  \
+    TAKE(CMP, v3, m3);                                                  \
+    nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);         \
+  }                                                                     \
+  for (; i < n; i++) {                                                  \
+    double v0 = V(i);                                                   \
+    TAKE(CMP, v0, m0);                                                  \
+    nan |= v0 != v0;                                                    \
+  }                                                                     \
+  TAKE(CMP, m1, m0);                                                    \
+  TAKE(CMP, m2, m0);                                                    \
+  TAKE(CMP, m3, m0);
+#define PLAIN(i) x[i]
+#define ABS(i) fabs(x[i])
 static double extreme(int kind, const double *x, int64_t n) {
-  double m = kind == K_VMAX || kind == K_ABSMAX ? -INFINITY : INFINITY;
-  bool nan = false;
+  bool mx = kind == K_VMAX || kind == K_ABSMAX;
+  double m0 = mx ? -INFINITY : INFINITY, m1 = m0, m2 = m0, m3 = m0;
+  int64_t i = 0;
+  int nan = 0;
   switch (kind) {
-    case K_VMAX: EXTREME_LOOP(>, x[i]) break;
-    case K_VMIN: EXTREME_LOOP(<, x[i]) break;
-    case K_ABSMAX: EXTREME_LOOP(>, fabs(x[i])) break;
-    default: EXTREME_LOOP(<, fabs(x[i])) break;
+    case K_VMAX: EXTREME_LOOP(>, PLAIN) break;
+    case K_VMIN: EXTREME_LOOP(<, PLAIN) break;
+    case K_ABSMAX: EXTREME_LOOP(>, ABS) break;
+    default: EXTREME_LOOP(<, ABS) break;
   }
-  if (kind == K_ABSMAX && m < 0) m = 0; /* empty: max |x| of nothing is 0 */
-  return nan ? NAN : m;
+  if (nan) return NAN;
+  return kind == K_ABSMAX && m0 < 0 ? 0.0 : m0; /* empty: max |x| is 0 */
 }
 
 /* A better candidate for max/min: NaN beats everything and the first NaN
@@ -396,6 +417,14 @@ TF_SIMD_CLONES static void pairwise_lanes(const double *x, int64_t n, int64_t w,
       for (int64_t c = 0; c < w; c++) acc[c] += x[i * w + c];
 }
 
+#define LANES_LOOP(CMP, V)                       \
+  for (int64_t i = 0; i < n; i++)                \
+    for (int64_t c = 0; c < w; c++) {            \
+      double v = V(i * w + c);                   \
+      TAKE(CMP, v, acc[c]);                      \
+      nan[c] |= v != v;                          \
+    }
+
 /* false: kind has no lane kernel (the caller de-interleaves instead). */
 static bool block_lanes(int kind, double *x, int64_t n, int64_t w,
                         const double *center, part *r) {
@@ -412,12 +441,9 @@ static bool block_lanes(int kind, double *x, int64_t n, int64_t w,
     case K_VMIN:
     case K_ABSMAX:
       for (int64_t c = 0; c < w; c++) acc[c] = mx ? -INFINITY : INFINITY;
-      for (int64_t i = 0; i < n; i++)
-        for (int64_t c = 0; c < w; c++) {
-          double v = kind == K_ABSMAX ? fabs(x[i * w + c]) : x[i * w + c];
-          acc[c] = (mx ? v > acc[c] : v < acc[c]) ? v : acc[c];
-          nan[c] |= v != v;
-        }
+      if (kind == K_VMAX) LANES_LOOP(>, PLAIN)
+      else if (kind == K_VMIN) LANES_LOOP(<, PLAIN)
+      else LANES_LOOP(>, ABS)
       for (int64_t c = 0; c < w; c++)
         acc[c] = nan[c] ? NAN : kind == K_ABSMAX && acc[c] < 0 ? 0 : acc[c];
       break;
@@ -736,8 +762,9 @@ tf_status tf_softmax(const tf_tensor *x, int dim, bool take_log,
             double ls = log(sc);
             for (int64_t i = 0; i < n; i++) row[i] = (row[i] - mc) - ls;
           } else {
+            double inv = 1.0 / sc;
             exp_shifted(row, n, mc, f32);
-            for (int64_t i = 0; i < n; i++) row[i] /= sc;
+            for (int64_t i = 0; i < n; i++) row[i] *= inv;
           }
         }
         if (w > 1) transpose(tmp.i, buf.i, w, n);
