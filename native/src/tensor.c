@@ -62,8 +62,10 @@ static tf_status header_new(int ndim, const int64_t *shape,
   if (!t) return tf_fail(TF_ERR_MEMORY, "out of memory allocating a tensor");
   atomic_init(&t->refcount, 1);
   t->ndim = ndim;
-  memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
-  memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
+  if (ndim > 0) { /* a 0-d shape may be passed as NULL */
+    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
+  }
   atomic_fetch_add_explicit(&tf_live_count, 1, memory_order_relaxed);
   *out = t;
   return TF_OK;

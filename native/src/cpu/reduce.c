@@ -90,7 +90,7 @@ static void plan_init(plan *p, const tf_tensor *x, const tf_tensor *y,
   p->W = 1;
   if (p->knd && llabs(p->kstr[0][kl]) < llabs(p->rstr[0][p->rnd - 1]))
     p->W = p->K < TILE ? p->K : TILE;
-  p->blen = p->W > 1 ? BLK / TILE / 2 : BLK;
+  p->blen = p->W > 1 ? BLK / TILE : BLK;
   p->nb = p->N == 0 ? 1 : (p->N + p->blen - 1) / p->blen;
 }
 
@@ -417,14 +417,6 @@ TF_SIMD_CLONES static void pairwise_lanes(const double *x, int64_t n, int64_t w,
       for (int64_t c = 0; c < w; c++) acc[c] += x[i * w + c];
 }
 
-#define LANES_LOOP(CMP, V)                       \
-  for (int64_t i = 0; i < n; i++)                \
-    for (int64_t c = 0; c < w; c++) {            \
-      double v = V(i * w + c);                   \
-      TAKE(CMP, v, acc[c]);                      \
-      nan[c] |= v != v;                          \
-    }
-
 /* false: kind has no lane kernel (the caller de-interleaves instead). */
 static bool block_lanes(int kind, double *x, int64_t n, int64_t w,
                         const double *center, part *r) {
@@ -441,9 +433,12 @@ static bool block_lanes(int kind, double *x, int64_t n, int64_t w,
     case K_VMIN:
     case K_ABSMAX:
       for (int64_t c = 0; c < w; c++) acc[c] = mx ? -INFINITY : INFINITY;
-      if (kind == K_VMAX) LANES_LOOP(>, PLAIN)
-      else if (kind == K_VMIN) LANES_LOOP(<, PLAIN)
-      else LANES_LOOP(>, ABS)
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < w; c++) {
+          double v = kind == K_ABSMAX ? fabs(x[i * w + c]) : x[i * w + c];
+          acc[c] = (mx ? v > acc[c] : v < acc[c]) ? v : acc[c];
+          nan[c] |= v != v;
+        }
       for (int64_t c = 0; c < w; c++)
         acc[c] = nan[c] ? NAN : kind == K_ABSMAX && acc[c] < 0 ? 0 : acc[c];
       break;
@@ -484,14 +479,16 @@ static part merge(int kind, bool isint, const double *pf, const int64_t *pi,
 }
 
 /* Runs the body for every task: tile of outputs o0 .. o0 + w - 1, block b
- * holding the n reduced elements from start; in parallel for large work. */
+ * holding the n reduced elements from start; in parallel for large work.
+ * Neighbouring tasks take neighbouring tiles of one block: the same rows
+ * of memory (and pages) for outer reductions. */
 #define FOR_TASKS(p, ...)                                                    \
   do {                                                                        \
-    int64_t ntask_ = tile_count(p) * (p)->nb;                                 \
+    int64_t ntile_ = tile_count(p), ntask_ = ntile_ * (p)->nb;                \
     bool par_ = (p)->M * (p)->N >= TF_PARALLEL_GRAIN && ntask_ > 1;           \
     _Pragma("omp parallel for schedule(static) if (par_)")                    \
     for (int64_t t_ = 0; t_ < ntask_; t_++) {                                 \
-      int64_t w, o0 = tile_start(p, t_ / (p)->nb, &w), b = t_ % (p)->nb;      \
+      int64_t w, o0 = tile_start(p, t_ % ntile_, &w), b = t_ / ntile_;        \
       int64_t start = b * (p)->blen, n = (p)->N - start;                      \
       n = n < (p)->blen ? n : (p)->blen;                                      \
       __VA_ARGS__;                                                            \
