@@ -141,13 +141,13 @@ _bind()
 # releasing and re-taking it would cost more than these calls, which never
 # block.
 FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
-        "tf_tensor_version", "tf_tensor_same_shape"}
+        "tf_tensor_retain", "tf_tensor_version", "tf_tensor_same_shape"}
 fast = type("FastBindings", (), {})()
 _pylib = ctypes.PyDLL(lib._name)
 for _name in FAST:
     # A fresh function object, separate from the checked one.
-    _fn = (_pylib if _name in ("tf_tensor_release", "tf_tensor_version",
-                               "tf_tensor_same_shape") else lib)[_name]
+    _fn = (lib if _name in ("tf_unary", "tf_binary", "tf_binary_scalar")
+           else _pylib)[_name]
     _fn.restype = _SIGNATURES[_name][0]
     setattr(fast, _name, _fn)
 

@@ -263,7 +263,8 @@ _same_shape = _C.fast.tf_tensor_same_shape
 
 
 def _binary_backward(grad_a, grad_b):
-    def backward(g, a, b, out, a_shape, b_shape, need_a, need_b):
+    def backward(g, a, b, out, meta):
+        a_shape, b_shape, need_a, need_b = meta
         ga = grad_a(g, a, b, out) if need_a else None
         gb = grad_b(g, a, b, out) if need_b else None
         if ga is not None and a_shape is not None:
@@ -290,8 +291,8 @@ def _record_binary(code: int, a, b, out: Tensor) -> None:
     record(_C.BINARY_OPS[code], out, (a if a_t else None, b if b_t else None),
            backward, (a if save_a or not a_t else None,
                       b if save_b or not b_t else None,
-                      OUT if save_out else None, a_shape, b_shape,
-                      a_t and a._rg, b_t and b._rg))
+                      OUT if save_out else None,
+                      (a_shape, b_shape, a_t and a._rg, b_t and b._rg)))
 
 
 def scalar_tensor(value, like: Tensor) -> Tensor:

@@ -212,10 +212,16 @@ def _wrap(h: c_void_p) -> Tensor:
     return t
 
 
+_retain = _C.fast.tf_tensor_retain
+
+
 def _alias(t: Tensor) -> Tensor:
     """Another Python Tensor owning its own reference to t's C tensor."""
-    _C.tf_tensor_retain(t._h)
-    return _wrap(c_void_p(t._h.value))
+    h = t._h
+    _retain(h)
+    alias = _new_tensor(Tensor)
+    alias._h = c_void_p(h.value)
+    return alias
 
 
 def _call(fn: Callable, *args) -> Tensor:

@@ -123,13 +123,17 @@ def record(name: str, out, inputs: Sequence, backward: Callable,
     node = Node(name, backward, tuple([_edge(t) for t in inputs]), saved)
     if saved:
         checks = []
-        for i, item in enumerate(saved):
-            if item is OUT:
+        i = 0
+        for item in saved:
+            cls = item.__class__
+            if cls is Tensor:
+                checks.append((i, _version(item._h)))
+            elif item is OUT:
                 node.out_index = i
                 item = _alias(out)
                 saved = saved[:i] + (item,) + saved[i + 1:]
-            if item.__class__ is Tensor:
                 checks.append((i, _version(item._h)))
+            i += 1
         node.saved = saved
         node.checks = tuple(checks)
     out.grad_fn = node
