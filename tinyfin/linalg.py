@@ -1,1 +1,97 @@
-"""placeholder"""
+"""Linear algebra: matmul with NumPy's rules, and its fixed-rank forms mm,
+bmm, mv, dot and outer; all differentiable."""
+from __future__ import annotations
+
+from . import _C
+from .autograd.graph import needs_grad, record
+from .autograd.util import sum_to
+from .tensor import Tensor, _call, register
+
+
+def _require(op: str, x, ndim=None) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{op}: expected a {ndim}-D tensor, got shape {tuple(x.shape)}")
+    return x
+
+
+@register("matmul")
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product: 1-D operands act as a row (left) or a column (right)
+    vector and that dim is removed again; batch dims broadcast."""
+    _require("matmul", input)
+    _require("matmul", other)
+    out = _call(_C.tf_matmul, input._h, other._h)
+    if needs_grad(input, other):
+        record("matmul", out, (input, other), _matmul_backward,
+               (input if other._rg else None, other if input._rg else None,
+                input.shape, other.shape))
+    return out
+
+
+def _matmul_backward(g, a, b, a_shape, b_shape):
+    """As matrices: dA = dC B^T, dB = A^T dC, summed over broadcast batch
+    dims; 1-D operands are lifted to matrices and lowered back."""
+    a_vec, b_vec = len(a_shape) == 1, len(b_shape) == 1
+    if a_vec and b_vec:
+        g = g.reshape(1, 1)
+    elif a_vec:
+        g = g.unsqueeze(-2)
+    elif b_vec:
+        g = g.unsqueeze(-1)
+    ga = gb = None
+    if b is not None:  # a needs a gradient
+        b2 = b.unsqueeze(-1) if b_vec else b
+        ga = matmul(g, b2.mT)
+        ga = sum_to(ga, (1,) + tuple(a_shape) if a_vec else a_shape).reshape(a_shape)
+    if a is not None:  # b needs a gradient
+        a2 = a.unsqueeze(-2) if a_vec else a
+        gb = matmul(a2.mT, g)
+        gb = sum_to(gb, tuple(b_shape) + (1,) if b_vec else b_shape).reshape(b_shape)
+    return ga, gb
+
+
+@register("mm")
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    _require("mm", input, 2)
+    _require("mm", mat2, 2)
+    return matmul(input, mat2)
+
+
+@register("bmm")
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    _require("bmm", input, 3)
+    _require("bmm", mat2, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: {tuple(input.shape)} and "
+                         f"{tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+@register("mv")
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    _require("mv", input, 2)
+    _require("mv", vec, 1)
+    return matmul(input, vec)
+
+
+@register("dot", "inner")
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    _require("dot", input, 1)
+    _require("dot", other, 1)
+    if input.shape != other.shape:
+        raise ValueError(f"dot: expected two 1-D tensors of one length, got "
+                         f"{tuple(input.shape)} and {tuple(other.shape)}")
+    return matmul(input, other)
+
+
+@register("outer", "ger")
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    _require("outer", input, 1)
+    _require("outer", vec2, 1)
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+Tensor.__matmul__ = lambda self, other: matmul(self, other)
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
