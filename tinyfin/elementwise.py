@@ -17,7 +17,8 @@ import numpy as np
 from . import _C
 from . import dtypes as _dtypes
 from .autograd.grad_mode import state as _grad_state
-from .autograd.graph import OUT, check_inplace, rebase_history, record
+from .autograd.graph import (OUT, check_inplace, preserve_saved,
+                             rebase_history, record)
 from .autograd.util import sum_to
 from .tensor import Tensor, _call, _wrap, register
 
@@ -116,6 +117,7 @@ def _write_tracked(op: str, target: Tensor, compute) -> Tensor:
     give target the result's graph."""
     check_inplace(target, op)
     result = compute()
+    preserve_saved(result.grad_fn, target)
     if result.dtype.is_floating_point and not target.dtype.is_floating_point:
         raise TypeError(f"{op}: result type {result.dtype.name} can't be cast "
                         f"to the desired output type {target.dtype.name}")

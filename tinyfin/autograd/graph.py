@@ -271,6 +271,32 @@ def check_inplace(target, op: str) -> None:
             "in-place operation; do it under tinyfin.no_grad(), or on a clone")
 
 
+def preserve_saved(node, target) -> None:
+    """Before target is overwritten in place with the result of node's op,
+    give node private copies of the saved tensors that share target's
+    storage (PyTorch's "original self"): the formula needs the old values.
+    Each copy keeps the original's grad_fn, so create_graph still sees the
+    original's history."""
+    if node is None or not node.saved:
+        return
+    saved = list(node.saved)
+    checks = dict(node.checks)
+    for i, item in enumerate(saved):
+        if (item.__class__ is Tensor and i != node.out_index and
+                _C.tf_tensor_same_storage(item._h, target._h)):
+            copy = _clone_raw(item)
+            copy.grad_fn, copy._rg = item.grad_fn, item._rg
+            saved[i] = copy
+            checks[i] = _version(copy._h)
+    node.saved = tuple(saved)
+    node.checks = tuple(checks.items())
+
+
+def _clone_raw(t):
+    from ..tensor import _call
+    return _call(_C.tf_clone, t._h)
+
+
 def rebase_history(target, result) -> None:
     """target was overwritten in place with result's values: from now on it
     carries result's graph (and result's node reads target as its output)."""
