@@ -12,7 +12,7 @@ C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so
 
-.PHONY: all lib test ctest pytest asan valgrind verify bench clean
+.PHONY: all lib test ctest pytest asan valgrind bench clean
 
 all: lib
 
@@ -54,9 +54,6 @@ valgrind:
 	CC=$(CC) sanitizers/run_valgrind.sh
 
 # ---- deeper runs ------------------------------------------------------------
-verify: lib
-	$(PYTHON) -m verify
-
 bench: lib
 	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider
 
