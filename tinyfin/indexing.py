@@ -15,6 +15,15 @@ can reuse:
      any ints among them) are adjacent in the index, else first.
 Basic indexing returns views; advanced indexing copies (tf_index_get) and
 writes through the view into the original storage (tf_index_put_).
+
+Gradients: reading (getitem, gather, index_select) is a linear map recorded
+with shape._linear, its adjoint (an accumulating put into zeros) being its
+gradient and vice versa. Writing (setitem, index_put_, the in-place ops) on
+a tensor in the graph runs the write out of place as a recorded index_put,
+copies the result in and moves the graph over (rebase_history). A write into
+a view of a graph tensor gives that view the new graph, but not the tensor it
+views: tinyfin does not track view bases, so differentiate through the base
+only after writes made to the base itself.
 """
 from __future__ import annotations
 
@@ -26,6 +35,11 @@ import numpy as np
 
 from . import _C
 from . import dtypes as _dtypes
+from .autograd.grad_mode import no_grad, state as _grad_state
+from .autograd.graph import needs_grad, record
+from .autograd.util import sum_to
+from .shape import (_embed, _index_add_put, _index_select_get, _inplace,
+                    _linear, _zeros)
 from .tensor import Tensor, _call, _norm_dim, register
 
 _int64, _bool = _dtypes.int64, _dtypes.bool_
@@ -270,6 +284,8 @@ def _advanced_get(op: str, plan: _Plan) -> Tensor:
 def getitem(self: Tensor, index) -> Tensor:
     """self[index] with NumPy semantics: a view for ints, slices, None and
     Ellipsis; a copy when an index is a tensor, list or array."""
+    if self._rg and _grad_state.enabled:
+        return _getitem_tracked(self, index)
     t = type(index)
     if t is int and self.ndim:
         return _select(self, 0, index, 0, self.shape[0])
@@ -281,6 +297,57 @@ def getitem(self: Tensor, index) -> Tensor:
     if not plan.advs:
         return plan.view if plan.view is not self else _alias(self)
     return _advanced_get("index", plan)
+
+
+def _get_items(t: Tensor, items: list) -> Tensor:
+    """t[index] for an index already parsed against t's shape."""
+    plan = _basic(t, items)
+    if not plan.advs:
+        return plan.view if plan.view is not t else _alias(t)
+    return _advanced_get("index", plan)
+
+
+def _put_items(t: Tensor, items: list, value, accumulate: bool) -> None:
+    """t[index] = value (or +=), no graph, for a parsed index."""
+    plan = _basic(t, items)
+    if plan.advs:
+        _advanced_put(plan, value, accumulate)
+    elif accumulate:
+        from .elementwise import add
+        value = _value_tensor("index_put_", value, t)
+        if value.dtype is not t.dtype:
+            value = _call(_C.tf_to_dtype, value._h, t.dtype.code)
+        add(plan.view, value, out=plan.view)
+    else:
+        _basic_set(plan.view, value)
+
+
+def _index_tensors(items: list) -> tuple:
+    return tuple(i for i in items if isinstance(i, Tensor))
+
+
+def _getitem_tracked(x: Tensor, index) -> Tensor:
+    t = type(index)
+    if x.ndim and (t is int or t is slice or (
+            t is tuple and _only_ints_and_slices(index, x.ndim))):
+        index = index if t is tuple else (index,)
+        get = lambda v: _ints_and_slices(v, index)  # noqa: E731
+        return _linear("index", x, get, _embed(get))
+    items = _parse("index", index, x.shape)
+    return _index_items(x, items)
+
+
+def _index_items(x: Tensor, items: list) -> Tensor:
+    """x[index] for a parsed index, recorded: the gradient puts g back where
+    it came from, adding up over repeated indices."""
+    def get(v: Tensor) -> Tensor:
+        return _get_items(v, items)
+
+    def put(g: Tensor, shape: tuple) -> Tensor:
+        z = _zeros(shape, g.dtype)
+        _put_items(z, items, g, True)
+        return z
+    return _linear("index", x, get, put, _index_tensors(items))
 
 
 def _only_ints_and_slices(index: tuple, ndim: int) -> bool:
@@ -372,6 +439,13 @@ def setitem(self: Tensor, index, value, accumulate: bool = False) -> None:
     """self[index] = value (value broadcast to the indexed shape and
     converted to self's dtype); accumulate adds instead, with repeated
     indices adding up."""
+    if _grad_state.enabled and (self._rg or (
+            getattr(value, "_rg", False) and self.dtype.is_floating_point)):
+        # When self is a view, its base keeps its old graph (see the top).
+        from .elementwise import _write_tracked
+        _write_tracked("index_put_", self,
+                       lambda: _index_put_tracked(self, index, value, accumulate))
+        return
     t = type(index)
     if not accumulate and self.ndim and (
             t is int or t is slice or
@@ -379,17 +453,43 @@ def setitem(self: Tensor, index, value, accumulate: bool = False) -> None:
         _basic_set(_ints_and_slices(self, index if t is tuple else (index,)),
                    value)
         return
-    plan = _basic(self, _parse("index_put_", index, self.shape))
-    if plan.advs:
-        _advanced_put(plan, value, accumulate)
-    elif accumulate:
-        from .elementwise import add
-        value = _value_tensor("index_put_", value, self)
-        if value.dtype is not self.dtype:
-            value = _call(_C.tf_to_dtype, value._h, self.dtype.code)
-        add(plan.view, value, out=plan.view)
-    else:
-        _basic_set(plan.view, value)
+    _put_items(self, _parse("index_put_", index, self.shape), value, accumulate)
+
+
+def _index_put_tracked(x: Tensor, index, value, accumulate: bool) -> Tensor:
+    """index_put out of place, recorded."""
+    return _index_put_items(x, _parse("index_put_", index, x.shape), value,
+                            accumulate)
+
+
+def _index_put_items(x: Tensor, items: list, value, accumulate: bool) -> Tensor:
+    v = value if isinstance(value, Tensor) else None
+    with no_grad():
+        out = _call(_C.tf_clone, x._h)
+        _put_items(out, items, value, accumulate)
+    if needs_grad(x, v) and out.dtype.is_floating_point:
+        record("index_put", out, (x, v), _index_put_backward,
+               (items, accumulate, x._rg, v is not None and v._rg,
+                None if v is None else v.shape,
+                None if v is None else v.dtype) + _index_tensors(items))
+    return out
+
+
+def _index_put_backward(g, items, accumulate, want_x, want_v, v_shape,
+                        v_dtype, *_):
+    gx = gv = None
+    if want_x:
+        # Written positions took value's place; added ones kept x's.
+        gx = g if accumulate else _index_put_items(g, items, 0.0, False)
+    if want_v:
+        gv = _index_items(g, items)
+        extra = len(v_shape) - gv.ndim  # leading size-1 dims value dropped
+        gv = sum_to(gv, v_shape[max(extra, 0):])
+        if extra > 0:
+            gv = gv.reshape(v_shape)
+        if gv.dtype is not v_dtype:
+            gv = gv.to(v_dtype)
+    return gx, gv
 
 
 Tensor.__getitem__ = getitem
@@ -409,7 +509,8 @@ def index_put_(self: Tensor, indices: Sequence[Optional[Tensor]], values,
 @register("index_put")
 def index_put(input: Tensor, indices: Sequence[Optional[Tensor]], values,
               accumulate: bool = False) -> Tensor:
-    return index_put_(_call(_C.tf_clone, input._h), indices, values, accumulate)
+    index = tuple(slice(None) if i is None else i for i in indices)
+    return _index_put_tracked(input, index, values, accumulate)
 
 
 # ---- gather / scatter / select ----------------------------------------------------
@@ -424,7 +525,18 @@ def _require(op: str, x, name: str = "input") -> Tensor:
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (and so on)."""
     _require("gather", index, "index")
-    return _call(_C.tf_gather, _require("gather", input)._h, int(dim), index._h)
+    _require("gather", input)
+    d = int(dim)
+
+    def get(t: Tensor) -> Tensor:
+        return _call(_C.tf_gather, t._h, d, index._h)
+
+    def put(g: Tensor, shape: tuple) -> Tensor:
+        return _call(_C.tf_scatter_add, _zeros(shape, g.dtype)._h, d,
+                     index._h, g._h)
+    if not needs_grad(input):
+        return get(input)
+    return _linear("gather", input, get, put, (index,))
 
 
 @register("scatter_add")
@@ -433,23 +545,47 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     (dim 1); repeated indices add up in a fixed order."""
     _require("scatter_add", index, "index")
     _require("scatter_add", src, "src")
-    return _call(_C.tf_scatter_add, _require("scatter_add", input)._h,
-                 int(dim), index._h, src._h)
+    out = _call(_C.tf_scatter_add, _require("scatter_add", input)._h,
+                int(dim), index._h, src._h)
+    if needs_grad(input, src) and out.dtype.is_floating_point:
+        record("scatter_add", out, (input, src), _scatter_add_backward,
+               (index, _norm_dim("scatter_add", int(dim), out.ndim), input._rg,
+                src._rg, src.shape, src.dtype))
+    return out
+
+
+def _scatter_add_backward(g, index, dim, want_input, want_src, src_shape,
+                          src_dtype):
+    gs = None
+    if want_src:
+        gs = gather(g, dim, index)
+        if gs.shape != src_shape:  # src may be larger than index: unused rest
+            from .shape import pad
+            widths = []
+            for have, need in zip(reversed(gs.shape), reversed(src_shape)):
+                widths += [0, need - have]
+            gs = pad(gs, widths)
+        if gs.dtype is not src_dtype:
+            gs = gs.to(src_dtype)
+    return (g if want_input else None), gs
 
 
 @register("scatter_add_", function=False)
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    result = scatter_add(self, dim, index, src)
-    _C.check(_C.tf_copy_(self._h, result._h))
-    return self
+    return _inplace("scatter_add_", self,
+                    lambda: scatter_add(self, dim, index, src), src)
 
 
 @register("index_select")
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """input's entries at the positions in index (1-D or 0-d) along dim."""
     _require("index_select", index, "index")
-    return _call(_C.tf_index_select, _require("index_select", input)._h,
-                 int(dim), index._h)
+    _require("index_select", input)
+    get = _index_select_get(int(dim), index)
+    if not needs_grad(input):
+        return get(input)
+    return _linear("index_select", input, get,
+                   _index_add_put(int(dim), index), (index,))
 
 
 @register("take_along_dim")
@@ -517,17 +653,28 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         if value.ndim:
             raise ValueError(f"masked_fill: only supports a 0-d value tensor, "
                              f"got shape {value.shape}")
+        if needs_grad(value):  # where() gives value the sum of g under mask
+            from .elementwise import where
+            return where(mask, value.to(input.dtype), input)
         value = value.item()
     from .creation import full
     fill = full((), value, dtype=input.dtype)
-    return _call(_C.tf_where, mask._h, fill._h, input._h)
+    out = _call(_C.tf_where, mask._h, fill._h, input._h)
+    if needs_grad(input):
+        record("masked_fill", out, (input,), _masked_fill_backward, (mask,))
+    return out
+
+
+def _masked_fill_backward(g, mask):
+    from .elementwise import where
+    return (where(mask, _zeros((), g.dtype), g),)
 
 
 @register("masked_fill_", function=False)
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
-    result = masked_fill(self, mask, value)
-    _C.check(_C.tf_copy_(self._h, result._h))
-    return self
+    return _inplace("masked_fill_", self,
+                    lambda: masked_fill(self, mask, value),
+                    value if isinstance(value, Tensor) else None)
 
 
 @register("masked_select")

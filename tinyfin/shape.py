@@ -1,12 +1,22 @@
 """Shape ops: cat/stack (copies), split/chunk/unbind/narrow (views), flip,
 repeat/tile, pad (torch.nn.functional.pad's convention), tril/triu, roll,
-and the hstack/vstack conveniences."""
+and the hstack/vstack conveniences; with their gradients.
+
+Ops that only pick elements (slices, selections, gathers) are linear maps
+whose adjoint scatters the gradient into zeros. `_linear` records such a
+pair so that each one is the other's gradient: derivatives of any order
+come out without an untracked in-place write on the way.
+"""
 from __future__ import annotations
 
-from ctypes import c_void_p
-from typing import List, Sequence, Tuple, Union
+from ctypes import c_int, c_void_p
+from typing import Callable, List, Sequence, Tuple, Union
+
+import numpy as np
 
 from . import _C
+from .autograd.grad_mode import no_grad
+from .autograd.graph import needs_grad, record
 from .tensor import Tensor, _call, _norm_dim, register
 
 _PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2}
@@ -39,9 +49,84 @@ def _dims(op: str, dims, ndim: int) -> List[int]:
     return out
 
 
+# ---- gradients of ops that pick elements ------------------------------------
+def _linear(name: str, x: Tensor, get: Callable, put: Callable,
+            saved: tuple = ()) -> Tensor:
+    """get(x), where get picks elements of x with raw C calls (no graph);
+    put(g, shape) is its adjoint: g scattered (added) into zeros of shape.
+    `saved` lists tensors the two read (index tensors), so an in-place
+    change to them is caught at backward time."""
+    out = get(x)
+    if needs_grad(x):
+        shape = x.shape
+        record(name, out, (x,),
+               lambda g, *_: (_adjoint(name, g, shape, get, put, saved),), saved)
+    return out
+
+
+def _adjoint(name: str, g: Tensor, shape: tuple, get: Callable, put: Callable,
+             saved: tuple) -> Tensor:
+    with no_grad():
+        out = put(g, shape)
+    if needs_grad(g):
+        record(name + "_backward", out, (g,),
+               lambda gg, *_: (_linear(name, gg, get, put, saved),), saved)
+    return out
+
+
+def _zeros(shape: tuple, dtype) -> Tensor:
+    return _call(_C.tf_full, len(shape), _C.shape_array(shape), dtype.code,
+                 0.0, 0)
+
+
+def _embed(get: Callable) -> Callable:
+    """The adjoint of a view: g copied into that view of zeros (views of
+    basic indexing never overlap, so a copy is the adjoint)."""
+    def put(g: Tensor, shape: tuple) -> Tensor:
+        z = _zeros(shape, g.dtype)
+        view = get(z)  # held: its handle must outlive the copy
+        _C.check(_C.tf_copy_(view._h, g._h))
+        return z
+    return put
+
+
+def _view_grad(name: str, x: Tensor, get: Callable) -> Tensor:
+    """get(x), a view that picks elements, recorded with its adjoint."""
+    if not needs_grad(x):
+        return get(x)
+    return _linear(name, x, get, _embed(get))
+
+
+def _index_add_put(dim: int, index: Tensor) -> Callable:
+    """The adjoint of index_select along dim: g added at the rows of index
+    into zeros (repeated indices add up)."""
+    def put(g: Tensor, shape: tuple) -> Tensor:
+        z = _zeros(shape, g.dtype)
+        idx = index if index.ndim else _call(
+            _C.tf_reshape, index._h, 1, _C.shape_array((1,)))
+        if not shape:  # a 0-d input: index_select saw it as one element
+            zf = _call(_C.tf_reshape, z._h, 1, _C.shape_array((1,)))
+            gf = _call(_C.tf_reshape, g._h, 1, _C.shape_array((g.numel(),)))
+        else:
+            d = dim % len(shape)
+            order = [d] + [i for i in range(len(shape)) if i != d]
+            perm = (c_int * len(order))(*order)
+            zf = _call(_C.tf_permute, z._h, perm)
+            gf = _call(_C.tf_permute, g._h, perm)
+        handles = (c_void_p * 1)(idx._h)
+        _C.check(_C.tf_index_put_(zf._h, 1, handles, gf._h, True))
+        return z
+    return put
+
+
+def _index_select_get(dim: int, index: Tensor) -> Callable:
+    return lambda t: _call(_C.tf_index_select, t._h, dim, index._h)
+
+
 def _slice(t: Tensor, dim: int, start: int, stop: int) -> Tensor:
-    """t[..., start:stop] along dim, a view."""
-    return _call(_C.tf_slice, t._h, dim, start, stop, 1)
+    """t[..., start:stop] along dim, a view (recorded)."""
+    return _view_grad("slice", t,
+                      lambda v: _call(_C.tf_slice, v._h, dim, start, stop, 1))
 
 
 # ---- joining (copies) -----------------------------------------------------
@@ -51,7 +136,26 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     same shape except in dim (1-D empty tensors are skipped, as in PyTorch)."""
     tensors = _tensor_list("cat", tensors)
     handles = (c_void_p * len(tensors))(*(t._h for t in tensors))
-    return _call(_C.tf_cat, len(tensors), handles, int(dim))
+    out = _call(_C.tf_cat, len(tensors), handles, int(dim))
+    if needs_grad(*tensors):
+        d = _norm_dim("cat", int(dim), out.ndim)
+        # Per input: its extent along d, or None for a skipped 1-D empty one.
+        parts = [None if t.shape == (0,) and out.ndim != 1 else t.shape[d]
+                 for t in tensors]
+        record("cat", out, tuple(tensors), _cat_backward,
+               (d, parts, tuple(t._rg for t in tensors)))
+    return out
+
+
+def _cat_backward(g, d, parts, wanted):
+    grads, start = [], 0
+    for size, want in zip(parts, wanted):
+        if size is None:
+            grads.append(_zeros((0,), g.dtype) if want else None)
+            continue
+        grads.append(_slice(g, d, start, start + size) if want else None)
+        start += size
+    return tuple(grads)
 
 
 @register("stack", method=False)
@@ -65,7 +169,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                              f"but got {shape} at entry 0 and {t.shape} at "
                              f"entry {i}")
     d = _norm_dim("stack", dim, len(shape) + 1)
-    return cat([_call(_C.tf_unsqueeze, t._h, d) for t in tensors], d)
+    from .views import unsqueeze
+    return cat([unsqueeze(t, d) for t in tensors], d)
 
 
 @register("hstack", method=False)
@@ -136,7 +241,8 @@ def unbind(input: Tensor, dim: int = 0) -> Tuple[Tensor, ...]:
     if input.ndim == 0:
         raise ValueError("unbind: cannot unbind a 0-d tensor")
     d = _norm_dim("unbind", dim, input.ndim)
-    return tuple(_call(_C.tf_select, input._h, d, i)
+    return tuple(_view_grad("unbind", input,
+                            lambda v, i=i: _call(_C.tf_select, v._h, d, i))
                  for i in range(input.shape[d]))
 
 
@@ -162,10 +268,14 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 # ---- reordering and repetition (copies) -----------------------------------
 @register("flip")
 def flip(input: Tensor, dims: Union[int, Sequence[int]]) -> Tensor:
+    dims = _dims("flip", dims, input.ndim)
     mask = 0
-    for d in _dims("flip", dims, input.ndim):
+    for d in dims:
         mask |= 1 << d
-    return _call(_C.tf_flip, input._h, mask)
+    out = _call(_C.tf_flip, input._h, mask)
+    if needs_grad(input):
+        record("flip", out, (input,), lambda g: (flip(g, dims),))
+    return out
 
 
 @register("fliplr")
@@ -200,12 +310,14 @@ def repeat(self: Tensor, *sizes) -> Tensor:
         raise ValueError(f"repeat: repeats must be non-negative, got {sizes}")
     shape = (1,) * (len(sizes) - ndim) + self.shape
     # (1, s0, 1, s1, ...) expanded to (r0, s0, r1, s1, ...), copied once,
-    # then read as (r0*s0, r1*s1, ...).
+    # then read as (r0*s0, r1*s1, ...). Made of differentiable views, so the
+    # gradient is expand's: g summed over the repeat dims.
+    from .views import clone
     pairs = tuple(x for s in shape for x in (1, s))
     wide = tuple(x for r, s in zip(sizes, shape) for x in (r, s))
     expanded = self.reshape(pairs).expand(wide)
     final = tuple(r * s for r, s in zip(sizes, shape))
-    return _call(_C.tf_clone, expanded._h).view(final)
+    return clone(expanded).view(final)
 
 
 @register("tile")
@@ -242,7 +354,10 @@ def roll(input: Tensor, shifts: Union[int, Sequence[int]],
         s %= size
         if s:
             out = cat([_slice(out, d, size - s, size), _slice(out, d, 0, size - s)], d)
-    return out if out is not input else _call(_C.tf_clone, input._h)
+    if out is input:
+        from .views import clone
+        return clone(input)
+    return out
 
 
 # ---- padding and triangles --------------------------------------------------
@@ -269,27 +384,89 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     for i in range(len(pad) // 2):
         d = ndim - 1 - i
         pads[2 * d], pads[2 * d + 1] = pad[2 * i], pad[2 * i + 1]
-    return _call(_C.tf_pad, input._h, _C.shape_array(pads), _PAD_MODES[mode],
-                 float(value or 0.0))
+    out = _call(_C.tf_pad, input._h, _C.shape_array(pads), _PAD_MODES[mode],
+                float(value or 0.0))
+    if needs_grad(input):
+        if mode == "constant":
+            # Negative amounts crop, so padding by the negated amounts
+            # crops the padding off again (and pads back what was cropped).
+            record("pad", out, (input,), _pad_constant_backward,
+                   (tuple(-p for p in pad),))
+        else:
+            record("pad", out, (input,), _pad_index_backward,
+                   (_pad_indices(mode, input.shape, pads), input.shape))
+    return out
+
+
+def _pad_constant_backward(g, back):
+    return (pad(g, back),)
+
+
+def _pad_indices(mode: str, shape: tuple, pads: list) -> list:
+    """reflect and replicate pad each dim by an index_select: for every
+    padded dim, (dim, the int64 source index of each output position)."""
+    from .creation import from_numpy
+    result = []
+    for d, n in enumerate(shape):
+        before, after = pads[2 * d], pads[2 * d + 1]
+        if before == 0 and after == 0:
+            continue
+        j = np.arange(-before, n + after, dtype=np.int64)
+        if mode == "replicate":
+            j = np.clip(j, 0, n - 1)
+        else:
+            j = np.abs(j)
+            j = np.where(j >= n, 2 * (n - 1) - j, j)
+        result.append((d, from_numpy(j)))
+    return result
+
+
+def _pad_index_backward(g, indices, shape):
+    """The adjoint of the per-dim index_selects, last dim first."""
+    sizes = list(g.shape)
+    for d, index in reversed(indices):
+        sizes[d] = shape[d]
+        g = _adjoint("pad", g, tuple(sizes), _index_select_get(d, index),
+                     _index_add_put(d, index), ())
+    return (g,)
 
 
 @register("tril")
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements above the diagonal-th diagonal of the last two dims."""
-    return _call(_C.tf_tril, input._h, int(diagonal), False)
+    return _tril(input, int(diagonal), False)
 
 
 @register("triu")
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements below the diagonal-th diagonal of the last two dims."""
-    return _call(_C.tf_tril, input._h, int(diagonal), True)
+    return _tril(input, int(diagonal), True)
+
+
+def _tril(input: Tensor, k: int, upper: bool) -> Tensor:
+    out = _call(_C.tf_tril, input._h, k, upper)
+    if needs_grad(input):
+        record("triu" if upper else "tril", out, (input,),
+               lambda g: (_tril(g, k, upper),))
+    return out
+
+
+def _inplace(op: str, self: Tensor, compute: Callable, *others) -> Tensor:
+    """self overwritten with compute(): tracked when autograd is involved
+    (an error on a leaf that requires grad, as in PyTorch)."""
+    if needs_grad(self, *others):
+        from .elementwise import _write_tracked
+        return _write_tracked(op, self, compute)
+    result = compute()  # held: its handle must outlive the copy
+    _C.check(_C.tf_copy_(self._h, result._h))
+    return self
 
 
 @register("tril_", function=False)
 def tril_(self: Tensor, diagonal: int = 0) -> Tensor:
-    return self.copy_(tril(self, diagonal))
+    return _inplace("tril_", self, lambda: tril(self, diagonal))
 
 
 @register("triu_", function=False)
 def triu_(self: Tensor, diagonal: int = 0) -> Tensor:
-    return self.copy_(triu(self, diagonal))
+    return _inplace("triu_", self, lambda: triu(self, diagonal))

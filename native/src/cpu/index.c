@@ -375,6 +375,7 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
   walk_init(&wr, nrest, full + nI, 2);
   memcpy(wr.strides[0], t->strides + k, sizeof(int64_t) * (size_t)nrest);
   memcpy(wr.strides[1], vstr + nI, sizeof(int64_t) * (size_t)nrest);
+  tf_bump_version(t);
   /* Serial, in row-major order of I: the last write of a repeated index
    * wins, and accumulation adds in one fixed order. */
   for (int64_t i = 0; i < n; i++, walk_next(&wi)) {
