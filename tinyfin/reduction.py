@@ -7,10 +7,18 @@ so results never depend on the thread count. This module turns `dim`
 arguments into the core's dim_mask bit field, checks them (IndexError naming
 the op) and shapes the results (max/min with a dim give (values, indices)).
 Python's builtins max/min/sum/any/all are shadowed here: use `builtins.`.
+
+Gradients follow PyTorch's conventions and are written with tinyfin's
+differentiable ops (create_graph gives higher derivatives): max/min along a
+dim send the gradient to the returned index; amax/amin and max()/min()
+without a dim share it evenly among ties; prod is exact at zeros; the norm
+and std gradients are 0 where the result is 0. argmax/argmin/all/any have no
+gradient.
 """
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import operator
 from collections import namedtuple
@@ -20,7 +28,11 @@ from typing import Optional, Sequence, Union
 from . import _C
 from . import _exports
 from . import dtypes as _dtypes
+from .autograd.graph import OUT, needs_grad, record
+from .creation import arange
+from .elementwise import where
 from .tensor import Tensor, _call, _wrap, register
+from .views import expand
 
 R = {name: code for code, name in enumerate(_C.REDUCE_OPS)}
 Dim = Union[int, Sequence[int], None]
@@ -76,11 +88,12 @@ def _reduce(op: str, x: Tensor, dim: Dim, keepdim: bool, param: float = 0.0,
 
 
 def _cast(op: str, x: Tensor, dtype) -> Tensor:
+    """x in dtype; the conversion is recorded, so the gradient goes back to
+    x in x's own dtype."""
     x = _require_tensor(op, x)
     if dtype is None:
         return x
-    dt = _dtypes.get(dtype)
-    return x if dt is x.dtype else _call(_C.tf_to_dtype, x._h, dt.code)
+    return x.to(_dtypes.get(dtype))
 
 
 def _int_dim(op: str, dim) -> int:
@@ -90,25 +103,187 @@ def _int_dim(op: str, dim) -> int:
         raise TypeError(f"{op}: dim must be an int, got {dim!r}") from None
 
 
+# ---- gradient helpers ---------------------------------------------------------
+def _reduced_dims(op: str, dim: Dim, ndim: int) -> tuple:
+    """The dims dim reduces, ascending (every dim for None or ())."""
+    if ndim == 0:
+        return ()
+    mask = dim_mask(op, dim, ndim)
+    if mask == 0:
+        return tuple(range(ndim))
+    return tuple(d for d in range(ndim) if mask >> d & 1)
+
+
+def _kept(t: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    """A reduction's result (or its gradient) with the reduced dims back as
+    size 1, so that it broadcasts against the input."""
+    if not keepdim:
+        for d in dims:  # ascending, so each d lands where it was
+            t = t.unsqueeze(d)
+    return t
+
+
+def _count(n_dims: tuple, shape: tuple) -> int:
+    n = 1
+    for d in n_dims:
+        n *= shape[d]
+    return n
+
+
+def _even_share(gk: Tensor, mask: Tensor, dims: tuple) -> Tensor:
+    """gk split evenly among the entries of mask (per reduced slice)."""
+    count = sum(mask, dims, keepdim=True).to(gk.dtype)
+    return where(mask, gk / count, 0.0)
+
+
+def _ties(x: Tensor, vk: Tensor) -> Tensor:
+    """Where x equals the (kept) reduced value; a NaN result marks the NaNs
+    (PyTorch's evenly_distribute_backward)."""
+    return (x == vk).logical_or(x.isnan().logical_and(vk.isnan()))
+
+
+def _sum_backward(g, shape, dims, keepdim):
+    return (expand(_kept(g, dims, keepdim), shape),)
+
+
+def _mean_backward(g, shape, dims, keepdim, n):
+    if n:  # n == 0 only when x is empty, and so is its gradient
+        g = g * (1.0 / n)
+    return (expand(_kept(g, dims, keepdim), shape),)
+
+
+def _prod_backward(g, x, out, dims, keepdim):
+    """d prod / dx_j = the product of the other entries, zeros included.
+    No zero: out / x (PyTorch). Else, with p1 the product of a slice's
+    nonzero entries and n its zero count: a nonzero entry gets
+    p1 / x_j * (product of the zeros), 0 in value but with the right
+    derivative in each zero; a zero entry gets p1 if n == 1, p1 * (the
+    other zero) if n == 2, else 0. Derivatives of every order are then
+    exact for up to two zeros per slice, second derivatives always."""
+    gk = _kept(g, dims, keepdim)
+    zeros = x == 0
+    if not zeros.any().item():
+        return (gk * (_kept(out, dims, keepdim) / x),)
+    x1 = where(zeros, 1.0, x)
+    p1 = prod(x1, dims, keepdim=True)
+    zero_prod = prod(where(zeros, x, 1.0), dims, keepdim=True)
+    n = sum(zeros, dims, keepdim=True)
+    others = sum(where(zeros, x, 0.0), dims, keepdim=True) - x
+    at_zero = p1 * where(n == 1, 1.0, where(n == 2, others, 0.0))
+    return (gk * where(zeros, at_zero, p1 / x1 * zero_prod),)
+
+
+def _dof(shape: tuple, dims: tuple, correction: float) -> float:
+    """N - correction, as the forward clamps it (0 gives inf / nan)."""
+    return builtins.max(0.0, _count(dims, shape) - correction)
+
+
+def _centered(x: Tensor, dims: tuple) -> Tensor:
+    return x - mean(x, dims, keepdim=True)
+
+
+def _var_backward(g, x, dims, keepdim, dof):
+    scale = 2.0 / dof if dof > 0 else float("inf")
+    return (_kept(g, dims, keepdim) * scale * _centered(x, dims),)
+
+
+def _std_backward(g, x, out, dims, keepdim, dof):
+    # var's gradient / (2 std); 0 where std == 0 (PyTorch), and the division
+    # never sees that 0, so no NaN comes back through where.
+    sk = _kept(out, dims, keepdim)
+    zero = sk == 0
+    gs = where(zero, 0.0, _kept(g, dims, keepdim) / where(zero, 1.0, sk))
+    scale = 1.0 / dof if dof > 0 else float("inf")
+    return (gs * scale * _centered(x, dims),)
+
+
+def _logsumexp_backward(g, x, out, dims, keepdim):
+    return (_kept(g, dims, keepdim) * (x - _kept(out, dims, keepdim)).exp(),)
+
+
+def _norm_backward(g, x, out, dims, keepdim, p):
+    gk = _kept(g, dims, keepdim)
+    if p == 0:
+        return (expand(gk * 0.0, x.shape),)
+    if p == 1:
+        return (gk * x.sign(),)
+    nk = _kept(out, dims, keepdim)
+    if math.isinf(p):  # even share among the largest (smallest) |x|
+        ax = x.abs()
+        mask = (ax == nk).logical_or(ax.isnan())
+        return (x.sign() * _even_share(gk, mask, dims),)
+    zero = nk == 0
+    safe = where(zero, 1.0, nk)
+    if p == 2:
+        return (where(zero, 0.0, gk * x / safe),)
+    if p < 1:  # |x|^(p-1) is infinite at x == 0, where the gradient is 0
+        ax = where(x == 0, 1.0, x.abs())
+        return (x.sign() * ax ** (p - 1) * gk * nk ** (1 - p),)
+    scale = where(zero, 0.0, gk / safe ** (p - 1))
+    if p < 2:
+        return (x.sign() * x.abs() ** (p - 1) * scale,)
+    return (x * x.abs() ** (p - 2) * scale,)
+
+
+def _extreme_backward(g, x, out, dims, keepdim):
+    gk = _kept(g, dims, keepdim)
+    return (_even_share(gk, _ties(x, _kept(out, dims, keepdim)), dims),)
+
+
+def _selected_backward(g, shape, indices, d, keepdim):
+    """max/min along dim d: all of g goes to the returned index."""
+    if not shape:
+        return (g,)
+    if not keepdim:
+        g, indices = g.unsqueeze(d), indices.unsqueeze(d)
+    at = arange(shape[d]).reshape(
+        tuple(shape[d] if i == d else 1 for i in range(len(shape))))
+    return (where(at == indices, g, 0.0),)
+
+
+def _softmax_backward(g, out, dim):
+    return (out * (g - sum(g * out, dim, keepdim=True)),)
+
+
+def _log_softmax_backward(g, out, dim):
+    return (g - out.exp() * sum(g, dim, keepdim=True),)
+
+
 # ---- sums and moments -------------------------------------------------------
 @register("sum")
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
         dtype=None) -> Tensor:
     """Sum over dim (all dims by default); int64/bool sum to int64."""
-    return _reduce("sum", _cast("sum", input, dtype), dim, keepdim)
+    x = _cast("sum", input, dtype)
+    out = _reduce("sum", x, dim, keepdim)
+    if needs_grad(x):
+        record("sum", out, (x,), _sum_backward,
+               (x.shape, _reduced_dims("sum", dim, x.ndim), keepdim))
+    return out
 
 
 @register("mean")
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mean over dim (float tensors only, as in PyTorch); empty -> nan."""
-    return _reduce("mean", _cast("mean", input, dtype), dim, keepdim)
+    x = _cast("mean", input, dtype)
+    out = _reduce("mean", x, dim, keepdim)
+    if needs_grad(x):
+        dims = _reduced_dims("mean", dim, x.ndim)
+        record("mean", out, (x,), _mean_backward,
+               (x.shape, dims, keepdim, _count(dims, x.shape)))
+    return out
 
 
 @register("prod")
 def prod(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
-    return _reduce("prod", _cast("prod", input, dtype), dim, keepdim)
+    x = _cast("prod", input, dtype)
+    out = _reduce("prod", x, dim, keepdim)
+    if needs_grad(x):
+        record("prod", out, (x,), _prod_backward,
+               (x, OUT, _reduced_dims("prod", dim, x.ndim), keepdim))
+    return out
 
 
 def _correction(op: str, dim, unbiased, correction):
@@ -131,20 +306,35 @@ def var(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, *, correction: Optional[float] = None) -> Tensor:
     """Variance sum((x - mean)^2) / max(0, N - correction); two-pass."""
     dim, c = _correction("var", dim, unbiased, correction)
-    return _reduce("var", input, dim, keepdim, c)
+    out = _reduce("var", input, dim, keepdim, c)
+    if needs_grad(input):
+        dims = _reduced_dims("var", dim, input.ndim)
+        record("var", out, (input,), _var_backward,
+               (input, dims, keepdim, _dof(input.shape, dims, c)))
+    return out
 
 
 @register("std")
 def std(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, *, correction: Optional[float] = None) -> Tensor:
     dim, c = _correction("std", dim, unbiased, correction)
-    return _reduce("std", input, dim, keepdim, c)
+    out = _reduce("std", input, dim, keepdim, c)
+    if needs_grad(input):
+        dims = _reduced_dims("std", dim, input.ndim)
+        record("std", out, (input,), _std_backward,
+               (input, OUT, dims, keepdim, _dof(input.shape, dims, c)))
+    return out
 
 
 @register("logsumexp")
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max."""
-    return _reduce("logsumexp", input, dim, keepdim)
+    out = _reduce("logsumexp", input, dim, keepdim)
+    if needs_grad(input):
+        record("logsumexp", out, (input,), _logsumexp_backward,
+               (input, OUT, _reduced_dims("logsumexp", dim, input.ndim),
+                keepdim))
+    return out
 
 
 @register("norm")
@@ -157,7 +347,14 @@ def norm(input: Tensor, p: Union[float, str, None] = "fro", dim: Dim = None,
     elif isinstance(p, str):
         raise ValueError(f"norm: p={p!r} is not supported (expected 'fro' or "
                          "a number)")
-    return _reduce("norm", _cast("norm", input, dtype), dim, keepdim, float(p))
+    x = _cast("norm", input, dtype)
+    out = _reduce("norm", x, dim, keepdim, float(p))
+    if needs_grad(x):
+        p = float(p)
+        record("norm", out, (x,), _norm_backward,
+               (x, OUT if p not in (0.0, 1.0) else None,
+                _reduced_dims("norm", dim, x.ndim), keepdim, p))
+    return out
 
 
 # ---- extremes ----------------------------------------------------------------
@@ -165,9 +362,16 @@ def _extreme(op: str, binary: str, input: Tensor, dim, keepdim: bool):
     if isinstance(dim, Tensor):  # max(a, b) is maximum(a, b)
         return _exports.FUNCTIONS[binary](input, dim)
     if dim is None:
-        return _reduce(op, input, None, False)
-    values, indices = _reduce(op, input, _int_dim(op, dim), keepdim,
-                              indices=True)
+        out = _reduce(op, input, None, False)
+        if needs_grad(input):
+            record(op, out, (input,), _extreme_backward,
+                   (input, OUT, tuple(range(input.ndim)), False))
+        return out
+    d = _int_dim(op, dim)
+    values, indices = _reduce(op, input, d, keepdim, indices=True)
+    if needs_grad(input):
+        record(op, values, (input,), _selected_backward,
+               (input.shape, indices, d % builtins.max(input.ndim, 1), keepdim))
     return getattr(return_types, op)(values, indices)
 
 
@@ -183,14 +387,23 @@ def min(input: Tensor, dim=None, keepdim: bool = False):
     return _extreme("min", "minimum", input, dim, keepdim)
 
 
+def _amax_amin(op: str, input: Tensor, dim: Dim, keepdim: bool) -> Tensor:
+    out = _reduce(op, input, dim, keepdim)
+    if needs_grad(input):
+        record(op, out, (input,), _extreme_backward,
+               (input, OUT, _reduced_dims(op, dim, input.ndim), keepdim))
+    return out
+
+
 @register("amax")
 def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
-    return _reduce("amax", input, dim, keepdim)
+    """Largest value over dim; its gradient is shared evenly among ties."""
+    return _amax_amin("amax", input, dim, keepdim)
 
 
 @register("amin")
 def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
-    return _reduce("amin", input, dim, keepdim)
+    return _amax_amin("amin", input, dim, keepdim)
 
 
 @register("argmax")
@@ -226,7 +439,12 @@ def _softmax(op: str, input: Tensor, dim, dtype, log: bool) -> Tensor:
     if dim is None:
         raise TypeError(f"{op}: dim must be given (an int)")
     x = _cast(op, input, dtype)
-    return _call(_C.tf_softmax, x._h, _int_dim(op, dim), log)
+    d = _int_dim(op, dim)
+    out = _call(_C.tf_softmax, x._h, d, log)
+    if needs_grad(x):
+        record(op, out, (x,), _log_softmax_backward if log else
+               _softmax_backward, (OUT, d))
+    return out
 
 
 @register("softmax")

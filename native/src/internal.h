@@ -14,6 +14,7 @@ struct tf_storage {
   atomic_long refcount;
   atomic_llong version; /* bumped by every in-place write (autograd checks it) */
   void *data; /* 64-byte aligned; never NULL, even for 0 bytes */
+  bool separate; /* data is its own allocation (large storages) */
   size_t nbytes;
   tf_device device;
 };

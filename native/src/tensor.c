@@ -1,6 +1,7 @@
 /* tensor.c: refcounted storage and tensor headers, their accessors, and the
  * live-tensor count that the leak tests read. */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -32,19 +33,42 @@ void tf_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
   }
 }
 
-/* The storage header and its data share one malloc'd block, the data
- * aligned to 64 bytes inside it: one plain malloc is much cheaper than
- * aligned_alloc or two allocations, and small ops are dominated by it. */
+/* Small storages: the header and its data share one malloc'd block, the
+ * data aligned to 64 bytes inside it (one plain malloc is much cheaper than
+ * aligned_alloc or two allocations, and small ops are dominated by it).
+ * Large ones: the data is a separate 2 MiB aligned block that the kernel is
+ * asked to back with huge pages, which cuts first-touch page faults by 512x
+ * (NumPy does the same). */
 #define TF_ALIGN 64
+#define TF_HUGE_PAGE ((size_t)2 << 20)
+#define TF_HUGE_THRESHOLD ((size_t)4 << 20)
+
+static void *large_data_new(size_t nbytes) {
+  size_t padded = (nbytes + TF_HUGE_PAGE - 1) / TF_HUGE_PAGE * TF_HUGE_PAGE;
+  void *data = aligned_alloc(TF_HUGE_PAGE, padded);
+#ifdef MADV_HUGEPAGE
+  if (data) madvise(data, padded, MADV_HUGEPAGE); /* a hint: failure is fine */
+#endif
+  return data;
+}
 
 static tf_status storage_new(size_t nbytes, tf_storage **out) {
-  tf_storage *s = malloc(sizeof *s + TF_ALIGN + nbytes);
+  bool large = nbytes >= TF_HUGE_THRESHOLD;
+  tf_storage *s = malloc(sizeof *s + (large ? 0 : TF_ALIGN + nbytes));
+  void *data = NULL;
+  if (s && large && !(data = large_data_new(nbytes))) {
+    free(s);
+    s = NULL;
+  }
   if (!s) return tf_fail(TF_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
-  uintptr_t data = (uintptr_t)(s + 1);
-  data = (data + TF_ALIGN - 1) / TF_ALIGN * TF_ALIGN;
+  if (!large) {
+    uintptr_t inline_data = (uintptr_t)(s + 1);
+    data = (void *)((inline_data + TF_ALIGN - 1) / TF_ALIGN * TF_ALIGN);
+  }
   atomic_init(&s->refcount, 1);
   atomic_init(&s->version, 0);
-  s->data = (void *)data;
+  s->data = data;
+  s->separate = large;
   s->nbytes = nbytes;
   s->device = TF_CPU;
   *out = s;
@@ -52,8 +76,10 @@ static tf_status storage_new(size_t nbytes, tf_storage **out) {
 }
 
 static void storage_release(tf_storage *s) {
-  if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1)
+  if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1) {
+    if (s->separate) free(s->data);
     free(s);
+  }
 }
 
 static tf_status header_new(int ndim, const int64_t *shape,

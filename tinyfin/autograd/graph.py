@@ -243,10 +243,15 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             g = _run_hooks(leaf._hooks, g)
         if g.dtype is not leaf.dtype:
             g = g.to(leaf.dtype)
-        if not create_graph:
-            g = g.detach()
-        leaf.grad = g if leaf.grad is None else (
-            leaf.grad + g if create_graph else leaf.grad.add_(g))
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        elif leaf.grad is None:
+            # A private contiguous copy: g may be a broadcast view (stride 0)
+            # or shared with another leaf or with the caller's seed, and the
+            # next backward accumulates into .grad in place.
+            leaf.grad = _clone_raw(g)
+        else:
+            leaf.grad.add_(g)
     return None
 
 
