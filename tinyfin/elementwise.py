@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from ctypes import byref, c_double, c_void_p
+from ctypes import byref, c_double
 from typing import Optional, Union
 
 import numpy as np
@@ -20,7 +20,7 @@ from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import (OUT, check_inplace, preserve_saved,
                              rebase_history, record)
 from .autograd.util import sum_to
-from .tensor import Tensor, _call, _wrap, register
+from .tensor import Handle, Tensor, _call, _wrap, register
 
 U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
 B = {name: code for code, name in enumerate(_C.BINARY_OPS)}
@@ -74,7 +74,7 @@ _ZERO = c_double(0.0)
 def unary(code: int, x: Tensor, p0: float = 0.0, p1: float = 0.0,
           p2: float = 0.0, out: Optional[Tensor] = None) -> Tensor:
     if out is None:
-        out_h = c_void_p()
+        out_h = Handle()
         if p0 == 0.0 and p1 == 0.0 and p2 == 0.0:
             status = _tf_unary(code, x._h, _ZERO, _ZERO, _ZERO, byref(out_h))
         else:
@@ -231,7 +231,7 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if out is None:
-                out_h = c_void_p()
+                out_h = Handle()
                 status = _tf_binary(code, a._h, b._h, byref(out_h))
                 if status:
                     raise _error(status)
@@ -431,7 +431,7 @@ def _where_backward(g, condition, a_shape, b_shape):
 def _dunder(code: int, reverse: bool = False):
     def fast(self: Tensor, other) -> Tensor:
         if other.__class__ is Tensor:
-            out_h = c_void_p()
+            out_h = Handle()
             status = _tf_binary(code, self._h, other._h, byref(out_h))
             if status:
                 raise _error(status)
@@ -440,7 +440,7 @@ def _dunder(code: int, reverse: bool = False):
                 _record_binary(code, self, other, result)
             return result
         if other.__class__ is float:  # the common `x * 0.5`, kept cheap
-            out_h = c_void_p()
+            out_h = Handle()
             status = _tf_binary_scalar_fast(code, self._h, c_double(other),
                                             _INT64_ZERO, 2, reverse, byref(out_h))
             if status:

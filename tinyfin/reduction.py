@@ -22,7 +22,7 @@ import math
 import numbers
 import operator
 from collections import namedtuple
-from ctypes import byref, c_void_p
+from ctypes import byref
 from typing import Optional, Sequence, Union
 
 from . import _C
@@ -31,7 +31,7 @@ from . import dtypes as _dtypes
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
-from .tensor import Tensor, _call, _wrap, register
+from .tensor import Handle, Tensor, _call, _wrap, register
 from .views import expand
 
 R = {name: code for code, name in enumerate(_C.REDUCE_OPS)}
@@ -79,7 +79,7 @@ def _reduce(op: str, x: Tensor, dim: Dim, keepdim: bool, param: float = 0.0,
             indices: bool = False):
     x = _require_tensor(op, x)
     mask = dim_mask(op, dim, x.ndim)
-    values, idx = c_void_p(), c_void_p()
+    values, idx = Handle(), Handle()
     status = _C.tf_reduce(R[op], x._h, mask, bool(keepdim), float(param),
                           byref(values), byref(idx) if indices else None)
     if status:

@@ -1,7 +1,9 @@
 """tinyfin.Tensor: a Python handle on one C tensor, with PyTorch's names.
 
-A Tensor owns exactly one reference to its C tensor (`_h`, a ctypes c_void_p,
-so calls need no conversion) and gives it back in `__del__`. Ops live in the modules grouped by concern
+A Tensor holds its C tensor through `_h`, a `Handle`: a ctypes c_void_p
+that owns exactly one reference and gives it back when it dies. Calls pass
+the handle object itself (no conversion, and a temporary Tensor cannot free
+its C tensor while a call still uses the handle). Ops live in the modules grouped by concern
 (elementwise, reduction, shape, indexing, linalg, creation); each registers
 itself as a function of `tinyfin` and, where PyTorch has one, as a method
 here, so `x.exp()` and `tinyfin.exp(x)` are the same code.
@@ -19,6 +21,18 @@ from . import dtypes as _dtypes
 
 _release = _C.fast.tf_tensor_release
 _check = _C.check
+
+
+class Handle(c_void_p):
+    """One reference to a C tensor (tf_tensor *), released with the object.
+    A new Handle() is NULL until a C call writes through byref(handle)."""
+
+    __slots__ = ()
+
+    def __del__(self, _release=_release) -> None:
+        # _release is bound as a default: module globals may already be gone
+        # when the interpreter shuts down. NULL is accepted by the C side.
+        _release(self)
 
 
 class Tensor:
@@ -49,14 +63,6 @@ class Tensor:
     def __init__(self, *args, **kwargs) -> None:
         raise TypeError("use tinyfin.tensor(data) or a creation function "
                         "(zeros, ones, empty, ...) to make a Tensor")
-
-    def __del__(self, _release=_release) -> None:
-        # _release is bound as a default: module globals may already be gone
-        # when the interpreter shuts down. A failed op leaves _h unset.
-        try:
-            _release(self._h)
-        except AttributeError:
-            pass
 
     # ---- metadata --------------------------------------------------------
     @property
@@ -205,8 +211,8 @@ class Tensor:
 _new_tensor = object.__new__
 
 
-def _wrap(h: c_void_p) -> Tensor:
-    """A Tensor taking over the reference held by the c_void_p h."""
+def _wrap(h: Handle) -> Tensor:
+    """A Tensor holding the handle h (and so its reference)."""
     t = _new_tensor(Tensor)
     t._h = h
     return t
@@ -220,13 +226,13 @@ def _alias(t: Tensor) -> Tensor:
     h = t._h
     _retain(h)
     alias = _new_tensor(Tensor)
-    alias._h = c_void_p(h.value)
+    alias._h = Handle(h.value)
     return alias
 
 
 def _call(fn: Callable, *args) -> Tensor:
     """Run a C op that writes one tensor and wrap the result."""
-    out = c_void_p()
+    out = Handle()
     status = fn(*args, byref(out))
     if status:
         raise _C.error(status)
