@@ -405,3 +405,20 @@ def test_mlp_training_loop_keeps_memory_flat():
         assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
     finally:
         gc.enable()
+
+
+# ---- matmul in every batching form ------------------------------------------------------
+@pytest.mark.parametrize("sa,sb", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                                   ((2, 1, 2, 3), (3, 3, 2)), ((2, 3), (2, 3, 2)), ((3,), (2, 3, 2))])
+def test_matmul_gradcheck(sa, sb):
+    a, b = leaf(sa), leaf(sb)
+    assert gradcheck(tf.matmul, (a, b))
+    assert gradgradcheck(tf.matmul, (a, b))
+
+
+def test_matmul_gradcheck_transposed_operands():
+    base = tf.tensor(RNG.standard_normal((4, 3)))
+    a = base.T.requires_grad_()          # (3, 4), non-contiguous
+    b = leaf((4, 2))
+    assert gradcheck(lambda x, y: x @ y, (a, b))
+    assert gradcheck(lambda x, y: tf.outer(x[0], y[:, 1]) + tf.dot(x[1], y[:, 0]), (a, b))
