@@ -17,21 +17,19 @@
 #define TF_SIMD_CLONES
 #endif
 
-/* e^x for float32: x = k ln2 + r with |r| <= ln2/2, e^r by its degree-8
- * Taylor polynomial (relative error < 3e-10, far below float32's 6e-8
- * half-ULP), then scaled by 2^k through the exponent bits. Inputs are
- * clamped first so k stays in double's normal range; the clamps sit beyond
- * float32's overflow (88.73) and underflow-to-zero (-103.98) points, so the
- * final rounding still gives inf and 0 there. NaN is returned as it came:
- * the clamps would turn it into a number. Written without branches so a
- * loop of it vectorizes. */
-static inline float tf_fast_expf(float xf) {
+/* e^x in float64 arithmetic for float32-range arguments: x = k ln2 + r with
+ * |r| <= ln2/2, e^r by its degree-8 Taylor polynomial (relative error
+ * < 3e-10, far below float32's 6e-8 half-ULP), then scaled by 2^k through
+ * the exponent bits. The argument is clamped first so k stays in double's
+ * normal range; the clamps sit beyond float32's overflow (88.73) and
+ * underflow-to-zero (-103.98) points, so rounding the result to float32
+ * still gives inf and 0 there. Written as x < c ? x : c, the form that maps
+ * to a vector min/max, so a loop of it vectorizes; that form turns NaN into
+ * c, so callers that may see NaN must select it back. */
+static inline double tf_exp_poly(double x) {
   const double shift = 0x1.8p52; /* adding it rounds to an integer */
   const double inv_ln2 = 0x1.71547652b82fep0;
   const double ln2 = 0x1.62e42fefa39efp-1;
-  double x = xf;
-  /* Written as x < c ? x : c, the form that maps to a vector min/max: it
-   * turns NaN into c, hence the NaN select at the end. */
   x = x < 89.0 ? x : 89.0;
   x = x > -105.0 ? x : -105.0;
   double kd = x * inv_ln2 + shift;
@@ -52,7 +50,12 @@ static inline float tf_fast_expf(float xf) {
   uint64_t scale_bits = (kbits + 1023u) << 52;
   double scale;
   memcpy(&scale, &scale_bits, sizeof scale);
-  float result = (float)(p * scale);
+  return p * scale;
+}
+
+/* e^x for float32, rounded once from tf_exp_poly; NaN passes through. */
+static inline float tf_fast_expf(float xf) {
+  float result = (float)tf_exp_poly(xf);
   return xf != xf ? xf : result;
 }
 

@@ -237,30 +237,9 @@ TF_SIMD_CLONES static double pairwise(const double *x, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* x[i] = e^(x[i] - c). float32 data uses tf_fast_expf's polynomial on the
- * double argument (relative error < 3e-10, far below float32's rounding);
- * its clamp at -105 only matters below float32's smallest subnormal. */
-static inline double exp_f32(double x) {
-  x = x < 89.0 ? x : 89.0;
-  x = x > -105.0 ? x : -105.0;
-  double kd = x * 0x1.71547652b82fep0 + 0x1.8p52, r, scale;
-  uint64_t kbits;
-  memcpy(&kbits, &kd, sizeof kbits);
-  kd -= 0x1.8p52;
-  r = x - kd * 0x1.62e42fefa39efp-1;
-  double q = 1.0 / 40320;
-  q = q * r + 1.0 / 5040;
-  q = q * r + 1.0 / 720;
-  q = q * r + 1.0 / 120;
-  q = q * r + 1.0 / 24;
-  q = q * r + 1.0 / 6;
-  q = q * r + 0.5;
-  q = q * r + 1.0;
-  q = q * r + 1.0;
-  uint64_t sbits = (kbits + 1023u) << 52;
-  memcpy(&scale, &sbits, sizeof scale);
-  return q * scale;
-}
+/* x[i] = e^(x[i] - c). float32 data uses tf_exp_poly on the double
+ * argument (relative error < 3e-10, far below float32's rounding); its clamp
+ * at -105 only matters below float32's smallest subnormal. */
 TF_SIMD_CLONES static void exp_shifted(double *x, int64_t n, double c,
                                        bool f32) {
   if (!f32) {
@@ -269,7 +248,7 @@ TF_SIMD_CLONES static void exp_shifted(double *x, int64_t n, double c,
   }
   for (int64_t i = 0; i < n; i++) {
     double d = x[i] - c;
-    x[i] = d != d ? d : exp_f32(d);
+    x[i] = d != d ? d : tf_exp_poly(d);
   }
 }
 
