@@ -3,10 +3,11 @@
 A Tensor holds its C tensor through `_h`, a `Handle`: a ctypes c_void_p
 that owns exactly one reference and gives it back when it dies. Calls pass
 the handle object itself (no conversion, and a temporary Tensor cannot free
-its C tensor while a call still uses the handle). Ops live in the modules grouped by concern
-(elementwise, reduction, shape, indexing, linalg, creation); each registers
-itself as a function of `tinyfin` and, where PyTorch has one, as a method
-here, so `x.exp()` and `tinyfin.exp(x)` are the same code.
+its C tensor while a call still uses the handle). Ops live in the modules
+grouped by concern (elementwise, reduction, shape, indexing, linalg,
+creation); each registers itself as a function of `tinyfin` and, where
+PyTorch has one, as a method here, so `x.exp()` and `tinyfin.exp(x)` are the
+same code.
 """
 from __future__ import annotations
 
@@ -120,10 +121,6 @@ class Tensor:
     def element_size(self) -> int:
         return self.dtype.itemsize
 
-    @property
-    def is_floating_point_dtype(self) -> bool:
-        return self.dtype.is_floating_point
-
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
@@ -201,11 +198,10 @@ class Tensor:
         from .creation import tensor
         return (tensor, (self.detach().numpy().copy(),))
 
-    # In-place ops and autograd extend these (see autograd.py).
     def detach(self) -> "Tensor":
-        return _call(_C.tf_as_strided, self._h, self.ndim,
-                        _C.shape_array(self.shape),
-                        _C.shape_array(self.stride()), self.storage_offset())
+        """The same data (and the same C tensor, whose geometry never
+        changes) without autograd history."""
+        return _alias(self)
 
 
 _new_tensor = object.__new__
