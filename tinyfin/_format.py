@@ -9,15 +9,20 @@ _DEFAULT_DTYPES = (_dtypes.float32, _dtypes.int64, _dtypes.bool_)
 
 
 def _format_float(arr: np.ndarray):
+    """PyTorch's choice: integers as `1.`, else 4 decimals, or scientific
+    notation for very large or small magnitudes; padded to one width so
+    columns line up."""
     finite = arr[np.isfinite(arr)]
     if finite.size and np.all(finite == np.round(finite)) and \
             np.max(np.abs(finite)) < 1e8:
-        return lambda v: (f"{v:.0f}." if np.isfinite(v) else str(v))
-    big = finite.size and (np.max(np.abs(finite)) >= 1e8 or
-                           np.min(np.abs(finite[finite != 0]), initial=1) < 1e-4)
-    if big:
-        return lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)
-    return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
+        fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+    elif finite.size and (np.max(np.abs(finite)) >= 1e8 or
+                          np.min(np.abs(finite[finite != 0]), initial=1) < 1e-4):
+        fmt = lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)  # noqa: E731
+    else:
+        fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
+    width = max((len(fmt(v)) for v in arr.flat), default=0)
+    return lambda v: fmt(v).rjust(width)
 
 
 def format_tensor(t) -> str:
