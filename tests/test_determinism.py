@@ -1,0 +1,252 @@
+"""Determinism (issue 4, 2f): results never depend on the run or on the
+thread count.
+
+* backward of a small MLP-like graph (matmul, tanh, softmax, log_softmax,
+  sum, broadcasting add) run twice gives bitwise identical gradients, and
+  the same bits with 1 and 2 threads;
+* with tinyfin.set_num_threads(1) and (2), bitwise identical results for
+  large (>= 2**20 elements) elementwise ops (contiguous, transposed,
+  broadcast), reductions over each dim and over all dims, softmax /
+  log_softmax, matmul / bmm (incl. transposed operands), cat / stack /
+  gather / index_select / scatter_add (repeated indices) / masked_select /
+  take_along_dim / index_put with accumulate, and random generation with
+  the same seed.
+The thread count is restored after every test.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyfin as tf
+
+BIG = 1 << 20
+THREADS = (1, 2)
+TFD = {np.float32: tf.float32, np.float64: tf.float64}
+DTYPES = [np.float32, np.float64]
+DT_IDS = ["float32", "float64"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    before = tf.get_num_threads()
+    yield
+    tf.set_num_threads(before)
+
+
+def bits(x) -> list:
+    """Copies of the values of a tensor (or of each tensor in a tuple/list)."""
+    if isinstance(x, (tuple, list)):
+        return [a for t in x for a in bits(t)]
+    return [np.array(x.numpy(), copy=True)]
+
+
+def assert_same_bits(a: list, b: list, what: str) -> None:
+    assert len(a) == len(b), what
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert x.dtype == y.dtype and x.shape == y.shape, (what, i)
+        if x.dtype.kind == "f":
+            ix = x.view(np.int32 if x.dtype == np.float32 else np.int64)
+            iy = y.view(ix.dtype)
+            diff = ix != iy
+            assert not diff.any(), (
+                f"{what} (output {i}): {int(diff.sum())} of {x.size} values "
+                f"differ in their bits, first at {np.argwhere(diff)[0].tolist()}: "
+                f"{x[diff][0]!r} vs {y[diff][0]!r}")
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f"{what} (output {i})")
+
+
+def same_with_1_and_2_threads(fn, what: str) -> list:
+    """Run fn() with each thread count; all results must have equal bits."""
+    results = []
+    for n in THREADS:
+        tf.set_num_threads(n)
+        assert tf.get_num_threads() == n
+        results.append(bits(fn()))
+    for r in results[1:]:
+        assert_same_bits(results[0], r, f"{what}: {THREADS[0]} vs other threads")
+    return results[0]
+
+
+def data(shape, dtype, seed=0, lo=-3.0, hi=3.0) -> "tf.Tensor":
+    rng = np.random.default_rng(seed)
+    return tf.tensor(rng.uniform(lo, hi, size=shape).astype(dtype))
+
+
+# ---- backward ----------------------------------------------------------------------
+def _mlp_grads(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def leaf(*shape, scale=1.0):
+        return tf.tensor((rng.standard_normal(shape) * scale).astype(dtype),
+                         requires_grad=True)
+    x = leaf(256, 128)
+    w1, b1 = leaf(128, 256, scale=0.1), leaf(256, scale=0.1)
+    w2, b2 = leaf(256, 32, scale=0.1), leaf(32, scale=0.1)
+    target = tf.tensor(rng.random((256, 32)).astype(dtype))
+    params = [x, w1, b1, w2, b2]
+
+    def run():
+        h = tf.tanh(x @ w1 + b1)
+        logits = h @ w2 + b2
+        p = tf.softmax(logits, 1)
+        lp = tf.log_softmax(logits, 1)
+        loss = (p * target).sum() - (lp * target).sum(1).mean() + \
+            tf.logsumexp(logits, 1).sum()
+        return tf.autograd.grad(loss, params)
+    return run
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_backward_twice_is_bitwise_identical(dtype):
+    run = _mlp_grads(dtype)
+    first, second = bits(run()), bits(run())
+    assert_same_bits(first, second, "MLP gradients, run twice")
+    assert all(np.isfinite(g).all() for g in first)
+    # a fresh graph over fresh leaves with the same values
+    run2 = _mlp_grads(dtype)
+    again = bits(run2())
+    assert_same_bits(first, again, "MLP gradients, fresh graph and leaves")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_backward_same_with_1_and_2_threads(dtype):
+    run = _mlp_grads(dtype, seed=1)
+    same_with_1_and_2_threads(run, "MLP gradients")
+
+
+def test_backward_with_tensor_backward_twice():
+    def run():
+        rng = np.random.default_rng(5)
+        w = tf.tensor(rng.standard_normal((512, 512)), requires_grad=True)
+        x = tf.tensor(rng.standard_normal((64, 512)))
+        loss = tf.softmax(tf.tanh(x @ w), 0).sum(0).square().sum()
+        loss.backward()
+        return w.grad
+    assert_same_bits(bits(run()), bits(run()), "Tensor.backward twice")
+
+
+# ---- elementwise ------------------------------------------------------------------------
+UNARY = ["exp", "tanh", "sigmoid", "softplus", "gelu", "erf", "silu", "expm1"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_elementwise_same_with_1_and_2_threads(dtype):
+    x = data((1024, 1024), dtype)           # 2**20 elements
+    y = data((1024, 1024), dtype, seed=1, lo=0.5, hi=2.0)
+    row = data((1024,), dtype, seed=2)
+    xt = x.t()                              # a transposed view
+    for name in UNARY:
+        f = getattr(tf, name)
+        same_with_1_and_2_threads(lambda: f(x), name)
+        same_with_1_and_2_threads(lambda: f(xt), f"{name} transposed")
+    same_with_1_and_2_threads(lambda: tf.log(y), "log")
+    same_with_1_and_2_threads(lambda: tf.sqrt(y.t()), "sqrt transposed")
+    same_with_1_and_2_threads(lambda: x + y, "add")
+    same_with_1_and_2_threads(lambda: x * row, "mul broadcast")
+    same_with_1_and_2_threads(lambda: xt / y, "div transposed")
+    same_with_1_and_2_threads(lambda: y ** x, "pow")
+    same_with_1_and_2_threads(lambda: tf.maximum(x, xt), "maximum")
+    same_with_1_and_2_threads(lambda: tf.where(x > 0, x, y), "where")
+    same_with_1_and_2_threads(lambda: (x > y).logical_xor(xt < 0), "logic")
+
+
+# ---- reductions -----------------------------------------------------------------------------
+def _reductions():
+    return {
+        "sum": lambda t, d: t.sum(d) if d is not None else t.sum(),
+        "mean": lambda t, d: t.mean(d) if d is not None else t.mean(),
+        "prod": lambda t, d: (t * 0.001 + 1.0).prod(d) if d is not None
+        else (t * 0.001 + 1.0).prod(),
+        "var": lambda t, d: t.var(d) if d is not None else t.var(),
+        "std": lambda t, d: t.std(d) if d is not None else t.std(),
+        "norm": lambda t, d: tf.norm(t, dim=d),
+        "amax": lambda t, d: t.amax(d) if d is not None else t.amax(),
+        "argmax": lambda t, d: t.argmax(d) if d is not None else t.argmax(),
+        "logsumexp": lambda t, d: tf.logsumexp(t, d if d is not None else (0, 1, 2)),
+    }
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+@pytest.mark.parametrize("name", list(_reductions()))
+def test_reductions_same_with_1_and_2_threads(name, dtype):
+    x = data((64, 128, 128), dtype)         # 2**20 elements
+    f = _reductions()[name]
+    for d in (0, 1, 2, None, (0, 2)):
+        if isinstance(d, tuple) and name in ("argmax",):
+            continue
+        same_with_1_and_2_threads(lambda: f(x, d), f"{name} over dim {d}")
+    # a transposed view: the reduced dim is not the innermost in memory
+    xt = x.transpose(0, 2)
+    same_with_1_and_2_threads(lambda: f(xt, 1), f"{name} on a transposed view")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_softmax_same_with_1_and_2_threads(dtype):
+    x = data((64, 128, 128), dtype, lo=-30, hi=30)
+    for d in (0, 1, 2, -1):
+        same_with_1_and_2_threads(lambda: tf.softmax(x, d), f"softmax dim {d}")
+        same_with_1_and_2_threads(lambda: tf.log_softmax(x, d), f"log_softmax dim {d}")
+    long_row = data((BIG,), dtype, seed=3, lo=-30, hi=30)
+    same_with_1_and_2_threads(lambda: tf.softmax(long_row, 0), "softmax 2**20 row")
+
+
+# ---- matmul ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_matmul_same_with_1_and_2_threads(dtype):
+    a = data((1024, 256), dtype)
+    b = data((256, 1024), dtype, seed=1)    # a @ b: 2**20 outputs
+    same_with_1_and_2_threads(lambda: a @ b, "mm")
+    same_with_1_and_2_threads(lambda: b.t() @ a.t(), "mm of transposed operands")
+    ba = data((16, 256, 64), dtype, seed=2)
+    bb = data((16, 64, 256), dtype, seed=3)
+    same_with_1_and_2_threads(lambda: tf.bmm(ba, bb), "bmm")
+    v = data((256,), dtype, seed=4)
+    same_with_1_and_2_threads(lambda: a @ v, "mv")
+    same_with_1_and_2_threads(lambda: tf.dot(a.reshape(-1), a.reshape(-1)), "dot 2**18")
+
+
+# ---- shape and index ops ----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_index_ops_same_with_1_and_2_threads(dtype):
+    rng = np.random.default_rng(7)
+    x = data((1024, 1024), dtype)
+    y = data((512, 1024), dtype, seed=1)
+    same_with_1_and_2_threads(lambda: tf.cat([x, y, x.t()[:512]], 0), "cat dim 0")
+    same_with_1_and_2_threads(lambda: tf.cat([x, x.t()], 1), "cat dim 1")
+    same_with_1_and_2_threads(lambda: tf.stack([x, y[:1].expand(1024, 1024)], 2), "stack")
+    idx = tf.tensor(rng.integers(0, 1024, size=(1024, 1024)))
+    same_with_1_and_2_threads(lambda: tf.gather(x, 1, idx), "gather dim 1")
+    same_with_1_and_2_threads(lambda: tf.gather(x.t(), 0, idx), "gather transposed")
+    same_with_1_and_2_threads(lambda: tf.take_along_dim(x, idx, 1), "take_along_dim")
+    rows = tf.tensor(rng.integers(0, 1024, size=2048))
+    same_with_1_and_2_threads(lambda: tf.index_select(x, 0, rows), "index_select 0")
+    same_with_1_and_2_threads(lambda: tf.index_select(x, 1, rows), "index_select 1")
+    same_with_1_and_2_threads(lambda: x[rows], "getitem with an index tensor")
+    # scatter_add with many repeated indices: float addition order matters
+    small = tf.tensor(rng.integers(0, 16, size=(1024, 1024)))
+    zeros = tf.zeros(1024, 16, dtype=TFD[dtype])
+    same_with_1_and_2_threads(lambda: tf.scatter_add(zeros, 1, small, x),
+                              "scatter_add with repeated indices")
+    dup = tf.tensor(rng.integers(0, 64, size=1024))
+    same_with_1_and_2_threads(
+        lambda: tf.index_put(tf.zeros(64, 1024, dtype=TFD[dtype]), (dup,), x,
+                             accumulate=True),
+        "index_put accumulate with repeated indices")
+    same_with_1_and_2_threads(lambda: tf.masked_select(x, x > 0), "masked_select")
+    same_with_1_and_2_threads(lambda: tf.nonzero(x > 2.5), "nonzero")
+
+
+# ---- random ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
+def test_random_same_seed_same_numbers_with_1_and_2_threads(dtype):
+    def draw():
+        tf.manual_seed(1234)
+        return (tf.rand(BIG, dtype=TFD[dtype]), tf.randn(1024, 1024, dtype=TFD[dtype]),
+                tf.randint(-5, 1000, (BIG,)), tf.rand(3, dtype=TFD[dtype]))
+    first = same_with_1_and_2_threads(draw, "rand/randn/randint with one seed")
+    assert_same_bits(first, bits(draw()), "the same seed twice")
+    tf.manual_seed(1235)
+    other = bits(tf.rand(BIG, dtype=TFD[dtype]))
+    assert not np.array_equal(first[0], other[0]), "another seed, other numbers"
