@@ -331,6 +331,15 @@ def _np_floor_divide(a, b):
     return np.floor_divide(a, b)
 
 
+def _np_tanh_backward(g, x):
+    return g / np.cosh(np.asarray(x, np.float64)) ** 2
+
+
+def _np_sigmoid_backward(g, x):
+    e = np.exp(-np.abs(np.asarray(x, np.float64)))
+    return g * e / (1 + e) ** 2
+
+
 BINARY_REF = {
     "add": np.add,
     "sub": np.subtract,
@@ -345,6 +354,8 @@ BINARY_REF = {
     "gt": np.greater, "ge": np.greater_equal,
     "logical_and": np.logical_and, "logical_or": np.logical_or,
     "logical_xor": np.logical_xor,
+    "tanh_backward": _np_tanh_backward,        # grad * tanh'(x)
+    "sigmoid_backward": _np_sigmoid_backward,  # grad * sigmoid'(x)
 }
 CMP_OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
 LOGIC_OPS = {"logical_and", "logical_or", "logical_xor"}

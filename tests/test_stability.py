@@ -242,32 +242,12 @@ def test_softplus_without_threshold_is_stable():
 GRAD_POINTS = [1e4, -1e4, 1e30, -1e30, F32_MAX, -F32_MAX, F64_MAX, -F64_MAX,
                math.inf, -math.inf, 0.0, 1.0, -1.0, 5.0, -5.0, 20.0, -20.0,
                40.0, -40.0, 700.0, -700.0]
-# 1 - tanh(x)^2 and s (1 - s) cancel once tanh(x) (sigmoid(x)) is within a
-# few ULP of +-1 (1): the relative error grows like e^{2|x|} eps and the
-# gradient is flushed to 0 from |x| ~ 19 (tanh) / x ~ 37 (sigmoid), where the
-# exact derivative is still ~1e-16. sech(x)^2 = 4 e^{-2|x|} / (1 + e^{-2|x|})^2
-# and sigmoid(x) sigmoid(-x) do not cancel.
-_CANCEL = {("tanh", 20.0), ("tanh", -20.0), ("tanh", 40.0), ("tanh", -40.0),
-           ("sigmoid", 20.0), ("sigmoid", 40.0), ("sigmoid", 700.0)}
-_CANCEL_REASON = {
-    "tanh": "tanh backward is g * (1 - out*out): cancels for |x| >~ 10 "
-            "(relative error ~e^{2|x|} eps, exactly 0 at |x| >= 20 where "
-            "sech^2 x ~ 1.7e-17); should use sech^2 x without the cancellation",
-    "sigmoid": "sigmoid backward is g * out * (1 - out): cancels for x >~ 15 "
-               "(4e-8 relative error at x=20, exactly 0 at x=40 where the "
-               "derivative is 4.2e-18); should be sigmoid(x) * sigmoid(-x)",
-}
-
-
 def _grad_cases():
     for op in UNARY:
         for x in GRAD_POINTS:
             if op == "log" and x < 0:
                 continue  # log is not real there: nothing to compare
-            marks = ()
-            if (op, x) in _CANCEL:
-                marks = pytest.mark.xfail(strict=True, reason=_CANCEL_REASON[op])
-            yield pytest.param(op, x, id=f"{op}({x:g})", marks=marks)
+            yield pytest.param(op, x, id=f"{op}({x:g})")
 
 
 @pytest.mark.parametrize("op, x", list(_grad_cases()))
@@ -346,53 +326,15 @@ def _random_rows(dtype, n: int, seed: int, kind: str) -> list:
     return rows
 
 
-# float64 softmax forms d = x - max in float64 before exp: the rounding of d
-# (up to |d| 2^-54 absolute) becomes a relative error of exp(d), about |d|/2
-# ULP, so a row spanning ~30 units already misses 4 ULP (118 ULP measured at
-# d = -143). float32 is immune: its kernel works in float64.
-_WIDE_F64_REASON = (
-    "softmax float64: exp(x - max) with x - max rounded to float64 has "
-    "relative error ~|x - max| * 2^-53 (118 ULP at x - max = -143); 4 ULP "
-    "needs x - max in double-double (TwoSum) and exp(hi) * (1 + lo)")
-
-
 @pytest.mark.parametrize("dtype, kind", [
     (np.float32, "narrow"), (np.float32, "wide"), (np.float64, "narrow"),
-    pytest.param(np.float64, "wide", marks=pytest.mark.xfail(
-        strict=True, reason=_WIDE_F64_REASON))],
+    (np.float64, "wide")],
     ids=["float32-narrow", "float32-wide", "float64-narrow", "float64-wide"])
 def test_rows_of_length_1000(dtype, kind):
     _check_rows(_random_rows(dtype, 1000, 1, kind), dtype,
                 f"{kind} rows of length 1000")
 
 
-def test_rows_of_length_1000_wide_float64_within_condition_bound():
-    """The wide float64 rows again, held to what exp(x - max) in float64
-    can give: MAX_ULP + |x - max| ULP (so nothing worse can creep in)."""
-    rows = _random_rows(np.float64, 1000, 1, "wide")
-    ref = ref_rows(rows)
-    dense = np.array([[v for v, _ in r] for r in rows])
-    got = tf.softmax(tf.from_numpy(dense), 1).numpy()
-    expected = np.array(ref["softmax"])
-    assert np.isfinite(got).all()
-    d = ulp_distance(got, expected)
-    allowed = MAX_ULP + np.abs(dense - dense.max(axis=1, keepdims=True))
-    assert np.all(d <= allowed), float((d - allowed).max())
-    # logsumexp has no such loss here (its max is far from 0; near 0 see
-    # test_logsumexp_near_zero_keeps_small_terms)
-    out = tf.logsumexp(tf.from_numpy(dense), 1).numpy()
-    assert_close_ulp(out, ref["logsumexp"], np.float64, "logsumexp wide rows")
-
-
-_LOG1P_REASON = (
-    "logsumexp/log_softmax compute m + log(s) with s = sum exp(x - m) = 1 + "
-    "t, t << 1: log(s) loses t's relative accuracy (exactly 0 once t < "
-    "2^-53, e.g. logsumexp([0, -40]) = 0 instead of 4.25e-18, and "
-    "log_softmax([0, -40])[0] = 0); should be m + log1p(t) with t the sum "
-    "without the max term")
-
-
-@pytest.mark.xfail(strict=True, reason=_LOG1P_REASON)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_logsumexp_near_zero_keeps_small_terms(dtype):
     rows = [[(0.0, 1), (-40.0, 1)], [(-40.0, 1), (0.0, 1)],
@@ -434,23 +376,10 @@ GRAD_ROWS = [[1e4, -1e4], [1e30, -1e30], [F64_MAX, -F64_MAX], [F64_MAX, F64_MAX]
              [1e30, 1e30], [-math.inf, 0.0], [-math.inf, F64_MAX],
              [1e4, 1e4 - 1.0], [0.0, 1.0, 2.0], [-1e30, -1e30 * 0.5, -1e30],
              [5.0], [-1e30]]
-# logsumexp's backward is exp(x - out): once the ULP of out exceeds
-# log(row length) the rounded out loses log(sum) and the gradient is wrong
-# by a factor (exp(0) = 1 instead of 1/2 for two equal entries >= 2^53).
-_LSE_GRAD_REASON = (
-    "logsumexp backward is exp(x - logsumexp(x)); logsumexp([1e30, 1e30]) "
-    "rounds to 1e30 (log 2 is far below its ULP), so the gradient is [1, 1] "
-    "instead of softmax(x) = [0.5, 0.5]; should use softmax(x) (max-shifted)")
-_LSE_GRAD_BAD = {str([F64_MAX, F64_MAX]), str([1e30, 1e30])}
-
-
 def _softmax_grad_cases():
     for op in ("logsumexp", "softmax", "log_softmax"):
         for row in GRAD_ROWS:
-            marks = ()
-            if op == "logsumexp" and str(row) in _LSE_GRAD_BAD:
-                marks = pytest.mark.xfail(strict=True, reason=_LSE_GRAD_REASON)
-            yield pytest.param(op, row, id=f"{op}-{row}", marks=marks)
+            yield pytest.param(op, row, id=f"{op}-{row}")
 W = [1.0, -2.0, 0.5]   # the output weights of the vector-Jacobian product
 
 

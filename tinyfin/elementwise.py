@@ -309,7 +309,7 @@ def scalar_tensor(value, like: Tensor) -> Tensor:
     return full((), value, dtype=dt)
 
 
-def _define_binary(name: str) -> None:
+def _define_binary(name: str, methods: bool = True) -> None:
     code = B[name]
 
     def op(input, other, *, out: Optional[Tensor] = None) -> Tensor:
@@ -320,13 +320,15 @@ def _define_binary(name: str) -> None:
 
     op.__name__, op_.__name__ = name, name + "_"
     op.__doc__ = f"Elementwise {name} with NumPy broadcasting."
-    globals()[name] = register(name)(op)
-    register(name + "_", function=False)(op_)
+    globals()[name] = register(name, method=methods)(op)
+    if methods:
+        register(name + "_", function=False)(op_)
 
 
 for _name in _C.BINARY_OPS:
     if _name not in ("add", "sub", "div"):
-        _define_binary(_name)
+        # The derivative helpers are functions only: tanh_backward(grad, x).
+        _define_binary(_name, methods=not _name.endswith("_backward"))
 
 
 @register("add")

@@ -78,8 +78,8 @@ UNARY = {
     "sin": (lambda g, x, out, p: g * E.cos(x), "x"),
     "cos": (lambda g, x, out, p: -g * E.sin(x), "x"),
     "tan": (lambda g, x, out, p: g * (out * out + 1.0), "out"),
-    "tanh": (lambda g, x, out, p: g * (1.0 - out * out), "out"),
-    "sigmoid": (lambda g, x, out, p: g * out * (1.0 - out), "out"),
+    "tanh": (lambda g, x, out, p: E.tanh_backward(g, x), "x"),
+    "sigmoid": (lambda g, x, out, p: E.sigmoid_backward(g, x), "x"),
     "relu": (lambda g, x, out, p: E.where(x > 0, g, 0.0), "x"),
     "leaky_relu": (lambda g, x, out, p: E.where(x > 0, g, g * p[0]), "x"),
     "elu": (lambda g, x, out, p: E.where(x > 0, g, g * (out + p[0])), "x,out"),
@@ -143,4 +143,12 @@ BINARY = {
                 lambda g, a, b, out: _max_min_share(g, b, a, b < a), "a,b"),
     "remainder": (lambda g, a, b, out: g, _remainder_b, "a,b"),
     "floor_divide": (lambda g, a, b, out: g * 0.0, lambda g, a, b, out: g * 0.0, ""),
+    # g * tanh'(x): d/dg = tanh'(x), d/dx = -2 g tanh'(x) tanh(x)
+    "tanh_backward": (lambda G, g, x, out: E.tanh_backward(G, x),
+                      lambda G, g, x, out: E.tanh_backward(G * g, x) * E.tanh(x) * -2.0,
+                      "a,b"),
+    # g * s'(x), s' = s (1 - s): d/dg = s'(x), d/dx = g s'(x) (1 - 2 s(x))
+    "sigmoid_backward": (lambda G, g, x, out: E.sigmoid_backward(G, x),
+                         lambda G, g, x, out: E.sigmoid_backward(G * g, x)
+                         * (1.0 - E.sigmoid(x) * 2.0), "a,b"),
 }

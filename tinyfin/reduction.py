@@ -28,6 +28,7 @@ from typing import Optional, Sequence, Union
 from . import _C
 from . import _exports
 from . import dtypes as _dtypes
+from .autograd.grad_mode import no_grad as _no_grad
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
@@ -197,8 +198,14 @@ def _std_backward(g, x, out, dims, keepdim, dof):
     return (gs * scale * _centered(x, dims),)
 
 
-def _logsumexp_backward(g, x, out, dims, keepdim):
-    return (_kept(g, dims, keepdim) * (x - _kept(out, dims, keepdim)).exp(),)
+def _logsumexp_backward(g, x, dims, keepdim):
+    """g * softmax(x) over dims, shifted by the (constant) max: not
+    exp(x - out), which loses everything once out's ULP exceeds log(n)."""
+    with _no_grad():
+        shift = amax(x, dims, keepdim=True)
+        shift = where(shift.isfinite(), shift, 0.0)
+    w = (x - shift).exp()
+    return (_kept(g, dims, keepdim) * (w / sum(w, dims, keepdim=True)),)
 
 
 def _norm_backward(g, x, out, dims, keepdim, p):
@@ -332,8 +339,7 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     out = _reduce("logsumexp", input, dim, keepdim)
     if needs_grad(input):
         record("logsumexp", out, (input,), _logsumexp_backward,
-               (input, OUT, _reduced_dims("logsumexp", dim, input.ndim),
-                keepdim))
+               (input, _reduced_dims("logsumexp", dim, input.ndim), keepdim))
     return out
 
 

@@ -17,6 +17,29 @@
 #define BF_maximum(T, x, y) ((x) != (x) ? (x) : (y) != (y) ? (y) : (x) > (y) ? (x) : (y))
 #define BF_minimum(T, x, y) ((x) != (x) ? (x) : (y) != (y) ? (y) : (x) < (y) ? (x) : (y))
 
+#define BF_tanh_backward(T, g, x) ((T)tanh_backward_f64((double)(g), (double)(x)))
+#define BF_sigmoid_backward(T, g, x) ((T)sigmoid_backward_f64((double)(g), (double)(x)))
+
+/* g * sech^2(x): 1 - tanh^2 only where tanh^2 <= 1/4 (no cancellation),
+ * else 4 e / (1 + e)^2 with e = e^(-2|x|), which stays accurate in the
+ * tails where 1 - tanh^2 would round to 0. */
+static inline double tanh_backward_f64(double g, double x) {
+  double ax = fabs(x);
+  if (ax < 0.5) {
+    double t = tanh(x);
+    return g * (1.0 - t * t);
+  }
+  double e = exp(-2.0 * ax);
+  return g * (4.0 * e / ((1.0 + e) * (1.0 + e)));
+}
+
+/* g * sigmoid(x) sigmoid(-x) = g e / (1 + e)^2 with e = e^(-|x|): no
+ * 1 - sigmoid(x) to cancel. */
+static inline double sigmoid_backward_f64(double g, double x) {
+  double e = exp(-fabs(x));
+  return g * (e / ((1.0 + e) * (1.0 + e)));
+}
+
 /* Python's divmod for floats (as NumPy computes it): the remainder takes the
  * divisor's sign and the quotient is rounded so that q*b + r == a holds as
  * closely as floating point allows. */

@@ -21,9 +21,9 @@
  * |r| <= ln2/2, e^r by its degree-8 Taylor polynomial (relative error
  * < 3e-10, far below float32's 6e-8 half-ULP), then scaled by 2^k through
  * the exponent bits. The argument is clamped first so k stays in double's
- * normal range; the clamps sit beyond float32's overflow (88.73) and
- * underflow-to-zero (-103.98) points, so rounding the result to float32
- * still gives inf and 0 there. Written as x < c ? x : c, the form that maps
+ * normal range; the clamps sit beyond float32's overflow (88.73) and near
+ * double's underflow (-708), so rounding the result to float32 still gives
+ * inf and 0 there, and sums of many tiny terms in double stay right. Written as x < c ? x : c, the form that maps
  * to a vector min/max, so a loop of it vectorizes; that form turns NaN into
  * c, so callers that may see NaN must select it back. */
 static inline double tf_exp_poly(double x) {
@@ -31,7 +31,7 @@ static inline double tf_exp_poly(double x) {
   const double inv_ln2 = 0x1.71547652b82fep0;
   const double ln2 = 0x1.62e42fefa39efp-1;
   x = x < 89.0 ? x : 89.0;
-  x = x > -105.0 ? x : -105.0;
+  x = x > -708.0 ? x : -708.0;
   double kd = x * inv_ln2 + shift;
   uint64_t kbits;
   memcpy(&kbits, &kd, sizeof kbits);

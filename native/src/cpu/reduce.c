@@ -210,12 +210,13 @@ static void scatter(const plan *p, int64_t o0, int64_t w, int64_t start,
 }
 
 /* ---- block kernels --------------------------------------------------------- */
-/* What a pass computes: sums (of x, (x - c)^2, e^(x - c), (|x| 2^-e)^p, or
- * x != 0), products, extremes with the index (MAX/MIN) or without (VMAX,
- * VMIN, ABSMAX, ABSMIN: branch-free loops), all and any. */
+/* What a pass computes: sums (of x, (x - c)^2, e^(x - c), e^(x - c) over
+ * the x != c only (EXPTAIL), x == c, (|x| 2^-e)^p, or x != 0), products,
+ * extremes with the index (MAX/MIN) or without (VMAX, VMIN, ABSMAX, ABSMIN:
+ * branch-free loops), all and any. */
 enum {
-  K_SUM, K_SQDEV, K_EXPSUM, K_POWSUM, K_NONZERO, K_PROD, K_MAX, K_MIN,
-  K_VMAX, K_VMIN, K_ABSMAX, K_ABSMIN, K_ALL, K_ANY
+  K_SUM, K_SQDEV, K_EXPSUM, K_EXPTAIL, K_EQCOUNT, K_POWSUM, K_NONZERO,
+  K_PROD, K_MAX, K_MIN, K_VMAX, K_VMIN, K_ABSMAX, K_ABSMIN, K_ALL, K_ANY
 };
 
 /* f: float result, i: int result (and all/any), at: position of max/min. */
@@ -237,18 +238,28 @@ TF_SIMD_CLONES static double pairwise(const double *x, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* x[i] = e^(x[i] - c). float32 data uses tf_exp_poly on the double
- * argument (relative error < 3e-10, far below float32's rounding); its clamp
- * at -105 only matters below float32's smallest subnormal. */
+/* x[i] = e^(x[i] - c), or 0 where x[i] == c when tail is set (the terms
+ * of logsumexp beyond its leading 1, which must not be rounded into it).
+ * float32 data uses tf_exp_poly on the double argument (relative error
+ * < 3e-10, far below float32's rounding). float64 data carries the rounding
+ * error of x - c (TwoSum) into the result: e^(d + err) = e^d (1 + err), so
+ * wide rows do not lose |x - c| / 2 ULP to that subtraction. */
 TF_SIMD_CLONES static void exp_shifted(double *x, int64_t n, double c,
-                                       bool f32) {
+                                       bool f32, bool tail) {
   if (!f32) {
-    for (int64_t i = 0; i < n; i++) x[i] = exp(x[i] - c);
+    for (int64_t i = 0; i < n; i++) {
+      double d = x[i] - c, back = d - x[i];
+      double err = (x[i] - (d - back)) + (-c - back);
+      double e = exp(d);
+      e = isfinite(err) ? e + e * err : e;
+      x[i] = tail && d == 0 ? 0.0 : e;
+    }
     return;
   }
   for (int64_t i = 0; i < n; i++) {
     double d = x[i] - c;
-    x[i] = d != d ? d : tf_exp_poly(d);
+    double e = d != d ? d : tf_exp_poly(d);
+    x[i] = tail && d == 0 ? 0.0 : e;
   }
 }
 
@@ -315,7 +326,11 @@ static part block_f(int kind, double *x, int64_t n, int64_t pos0, double c,
     case K_SQDEV:
       for (int64_t i = 0; i < n; i++) x[i] = (x[i] - c) * (x[i] - c);
       break;
-    case K_EXPSUM: exp_shifted(x, n, c, f32); break;
+    case K_EXPSUM:
+    case K_EXPTAIL: exp_shifted(x, n, c, f32, kind == K_EXPTAIL); break;
+    case K_EQCOUNT:
+      for (int64_t i = 0; i < n; i++) x[i] = x[i] == c;
+      break;
     case K_POWSUM: { /* 2^-e in two exact factors: one could overflow */
       int e = norm_exponent(c);
       double s1 = ldexp(1.0, -e / 2), s2 = ldexp(1.0, -e - -e / 2);
@@ -581,6 +596,23 @@ static tf_status check_args(int op, const tf_tensor *x, uint32_t *mask,
   return TF_OK;
 }
 
+/* rf[o] = sum of e^(x - c[o]) - 1 over output o's elements, without
+ * rounding the small terms into the leading 1 (which the max element
+ * contributes): the sum over x != c, plus (count of x == c) - 1. logsumexp
+ * and log_softmax take log1p of it, so log(1 + tiny) keeps the tiny. */
+static tf_status exp_tail_sum(const plan *p, const double *c, double *rf,
+                              int64_t *ri, int64_t *rat) {
+  size_t m = (size_t)(p->M ? p->M : 1);
+  double *count = malloc(m * sizeof *count);
+  if (!count) return tf_fail(TF_ERR_MEMORY, "logsumexp: out of memory");
+  tf_status st = run_pass(p, K_EXPTAIL, c, 0, rf, ri, rat);
+  if (st == TF_OK) st = run_pass(p, K_EQCOUNT, c, 0, count, ri, rat);
+  if (st == TF_OK)
+    for (int64_t o = 0; o < p->M; o++) rf[o] += count[o] - 1.0;
+  free(count);
+  return st;
+}
+
 /* Run the passes of op; rf/ri/rat receive the last pass, c (M) the first
  * pass's statistic for two-pass ops. */
 static tf_status compute(int op, const plan *p, double param, double *rf,
@@ -605,7 +637,7 @@ static tf_status compute(int op, const plan *p, double param, double *rf,
       return run_pass(p, K_SQDEV, c, 0, rf, ri, rat);
     case TF_REDUCE_LOGSUMEXP:
       TF_TRY(run_pass(p, K_VMAX, NULL, 0, c, ri, rat));
-      return run_pass(p, K_EXPSUM, c, 0, rf, ri, rat);
+      return exp_tail_sum(p, c, rf, ri, rat);
     default: /* TF_REDUCE_NORM */
       if (param == 0 || isinf(param)) {
         kind = param == 0 ? K_NONZERO : param > 0 ? K_ABSMAX : K_ABSMIN;
@@ -632,7 +664,7 @@ static void finish(int op, const plan *p, double param, double *f,
     case TF_REDUCE_ARGMAX:
     case TF_REDUCE_ARGMIN: *i = at; break;
     case TF_REDUCE_LOGSUMEXP: /* c is the max: +-inf and NaN are the answer */
-      *f = p->N == 0 ? -INFINITY : isfinite(c) ? c + log(*f) : c;
+      *f = p->N == 0 ? -INFINITY : isfinite(c) ? c + log1p(*f) : c;
       break;
     case TF_REDUCE_NORM:
       if (param == 0 || isinf(param)) break;
@@ -724,7 +756,9 @@ tf_status tf_softmax(const tf_tensor *x, int dim, bool take_log,
   if (!mx || !s || !ri || !rat)
     st = tf_fail(TF_ERR_MEMORY, "%s: out of memory", name);
   if (st == TF_OK) st = run_pass(&p, K_VMAX, NULL, 0, mx, ri, rat);
-  if (st == TF_OK) st = run_pass(&p, K_EXPSUM, mx, 0, s, ri, rat);
+  if (st == TF_OK)
+    st = take_log ? exp_tail_sum(&p, mx, s, ri, rat)
+                  : run_pass(&p, K_EXPSUM, mx, 0, s, ri, rat);
   if (st == TF_OK) {
     bool f32 = x->dtype == TF_FLOAT32;
     FOR_TASKS(&p, {
@@ -735,11 +769,11 @@ tf_status tf_softmax(const tf_tensor *x, int dim, bool take_log,
         for (int64_t c = 0; c < w; c++) {
           double *row = rows->f + c * n, mc = mx[o0 + c], sc = s[o0 + c];
           if (take_log) {
-            double ls = log(sc);
+            double ls = log1p(sc); /* sc is the sum minus 1 */
             for (int64_t i = 0; i < n; i++) row[i] = (row[i] - mc) - ls;
           } else {
             double inv = 1.0 / sc;
-            exp_shifted(row, n, mc, f32);
+            exp_shifted(row, n, mc, f32, false);
             for (int64_t i = 0; i < n; i++) row[i] *= inv;
           }
         }
