@@ -12,7 +12,7 @@ C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so
 
-.PHONY: all lib test ctest pytest asan valgrind bench clean
+.PHONY: all lib test ctest pytest asan valgrind bench verify clean
 
 all: lib
 
@@ -54,6 +54,12 @@ valgrind:
 	CC=$(CC) sanitizers/run_valgrind.sh
 
 # ---- deeper runs ------------------------------------------------------------
+# The verification harness (verify/): every op against NumPy and mpmath, its
+# gradients, a table and verify-report/index.html. VERIFY_ARGS adds options,
+# e.g. make verify VERIFY_ARGS="--ops exp,log --depth deep".
+verify: lib
+	$(PYTHON) -m verify $(VERIFY_ARGS)
+
 bench: lib
 	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider
 

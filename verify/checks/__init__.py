@@ -1,0 +1,1 @@
+"""The checks. Each returns a list of Result rows (op x dtype x backend)."""

@@ -1,0 +1,240 @@
+"""The op database: one declarative OpInfo per op tinyfin exports.
+
+An entry says how to call the op (`call`, on tinyfin tensors), its NumPy
+float64 reference (`ref`, on arrays; exact for int64/bool), for unary math
+functions an mpmath reference (`mp`) and derivative (`mp_deriv`), the input
+domain, sample inputs (0-d, size-0, broadcast, non-contiguous, extreme
+values), error inputs (call + exception type + message regex), dtypes,
+whether it is differentiable (and where not), and its tolerance per dtype.
+
+Entries live in the ops_*.py modules, grouped by concern; `ALL` collects
+them. `coverage()` names every exported function, Tensor method and C op
+without an entry (tests/test_verify.py requires it to be empty).
+Adding an op: add one OpInfo(...) to the module of its concern.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+FLOAT = ("float32", "float64")
+NUMERIC = ("float32", "float64", "int64")
+ALL_DTYPES = ("float32", "float64", "int64", "bool")
+
+
+@dataclasses.dataclass
+class Tol:
+    """Forward tolerance for one dtype: `ulp` (elementwise, against the
+    float64 reference rounded to the dtype) or rtol/atol (|a - r| <= atol +
+    rtol * scale, scale = max |reference| of the sample, for reductions and
+    matmul whose rounding error grows with the length and cancellation)."""
+    ulp: Optional[float] = None
+    rtol: float = 0.0
+    atol: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.ulp} ULP" if self.ulp is not None else \
+            f"rtol {self.rtol:g} atol {self.atol:g}"
+
+
+EXACT = Tol(ulp=0)
+
+
+@dataclasses.dataclass
+class Sample:
+    """One call: `inputs` are NumPy arrays that become tinyfin tensors in
+    `layout` ("contiguous", "transposed", "strided", "expanded"); `args` /
+    `kwargs` are passed after them as they are; `desc` names the case."""
+    inputs: Tuple[np.ndarray, ...]
+    args: tuple = ()
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    layout: str = "contiguous"
+    desc: str = ""
+    grad: bool = True        # usable for gradcheck (no kink, small enough)
+
+
+@dataclasses.dataclass
+class ErrorInput:
+    """`make()` runs the faulty call; it must raise `exc` whose message
+    matches `match` (re.search)."""
+    desc: str
+    make: Callable[[], Any]
+    exc: type
+    match: str
+
+
+@dataclasses.dataclass
+class OpInfo:
+    name: str
+    call: Callable                       # (*tensors, *args, **kwargs) -> Tensor | tuple
+    ref: Optional[Callable]              # (*arrays, *args, **kwargs) -> array | tuple
+    kind: str                            # unary / binary / reduction / shape / view / index / linalg / creation
+    dtypes: Tuple[str, ...] = FLOAT
+    samples: Optional[Callable[[str, np.random.Generator], Iterable[Sample]]] = None
+    errors: Callable[[], List[ErrorInput]] = lambda: []
+    aliases: Tuple[str, ...] = ()        # other exported names of the same function
+    methods: Tuple[str, ...] = ()        # Tensor methods it covers (in-place forms too)
+    c_ops: Tuple[str, ...] = ()          # C op names (UNARY_OPS / BINARY_OPS / REDUCE_OPS)
+    differentiable: bool = False
+    gradgrad: bool = False               # smooth enough for gradgradcheck
+    nondiff: str = ""                    # where the derivative is undefined (documented)
+    tol: Dict[str, Tol] = dataclasses.field(default_factory=dict)
+    # unary math functions: mpmath value and derivative at an mpf, the domain
+    # where they are real (outside it the result must be NaN), the accuracy
+    # bounds (max real-valued ULP error per dtype) and documented exceptions.
+    mp: Optional[Callable] = None
+    mp_deriv: Optional[Callable] = None
+    domain: Optional[Callable[[float], bool]] = None
+    ulp_bound: Dict[str, float] = dataclasses.field(default_factory=dict)
+    grad_ulp_bound: Dict[str, float] = dataclasses.field(default_factory=dict)
+    sample_range: Tuple[float, float] = (-4.0, 4.0)   # where ordinary samples are drawn
+    grad_floor: float = 0.0              # derivative errors are measured in ULPs of max(|f'|, floor)
+    variant: str = ""                    # e.g. "tanh" for gelu(approximate="tanh")
+    notes: str = ""
+    random: bool = False                 # output is random: the reference checks shape/dtype/range only
+    # Known failures of tinyfin (not of the harness), each (check, regex on the
+    # failure message, reason with a reproduction). A matching failure is
+    # reported as XFAIL, visibly, instead of FAIL; anything else still fails.
+    known_failures: Tuple[Tuple[str, str, str], ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}({self.variant})" if self.variant else self.name
+
+    def tol_for(self, dtype: str) -> Tol:
+        if dtype in ("int64", "bool"):
+            return EXACT
+        return self.tol.get(dtype, EXACT)
+
+
+# ---- the registry -----------------------------------------------------------
+def _load() -> List[OpInfo]:
+    from . import (ops_creation, ops_elementwise, ops_linalg, ops_reduction,
+                   ops_shape)
+    entries = []
+    for mod in (ops_elementwise, ops_reduction, ops_shape, ops_linalg,
+                ops_creation):
+        entries.extend(mod.ENTRIES)
+    ids = [e.id for e in entries]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise RuntimeError(f"verify.opdb: duplicate entries {sorted(dup)}")
+    return entries
+
+
+_ALL: Optional[List[OpInfo]] = None
+
+
+def all_ops() -> List[OpInfo]:
+    global _ALL
+    if _ALL is None:
+        _ALL = _load()
+    return _ALL
+
+
+# Exported names that are not ops (no tensor computation to verify): they
+# are listed here, with the reason, so that the coverage test stays strict.
+NOT_OPS = {
+    "manual_seed": "sets the RNG seed (checked by the random ops' entries)",
+    "initial_seed": "reads the RNG seed",
+    "result_type": "dtype promotion query (exercised by every binary sample)",
+    "broadcast_shapes": "shape arithmetic only; covered with broadcast_to",
+}
+# Tensor methods that are not ops: attribute access, conversion out of
+# tinyfin, autograd plumbing.
+NOT_OP_METHODS = {
+    "T", "mT", "backward", "device", "dim", "dtype", "element_size", "grad",
+    "grad_fn", "is_contiguous", "is_floating_point", "is_leaf", "item",
+    "ndim", "numel", "numpy", "register_hook", "requires_grad",
+    "requires_grad_", "retain_grad", "retains_grad", "shape", "size",
+    "storage_offset", "stride", "tolist", "detach", "detach_",
+}
+
+
+def covered_names() -> Dict[str, OpInfo]:
+    names: Dict[str, OpInfo] = {}
+    for e in all_ops():
+        for n in (e.name,) + e.aliases + e.methods:
+            names.setdefault(n, e)
+    return names
+
+
+def coverage() -> Dict[str, List[str]]:
+    """{"functions": [...], "methods": [...], "c_ops": [...]}: exported names
+    without an entry. Empty lists mean every op is in the database."""
+    import tinyfin as tf
+    from tinyfin import _C
+    from tinyfin._exports import FUNCTIONS
+    names = covered_names()
+    c_covered = {c for e in all_ops() for c in e.c_ops}
+    missing_f = sorted(n for n in FUNCTIONS if n not in names and n not in NOT_OPS)
+    methods = [m for m in dir(tf.Tensor) if not m.startswith("_")]
+    missing_m = sorted(m for m in methods
+                       if m not in NOT_OP_METHODS and m not in names)
+    c_names = ([f"unary:{n}" for n in _C.UNARY_OPS] +
+               [f"binary:{n}" for n in _C.BINARY_OPS] +
+               [f"reduce:{n}" for n in _C.REDUCE_OPS])
+    missing_c = sorted(n for n in c_names if n not in c_covered)
+    return {"functions": missing_f, "methods": missing_m, "c_ops": missing_c}
+
+
+def select(ops: Optional[Sequence[str]] = None) -> List[OpInfo]:
+    """Entries whose name, id or alias is in `ops` (all when None)."""
+    if not ops:
+        return list(all_ops())
+    wanted = set(ops)
+    out = [e for e in all_ops() if e.name in wanted or e.id in wanted
+           or wanted & set(e.aliases)]
+    unknown = wanted - {n for e in out for n in (e.name, e.id) + e.aliases}
+    if unknown:
+        raise ValueError(f"verify: no entry for {sorted(unknown)}")
+    return out
+
+
+# ---- helpers for the ops_* modules --------------------------------------------
+def finite_values(dtype: str, shape, rng: np.random.Generator, lo: float = -4.0,
+                  hi: float = 4.0) -> np.ndarray:
+    """Values for `shape` in [lo, hi] (int64: integers in it; bool: coin flips)."""
+    if dtype == "bool":
+        return rng.random(shape) < 0.5
+    if dtype == "int64":
+        return rng.integers(int(math.floor(lo)), int(math.ceil(hi)) + 1,
+                            size=shape).astype(np.int64)
+    return np.asarray(rng.uniform(lo, hi, size=shape)).astype(dtype)
+
+
+def extreme_values(dtype: str) -> np.ndarray:
+    """+-0, subnormals, the normal range's ends, +-inf, NaN and ordinary values."""
+    if dtype == "bool":
+        return np.array([True, False])
+    if dtype == "int64":
+        ii = np.iinfo(np.int64)
+        return np.array([0, 1, -1, 7, -7, ii.max, ii.min, ii.min + 1], np.int64)
+    fi = np.finfo(dtype)
+    vals = [0.0, -0.0, np.inf, -np.inf, np.nan, fi.smallest_subnormal,
+            -fi.smallest_subnormal, fi.tiny, -fi.tiny, fi.max, -fi.max,
+            1.0, -1.0, 0.5, -0.5, 2.5, -2.5, 1e-30, -1e-30, 100.0, -100.0,
+            1e4, -1e4]
+    return np.array(vals, dtype=dtype)
+
+
+def unary_layout_samples(dtype: str, rng: np.random.Generator, lo: float, hi: float,
+                         extremes: bool = True) -> List[Sample]:
+    """The standard sample set of a one-tensor op: 0-d, size-0, vectors and
+    matrices in each layout, and the extreme values."""
+    f = lambda shape: finite_values(dtype, shape, rng, lo, hi)  # noqa: E731
+    out = [Sample((f(()),), desc="0-d"),
+           Sample((f((0,)),), desc="size-0", grad=False),
+           Sample((f((0, 3)),), desc="size-0 2-d", grad=False),
+           Sample((f((7,)),), desc="vector"),
+           Sample((f((3, 4)),), desc="matrix"),
+           Sample((f((3, 4)),), layout="transposed", desc="transposed"),
+           Sample((f((2, 3, 4)),), layout="strided", desc="step-strided"),
+           Sample((f((4, 5)),), layout="expanded", desc="expanded (stride 0)"),
+           Sample((f((300, 130)),), desc="large (parallel path)", grad=False)]
+    if extremes:
+        out.append(Sample((extreme_values(dtype),), desc="extreme values", grad=False))
+    return out

@@ -1,0 +1,49 @@
+"""OpInfo entries of matmul and its forms. Tolerances are relative to the
+largest |reference| of the sample (float32 dot products of length k err by
+about k eps sum|a||b|)."""
+from __future__ import annotations
+
+import numpy as np
+
+import tinyfin as tf
+
+from .opdb import ErrorInput, OpInfo, Sample, Tol, finite_values
+
+TOL = {"float32": Tol(rtol=1e-5, atol=1e-6), "float64": Tol(rtol=1e-13, atol=1e-15)}
+
+
+def _pairs(pairs, layouts=("contiguous",)):
+    def gen(dtype, rng):
+        out = []
+        for sa, sb in pairs:
+            for lay in layouts:
+                a, b = finite_values(dtype, sa, rng, -2, 2), finite_values(dtype, sb, rng, -2, 2)
+                out.append(Sample((a, b), layout=lay, desc=f"{sa} @ {sb} {lay}",
+                                  grad=0 < a.size <= 30 and b.size <= 30))
+        return out
+    return gen
+
+
+def _entry(name, call, ref, pairs, aliases=(), errors=()):
+    return OpInfo(name, call, ref, "linalg", dtypes=("float32", "float64", "int64"),
+                  samples=_pairs(pairs, ("contiguous", "transposed", "strided")),
+                  aliases=aliases, methods=(name,) + aliases, differentiable=True,
+                  gradgrad=True, tol=dict(TOL), errors=lambda: list(errors))
+
+
+ENTRIES = [
+    _entry("matmul", tf.matmul, np.matmul,
+           [((3, 4), (4, 5)), ((4,), (4,)), ((4,), (4, 3)), ((3, 4), (4,)),
+            ((2, 3, 4), (4, 2)), ((2, 1, 3, 4), (3, 4, 2)), ((0, 4), (4, 3)),
+            ((3, 0), (0, 2)), ((130, 70), (70, 90))],
+           errors=[ErrorInput("inner mismatch", lambda: tf.matmul(tf.ones(2, 3), tf.ones(2, 3)),
+                              ValueError, r"matmul: shapes \(2, 3\) and \(2, 3\) cannot be multiplied"),
+                   ErrorInput("0-d", lambda: tf.matmul(tf.ones(()), tf.ones(2)), ValueError,
+                              r"matmul: both arguments need at least 1 dimension")]),
+    _entry("mm", tf.mm, np.matmul, [((3, 4), (4, 5)), ((0, 2), (2, 3))]),
+    _entry("bmm", tf.bmm, np.matmul, [((2, 3, 4), (2, 4, 5))]),
+    _entry("mv", tf.mv, np.matmul, [((3, 4), (4,))]),
+    _entry("dot", tf.dot, lambda a, b: np.asarray(np.dot(a, b)), [((5,), (5,)), ((0,), (0,))],
+           aliases=("inner",)),
+    _entry("outer", tf.outer, np.outer, [((3,), (4,))], aliases=("ger",)),
+]
