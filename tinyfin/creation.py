@@ -250,6 +250,8 @@ def randn(*size, dtype: DTypeLike = None, requires_grad: bool = False,
 def randint(low: int, high: Optional[int] = None, size=None, *,
             dtype: DTypeLike = None, generator=None) -> Tensor:
     """Integers uniform in [low, high); randint(high, size) starts at 0."""
+    if size is None and isinstance(high, (tuple, list)):
+        high, size = None, high  # randint(high, size), as PyTorch
     if high is None:
         low, high = 0, low
     if size is None:
