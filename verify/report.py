@@ -60,6 +60,8 @@ def write_html(results: List[Result], out: str, meta: dict) -> None:
     acc = [r for r in results if r.check == "accuracy" and "plot" in r.extra]
     if acc:
         try:
+            if os.environ.get("TINYFIN_NO_PLOTS"):
+                raise ImportError("plots turned off")
             import matplotlib
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
