@@ -331,17 +331,23 @@ for _name in _C.BINARY_OPS:
         _define_binary(_name, methods=not _name.endswith("_backward"))
 
 
+def _scaled(other, alpha: Number):
+    """other * alpha for add/sub's alpha: a Python number is scaled in Python
+    (as PyTorch does), a tensor by the mul kernel."""
+    return other * alpha if isinstance(other, numbers.Number) else binary(B["mul"], other, alpha)
+
+
 @register("add")
 def add(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
     if alpha != 1:
-        other = binary(B["mul"], other, alpha)
+        other = _scaled(other, alpha)
     return binary(B["add"], input, other, out)
 
 
 @register("sub", "subtract")
 def sub(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
     if alpha != 1:
-        other = binary(B["mul"], other, alpha)
+        other = _scaled(other, alpha)
     return binary(B["sub"], input, other, out)
 
 

@@ -215,11 +215,6 @@ _silu = next(e for e in ENTRIES if e.name == "silu")
 # |x| (<= 30 on the sampled range): measured 4.1 (float32) and 14.1 (float64)
 # ULPs of max(|f'|, 1).
 _silu.grad_ulp_bound = {"float32": 6.0, "float64": 16.0}
-_silu.known_failures = (("accuracy", r"silu float64: .*x=np.float64\(-7[0-4]\d\.",
-                         "silu float64 loses accuracy where the result is subnormal "
-                         "(x in about [-745.2, -708.4]): tf.silu(tf.tensor([-745.1332191019413], "
-                         "dtype=tf.float64)) gives -0.0, exact -1.843e-321 (373 ULP); "
-                         "x * exp(x) with exp(x) already subnormal loses its digits"),)
 for _n, (_ref, _mp, _mpd, _nd, _dt) in _PIECEWISE.items():
     _exact = _n != "square"
     ENTRIES.append(_unary_entry(
@@ -430,11 +425,7 @@ ENTRIES += [
            differentiable=True, gradgrad=True,
            # other * alpha is rounded before the add (as PyTorch): relative to
            # the operands' magnitude, not to a cancelled result
-           tol={"float32": Tol(rtol=2e-7), "float64": Tol(rtol=4e-16)},
-           known_failures=(("forward", r"scalar right\]: raised TypeError: mul: expected at least one Tensor",
-                            "tf.add(tf.ones(2), 2.0, alpha=2.5) raises TypeError 'mul: expected at "
-                            "least one Tensor operand' (elementwise.add multiplies two Python "
-                            "numbers); PyTorch returns 1 + 2.0 * 2.5"),)),
+           tol={"float32": Tol(rtol=2e-7), "float64": Tol(rtol=4e-16)}),
     OpInfo("div", lambda a, b: tf.div(a, b, rounding_mode="trunc"),
            _np(lambda a, b: np.trunc(a / b)), "binary", variant="trunc",
            dtypes=FLOAT, samples=_binary_samples("div"), tol=dict(EXACT_TOL)),

@@ -64,9 +64,19 @@ static inline double uf_gelu(double x, params_t p) {
   double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
   return x * uf_sigmoid(2.0 * u, p);
 }
+/* Below x = -708 e^x is subnormal and x * e^x would keep only its few
+ * digits, so there e^x is computed 64 binades higher, e^(x + 64 ln2), and
+ * the product scaled back with one rounding. 64 ln2 is split so that
+ * x + 64 LN2_HI is exact; the remainder e^(64 LN2_LO) = 1 + t + t^2/2. */
 static inline double uf_silu(double x, params_t p) {
   if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
-  return x * uf_sigmoid(x, p);
+  if (x < -708.0) {
+    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+    double t = 64.0 * LN2_LO;
+    return ldexp(x * exp(x + 64.0 * LN2_HI) * (1.0 + t + 0.5 * t * t), -64);
+  }
+  (void)p;
+  return x / (1.0 + exp(-x)); /* two roundings fewer than x * sigmoid(x) */
 }
 /* log(1 + e^(beta x)) / beta, linear above threshold as in PyTorch; for
  * beta x > 0 written as beta x + log1p(e^(-beta x)) so e^ never overflows. */
