@@ -75,6 +75,10 @@ def data(shape, dtype, seed=0, lo=-3.0, hi=3.0) -> "tf.Tensor":
 
 
 # ---- backward ----------------------------------------------------------------------
+MLP_OPS = ("matmul", "add", "tanh", "softmax", "log_softmax", "logsumexp", "mul", "sub",
+           "sum", "mean")
+
+
 def _mlp_grads(dtype, seed=0):
     rng = np.random.default_rng(seed)
 
@@ -98,6 +102,7 @@ def _mlp_grads(dtype, seed=0):
     return run
 
 
+@pytest.mark.verify_ops(*MLP_OPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_backward_twice_is_bitwise_identical(dtype):
     run = _mlp_grads(dtype)
@@ -110,12 +115,14 @@ def test_backward_twice_is_bitwise_identical(dtype):
     assert_same_bits(first, again, "MLP gradients, fresh graph and leaves")
 
 
+@pytest.mark.verify_ops(*MLP_OPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_backward_same_with_1_and_2_threads(dtype):
     run = _mlp_grads(dtype, seed=1)
     same_with_1_and_2_threads(run, "MLP gradients")
 
 
+@pytest.mark.verify_ops("matmul", "tanh", "softmax", "sum", "square")
 def test_backward_with_tensor_backward_twice():
     def run():
         rng = np.random.default_rng(5)
@@ -131,6 +138,7 @@ def test_backward_with_tensor_backward_twice():
 UNARY = ["exp", "tanh", "sigmoid", "softplus", "gelu", "erf", "silu", "expm1"]
 
 
+@pytest.mark.verify_ops(*UNARY, "log", "sqrt", "add", "mul", "div", "pow", "maximum", "where", "logical_xor")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_elementwise_same_with_1_and_2_threads(dtype):
     x = data((1024, 1024), dtype)           # 2**20 elements
@@ -182,6 +190,7 @@ def test_reductions_same_with_1_and_2_threads(name, dtype):
     same_with_1_and_2_threads(lambda: f(xt, 1), f"{name} on a transposed view")
 
 
+@pytest.mark.verify_ops("softmax", "log_softmax")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_softmax_same_with_1_and_2_threads(dtype):
     x = data((64, 128, 128), dtype, lo=-30, hi=30)
@@ -193,6 +202,7 @@ def test_softmax_same_with_1_and_2_threads(dtype):
 
 
 # ---- matmul ---------------------------------------------------------------------------------
+@pytest.mark.verify_ops("matmul", "bmm", "dot")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_matmul_same_with_1_and_2_threads(dtype):
     a = data((1024, 256), dtype)
@@ -208,6 +218,7 @@ def test_matmul_same_with_1_and_2_threads(dtype):
 
 
 # ---- shape and index ops ----------------------------------------------------------------------
+@pytest.mark.verify_ops("cat", "stack", "gather", "take_along_dim", "index_select", "scatter_add", "index_put", "masked_select", "nonzero")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_index_ops_same_with_1_and_2_threads(dtype):
     rng = np.random.default_rng(7)
@@ -239,6 +250,7 @@ def test_index_ops_same_with_1_and_2_threads(dtype):
 
 
 # ---- random ------------------------------------------------------------------------------------
+@pytest.mark.verify_ops("rand", "randn", "randint")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_random_same_seed_same_numbers_with_1_and_2_threads(dtype):
     def draw():

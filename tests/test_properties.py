@@ -29,6 +29,7 @@ import math
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -123,6 +124,7 @@ def assert_bitwise(a, b, what=""):
 
 
 # ---- commutativity ------------------------------------------------------------------
+@pytest.mark.verify_ops("add", "mul", "maximum", "minimum")
 @HYP
 @given(data=st.data(), op=st.sampled_from(["add", "mul", "maximum", "minimum"]),
        dtype=st.sampled_from([np.float32, np.float64, np.int64]),
@@ -148,6 +150,7 @@ def test_commutative(data, op, dtype, shape_pair):
 
 
 # ---- identities -----------------------------------------------------------------------
+@pytest.mark.verify_ops("add", "mul", "sub")
 @HYP
 @given(x=tensors())
 def test_additive_and_multiplicative_identities(x):
@@ -166,6 +169,7 @@ def test_additive_and_multiplicative_identities(x):
     assert not np.signbit(d[fin]).any(), "x - x is +0 (round to nearest)"
 
 
+@pytest.mark.verify_ops("add", "mul", "sub")
 @HYP
 @given(x=tensors(dtypes=[np.int64]))
 def test_integer_identities(x):
@@ -180,6 +184,7 @@ UNARY_LAYOUT_OPS = ["exp", "log", "tanh", "sigmoid", "abs", "neg", "sqrt",
                     "square", "floor", "relu", "expm1", "log1p", "sin"]
 
 
+@pytest.mark.verify_ops(*UNARY_LAYOUT_OPS)
 @HYP
 @given(data=st.data(), op=st.sampled_from(UNARY_LAYOUT_OPS),
        dtype=st.sampled_from(FLOAT_DTYPES), shape=shapes)
@@ -191,6 +196,7 @@ def test_unary_result_independent_of_layout(data, op, dtype, shape):
         assert_bitwise(got, ref, f"{op} on a {kind} view of {shape}")
 
 
+@pytest.mark.verify_ops("amax", "sum", "softmax", "logsumexp")
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES),
        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6))
@@ -224,6 +230,7 @@ def test_reductions_independent_of_layout(data, dtype, shape):
 
 
 # ---- reshape / transpose round trips ---------------------------------------------------
+@pytest.mark.verify_ops("reshape",)
 @HYP
 @given(data=st.data(), x=tensors(dtypes=[np.float32, np.float64, np.int64]))
 def test_reshape_round_trip(data, x):
@@ -244,6 +251,7 @@ def test_reshape_round_trip(data, x):
     assert_bitwise(values(back), x_np, f"reshape {other} and back")
 
 
+@pytest.mark.verify_ops("transpose", "permute")
 @HYP
 @given(data=st.data(), x=tensors(dtypes=[np.float32, np.float64, np.int64]))
 def test_transpose_and_permute_round_trips(data, x):
@@ -265,6 +273,7 @@ def test_transpose_and_permute_round_trips(data, x):
 
 
 # ---- softmax and logsumexp -----------------------------------------------------------
+@pytest.mark.verify_ops("softmax",)
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES),
        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=8))
@@ -283,6 +292,7 @@ def test_softmax_rows_sum_to_one(data, dtype, shape):
         assert np.all(ls <= 0)
 
 
+@pytest.mark.verify_ops("logsumexp",)
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES),
        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=8),
@@ -308,6 +318,7 @@ def test_logsumexp_shift_invariance(data, dtype, shape, c):
 
 
 # ---- sum linearity ------------------------------------------------------------------------
+@pytest.mark.verify_ops("sum",)
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES), shape=shapes,
        a=st.floats(-100, 100), b=st.floats(-100, 100))
@@ -330,6 +341,7 @@ def test_sum_linearity(data, dtype, shape, a, b):
     assert abs(lhs - exact) <= 2 * (n + 4) * eps * cond + tiny
 
 
+@pytest.mark.verify_ops("sum",)
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES), shape=shapes)
 def test_sum_over_all_dims_equals_nested_sums(data, dtype, shape):
@@ -346,6 +358,7 @@ def test_sum_over_all_dims_equals_nested_sums(data, dtype, shape):
 
 
 # ---- matmul ----------------------------------------------------------------------------------
+@pytest.mark.verify_ops("matmul",)
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES),
        m=st.integers(0, 6), k=st.integers(0, 6), n=st.integers(0, 6))
@@ -369,6 +382,7 @@ def test_matmul_identity_and_associativity(data, dtype, m, k, n):
 
 
 # ---- exp / log ------------------------------------------------------------------------------
+@pytest.mark.verify_ops("exp", "log")
 @HYP
 @given(data=st.data(), dtype=st.sampled_from(FLOAT_DTYPES), shape=shapes)
 def test_exp_log_round_trip(data, dtype, shape):
@@ -388,6 +402,7 @@ def test_exp_log_round_trip(data, dtype, shape):
                                atol=4 * eps * (1 + 80))
 
 
+@pytest.mark.verify_ops("sigmoid", "tanh", "exp", "softplus")
 @HYP
 @given(x=tensors())
 def test_monotone_and_bounded_ops_on_special_values(x):

@@ -206,6 +206,7 @@ def assert_grad(actual: np.ndarray, expected: np.ndarray, scale: np.ndarray,
 
 # ---- elementwise ops: values -----------------------------------------------------
 UNARY = ["exp", "log", "tanh", "sigmoid", "softplus"]
+ROW_OPS = ("softmax", "log_softmax", "logsumexp")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -228,6 +229,7 @@ def test_unary_nan_propagates_in_any_layout(op, dtype):
     assert np.isnan(got[1, 2]) and np.isnan(got).sum() == 1, got
 
 
+@pytest.mark.verify_ops("softplus",)
 def test_softplus_without_threshold_is_stable():
     """threshold=inf: log1p(e^x) itself, which must not overflow at 1e4."""
     x = np.array([1e4, 1e30, F64_MAX, -1e4, 30.0, -800.0])
@@ -297,6 +299,7 @@ def _check_rows(rows: list, dtype, what: str) -> None:
     assert_close_ulp(got, ref["logsumexp"], dtype, f"logsumexp {what}")
 
 
+@pytest.mark.verify_ops(*ROW_OPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_rows_of_length_1_2_3_at_extremes(dtype):
     rows = _rows_small(dtype)
@@ -330,11 +333,13 @@ def _random_rows(dtype, n: int, seed: int, kind: str) -> list:
     (np.float32, "narrow"), (np.float32, "wide"), (np.float64, "narrow"),
     (np.float64, "wide")],
     ids=["float32-narrow", "float32-wide", "float64-narrow", "float64-wide"])
+@pytest.mark.verify_ops(*ROW_OPS)
 def test_rows_of_length_1000(dtype, kind):
     _check_rows(_random_rows(dtype, 1000, 1, kind), dtype,
                 f"{kind} rows of length 1000")
 
 
+@pytest.mark.verify_ops("logsumexp",)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_logsumexp_near_zero_keeps_small_terms(dtype):
     rows = [[(0.0, 1), (-40.0, 1)], [(-40.0, 1), (0.0, 1)],
@@ -343,6 +348,7 @@ def test_logsumexp_near_zero_keeps_small_terms(dtype):
                 "rows whose logsumexp is near 0")
 
 
+@pytest.mark.verify_ops(*ROW_OPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_rows_of_length_2_pow_20(dtype):
     """Long rows of a few distinct values (each repeated), so mpmath sees
@@ -419,6 +425,7 @@ def test_softmax_family_gradients_match_mpmath(op, row):
     assert_grad(g.numpy(), expected, scale, f"d {op} at {row}")
 
 
+@pytest.mark.verify_ops("softmax",)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_softmax_gradient_finite_on_long_row(dtype):
     """A 1000-long row of wide range: the softmax backward stays finite and

@@ -9,6 +9,8 @@ import json
 import numpy as np
 import pytest
 
+import tinyfin as tf
+
 from verify import opdb
 from verify.__main__ import main, run
 from verify.ulp import real_ulp_error, rounded, ulp_distance
@@ -61,7 +63,8 @@ def test_a_planted_error_is_caught():
 
 
 def test_quick_depth_passes(tmp_path):
-    results = run(depth="quick", out=str(tmp_path), progress=False)
+    # this pytest session runs the suites (d, e, f) itself
+    results = run(depth="quick", out=str(tmp_path), progress=False, suites=False)
     bad = [f"{r.check} {r.op} {r.dtype}: {r.failures[:2]}" for r in results
            if r.status == "FAIL"]
     assert not bad, "\n".join(bad)
@@ -81,3 +84,30 @@ def test_cli_options_and_exit_status(tmp_path, capsys):
         main(["--ops", "no_such_op", "--depth", "quick", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         main(["--backends", "tpu", "--ops", "exp", "--depth", "quick", "--out", str(tmp_path)])
+
+
+def test_suites_are_reported_per_op_and_dtype():
+    """The property, stability and determinism suites, run by verify, give
+    one row per suite x op x dtype, each over at least one test."""
+    from verify.checks.suites import run_suites
+    rows = run_suites(["logsumexp"], ["float64"], "quick")
+    got = {(r.check, r.dtype) for r in rows}
+    assert {("property", "-"), ("stability", "float64"), ("determinism", "float64")} <= got, got
+    assert all(r.op == "logsumexp" and r.status == "pass" and r.n > 0 for r in rows), rows
+    assert not any(r.dtype == "float32" for r in rows)
+
+
+def test_exhaustive_sweep_measures_and_catches():
+    """The 2^32 sweep's machinery on a slice of the bit patterns (2^20 inputs
+    around 1.0, plus the specials at the top of the positive range): exp
+    measures within its bound, an exp biased by 1 ULP fails, named."""
+    from verify.checks.exhaustive import check_exhaustive
+    exp = next(e for e in opdb.all_ops() if e.id == "exp")
+    one = int(np.float32(1.0).view(np.uint32))
+    for bits in [(one - (1 << 19), one + (1 << 19)), (0x7F7FFF00, 0x80000100)]:
+        r = check_exhaustive(exp, "cpu", bits=bits)
+        assert r.status == "pass" and r.n == bits[1] - bits[0], r.failures
+        assert 0.25 < r.max_ulp <= exp.ulp_bound["float32"] or bits[0] > one
+    up = lambda x: tf.from_numpy(np.nextafter(exp.call(x).numpy(), np.float32(np.inf)))  # noqa: E731
+    r = check_exhaustive(exp, "cpu", bits=(one, one + (1 << 16)), call=up)
+    assert r.status == "FAIL" and r.max_ulp > 1.0 and "exp float32" in r.failures[0]

@@ -26,51 +26,84 @@ def apply_known(res, op) -> None:
         res.extra["xfail_reason"] = "; ".join(why for _, why in known)
 
 
-def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
-        progress=True, seed=0):
-    from . import opdb
-    from .checks.accuracy import check_accuracy, check_grad_accuracy, make_pool
-    from .checks.common import backends as all_backends
+# Relative cost of the steps, for the progress bar: one op's ordinary
+# checks are 1; the pytest suites and one op's 2^32 sweep weigh more.
+SUITES_WEIGHT, EXHAUSTIVE_WEIGHT = 10, 100
+
+
+def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool) -> list:
+    """Checks a, b, c (and the error inputs) of one op on one backend."""
+    from .checks.accuracy import check_accuracy, check_grad_accuracy
     from .checks.forward import check_errors, check_forward
     from .checks.gradients import check_gradients
+
+    batch = [check_forward(op, d, be, rng) for d in dts]
+    batch.append(check_errors(op, be))
+    if op.differentiable and want_f64:
+        batch.append(check_gradients(op, be, rng, depth))
+    if op.mp is not None:
+        for d in dts:
+            if d in ("float32", "float64"):
+                batch.append(check_accuracy(op, d, be, depth, rng, pool))
+                if op.differentiable and op.mp_deriv is not None:
+                    batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
+    return batch
+
+
+def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
+        progress=True, seed=0, suites=True):
+    """Every check over the selected ops x dtypes x backends; returns the
+    Result rows and, with `out`, writes report.json and index.html there.
+    `suites=False` leaves out the pytest suites (d, e, f), for callers that
+    run under pytest, which collects those files itself."""
+    from . import opdb
+    from .checks.accuracy import make_pool
+    from .checks.common import backends as all_backends
+    from .checks.exhaustive import check_exhaustive
+    from .checks.suites import run_suites
+    from .progress import Progress
 
     entries = opdb.select(ops)
     bes = backends or all_backends()
     unknown = set(bes) - set(all_backends())
     if unknown:
         raise SystemExit(f"verify: unknown backend(s) {sorted(unknown)}; have {all_backends()}")
+    exhaustive = [op for op in entries if depth == "exhaustive" and op.mp is not None
+                  and "float32" in op.dtypes and (not dtypes or "float32" in dtypes)]
+    bar = Progress(len(entries) * len(bes) + SUITES_WEIGHT * suites
+                   + EXHAUSTIVE_WEIGHT * len(exhaustive) * len(bes), progress)
     results = []
     pool = make_pool(depth) if any(e.mp for e in entries) else None
     t0 = time.time()
+    step = 0.0
     try:
-        for i, op in enumerate(entries):
-            if progress:
-                el = time.time() - t0
-                print(f"\r[{i + 1:3d}/{len(entries)}] {el:6.1f}s {op.id:30s}", end="",
-                      file=sys.stderr, flush=True)
-            rng = np.random.default_rng(seed)
-            dts = [d for d in op.dtypes if not dtypes or d in dtypes]
-            for be in bes:
-                batch = [check_forward(op, d, be, rng) for d in dts]
-                if not dtypes or True:
-                    batch.append(check_errors(op, be))
-                if op.differentiable and (not dtypes or "float64" in dtypes):
-                    batch.append(check_gradients(op, be, rng, depth))
-                if op.mp is not None:
-                    for d in dts:
-                        if d in ("float32", "float64"):
-                            batch.append(check_accuracy(op, d, be, depth, rng, pool))
-                            if op.differentiable and op.mp_deriv is not None:
-                                batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
+        for be in bes:
+            for op in entries:
+                bar.update(step, f"{op.id} ({be})")
+                dts = [d for d in op.dtypes if not dtypes or d in dtypes]
+                batch = _op_checks(op, dts, be, depth, np.random.default_rng(seed), pool,
+                                   want_f64=not dtypes or "float64" in dtypes)
                 for r in batch:
                     apply_known(r, op)
                 results.extend(batch)
+                step += 1
+        if suites:
+            bar.update(step, "property, stability and determinism suites")
+            names = [n for e in entries for n in (e.name, e.id) + e.aliases] if ops else None
+            results.extend(run_suites(names, dtypes, depth))
+            step += SUITES_WEIGHT
+        for be in bes:
+            for op in exhaustive:
+                base = step
+                r = check_exhaustive(op, be, pool, progress=lambda f: bar.update(
+                    base + f * EXHAUSTIVE_WEIGHT, f"{op.id} float32: all 2^32 inputs ({be})"))
+                apply_known(r, op)
+                results.append(r)
+                step += EXHAUSTIVE_WEIGHT
     finally:
         if pool is not None:
             pool.shutdown()
-    if progress:
-        print(f"\r{len(entries)} ops checked in {time.time() - t0:.1f}s" + " " * 30,
-              file=sys.stderr)
+    bar.finish(f"{len(entries)} ops checked in {time.time() - t0:.1f}s")
     if out:
         from .report import write_html, write_json
         os.makedirs(out, exist_ok=True)

@@ -20,8 +20,9 @@ def _fmt(v, nd=3):
 
 
 def table(results: List[Result]) -> str:
-    """One row per op x dtype x backend: every check's status, the accuracy
-    sweep's max / mean ULP error (else forward's), and the gradient error."""
+    """One row per op x dtype x backend: every check's status, the max / mean
+    ULP error of the exhaustive sweep where run, else of the accuracy sweep,
+    else of forward, and the gradient error."""
     rows = {}
     for r in results:
         key = (r.op, r.dtype if r.dtype != "-" else "", r.backend)
@@ -32,7 +33,8 @@ def table(results: List[Result]) -> str:
         status = "FAIL" if any(r.status == "FAIL" for r in rs) else \
             "XFAIL" if any(r.status == "XFAIL" for r in rs) else \
             "pass" if any(r.status == "pass" for r in rs) else "skip"
-        acc = next((r for r in rs if r.check == "accuracy"), None) or \
+        acc = next((r for r in rs if r.check == "exhaustive"), None) or \
+            next((r for r in rs if r.check == "accuracy"), None) or \
             next((r for r in rs if r.check == "forward"), None)
         # the backward's ULP error against mpmath where measured, else
         # gradcheck's worst |analytic - numeric| / max(|numeric|, 1)

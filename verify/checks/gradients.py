@@ -1,7 +1,9 @@
 """Check (c), first half: each differentiable op's analytic Jacobian (reverse
 mode) against float64 central differences on its small samples, and
-gradgradcheck for the smooth ones. The unary backward against the mpmath
-derivative over the domain lives in accuracy.py."""
+gradgradcheck for the smooth ones. Samples too large for a full Jacobian
+are checked by random projections: v^T J u from one backward pass against
+the central difference of v . f along u. The unary backward against the
+mpmath derivative over the domain lives in accuracy.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,6 +16,9 @@ from .common import Result, in_layout
 
 G = importlib.import_module("tinyfin.autograd.gradcheck")  # the module, not the function
 ATOL, RTOL, EPS = 1e-5, 1e-3, 1e-6   # gradcheck's own defaults
+FULL_JACOBIAN_MAX = 1000             # input elements; larger samples get projections
+PROJECTIONS = {"quick": 1, "default": 3, "deep": 10, "exhaustive": 10}
+ROUNDING = 1e-15                     # relative error of v . f in float64 (f's ULPs, the sum)
 
 
 def _jitter(a: np.ndarray, rng) -> np.ndarray:
@@ -24,6 +29,65 @@ def _jitter(a: np.ndarray, rng) -> np.ndarray:
     return a * (1 + 1e-3 * rng.uniform(-1, 1, a.shape)) + 1e-4 * rng.uniform(-1, 1, a.shape)
 
 
+def _grad_inputs(op: OpInfo, s, rng) -> tuple:
+    """(tensors, fn): the sample's inputs, jittered, float ones requiring
+    grad, and the op as a function of them."""
+    tensors = []
+    for a in s.inputs:
+        a = _jitter(np.asarray(a), rng)
+        _, t = in_layout(a, s.layout)
+        if a.dtype.kind == "f":
+            t = t.detach().requires_grad_()
+        tensors.append(t)
+    return tensors, (lambda *xs: op.call(*xs, *s.args, **s.kwargs))
+
+
+def _is_large(op: OpInfo, s) -> bool:
+    """A sample left out of gradcheck only for its size: every input finite
+    and, for an op with kinks, no value repeated (maximum's samples tie on
+    purpose; jittered ties sit closer than the difference step and would be
+    straddled)."""
+    arrs = [np.asarray(a) for a in s.inputs]
+    floats = np.concatenate([a.ravel() for a in arrs if a.dtype.kind == "f"] or [np.zeros(0)])
+    return (not s.grad and s.layout != "expanded" and sum(a.size for a in arrs) > FULL_JACOBIAN_MAX
+            and bool(np.all(np.isfinite(floats)))
+            and not (op.nondiff and np.unique(floats).size < floats.size))
+
+
+def _outputs(out) -> list:
+    return [o for o in (out if isinstance(out, (tuple, list)) else (out,))
+            if o.dtype.is_floating_point]
+
+
+def projection_error(fn, tensors, rng) -> tuple:
+    """(|v^T J u (reverse mode) - central difference|, allowed error) for
+    random normal v and u; allowed = ATOL + RTOL * |difference| plus what
+    rounding does to the difference quotient, ROUNDING * sum |v||f| / EPS."""
+    xs = [t for t in tensors if t.requires_grad]
+    us = [rng.standard_normal(tuple(t.shape)) for t in xs]
+    with tf.enable_grad():
+        ys = _outputs(fn(*tensors))
+        vs = [rng.standard_normal(tuple(y.shape)) for y in ys]
+        total = sum((y * tf.tensor(v)).sum() for y, v in zip(ys, vs))
+        grads = tf.autograd.grad(total, xs, allow_unused=True)
+    analytic = sum(float(np.sum(g.numpy() * u)) for g, u in zip(grads, us) if g is not None)
+
+    def v_dot_f(sign: float) -> tuple:
+        shifted = []
+        it = iter(us)
+        for t in tensors:
+            shifted.append(t.detach() + tf.tensor(sign * EPS * next(it)) if t.requires_grad else t)
+        with tf.no_grad():
+            outs = [o.numpy() for o in _outputs(fn(*shifted))]
+        return (sum(float(np.sum(v * o)) for v, o in zip(vs, outs)),
+                sum(float(np.sum(np.abs(v * o))) for v, o in zip(vs, outs)))
+
+    (plus, mag), (minus, _) = v_dot_f(1.0), v_dot_f(-1.0)
+    numeric = (plus - minus) / (2 * EPS)
+    allowed = ATOL + RTOL * abs(numeric) + ROUNDING * mag / EPS
+    return abs(analytic - numeric), allowed, analytic, numeric
+
+
 def check_gradients(op: OpInfo, backend: str, rng: np.random.Generator, depth: str) -> Result:
     res = Result("gradcheck", op.id, "float64", backend)
     if not op.differentiable or "float64" not in op.dtypes:
@@ -32,20 +96,28 @@ def check_gradients(op: OpInfo, backend: str, rng: np.random.Generator, depth: s
     worst = 0.0
     # An expanded sample repeats its first row: its values tie, and max, min,
     # std (of equal values) and the like have no derivative at ties.
-    samples = [s for s in op.samples("float64", rng) if s.grad and s.layout != "expanded"]
+    all_samples = list(op.samples("float64", rng))
+    samples = [s for s in all_samples if s.grad and s.layout != "expanded"]
+    large = [s for s in all_samples if _is_large(op, s)]
     if depth == "quick":
-        samples = samples[:3]
+        samples, large = samples[:3], large[:1]
+    for s in large:
+        where = f"{op.id} [{s.desc}]"
+        try:
+            tensors, fn = _grad_inputs(op, s, rng)
+            for _ in range(PROJECTIONS[depth]):
+                err, allowed, analytic, numeric = projection_error(fn, tensors, rng)
+                res.n += 1
+                worst = max(worst, err / max(abs(numeric), 1.0))
+                if not err <= allowed:
+                    res.fail(f"{where}: random projection v^T J u: analytic {analytic!r}, "
+                             f"numeric {numeric!r} (allowed difference {allowed:.3g})")
+        except Exception as e:  # noqa: BLE001
+            res.fail(f"{where}: raised {type(e).__name__}: {e}")
     for s in samples:
         where = f"{op.id} [{s.desc}]"
         try:
-            tensors = []
-            for a in s.inputs:
-                a = _jitter(np.asarray(a), rng)
-                _, t = in_layout(a, s.layout)
-                if a.dtype.kind == "f":
-                    t = t.detach().requires_grad_()
-                tensors.append(t)
-            fn = lambda *xs: op.call(*xs, *s.args, **s.kwargs)  # noqa: E731
+            tensors, fn = _grad_inputs(op, s, rng)
             with tf.enable_grad():
                 num = G._numeric_jacobians(fn, tuple(tensors), EPS)
                 ana = G._analytic_jacobians(fn, tuple(tensors))

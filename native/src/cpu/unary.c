@@ -37,12 +37,12 @@ static inline double uf_sin(double x, params_t p) { (void)p; return sin(x); }
 static inline double uf_cos(double x, params_t p) { (void)p; return cos(x); }
 static inline double uf_tan(double x, params_t p) { (void)p; return tan(x); }
 static inline double uf_tanh(double x, params_t p) { (void)p; return tanh(x); }
-/* Never exp of a large positive argument: no overflow, no inf/inf. */
+/* 1 / (1 + e^-x): three roundings. Below x = -708, e^-x would overflow and
+ * 1 + e^x is 1, so the value is e^x itself. */
 static inline double uf_sigmoid(double x, params_t p) {
   (void)p;
-  if (x >= 0) return 1.0 / (1.0 + exp(-x));
-  double e = exp(x);
-  return e / (1.0 + e);
+  if (x < -708.0) return exp(x);
+  return 1.0 / (1.0 + exp(-x));
 }
 /* NaN propagates; relu(-0.0) is +0.0 as in PyTorch. */
 static inline double uf_relu(double x, params_t p) {
