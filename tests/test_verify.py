@@ -69,7 +69,8 @@ def test_quick_depth_passes(tmp_path):
            if r.status == "FAIL"]
     assert not bad, "\n".join(bad)
     checks = {r.check for r in results}
-    assert {"forward", "errors", "gradcheck", "accuracy", "grad-accuracy"} <= checks
+    assert {"forward", "errors", "gradcheck", "accuracy", "grad-accuracy", "numpy-vectors",
+            "higham"} <= checks
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["results"]) == len(results)
     assert (tmp_path / "index.html").exists()

@@ -32,21 +32,32 @@ SUITES_WEIGHT, EXHAUSTIVE_WEIGHT = 10, 100
 
 
 def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool) -> list:
-    """Checks a, b, c (and the error inputs) of one op on one backend."""
+    """Checks a, b, c, g, h (and the error inputs) of one op on one backend;
+    parity (g) compares a backend with the reference "cpu" kernels, so it
+    runs on every other backend."""
     from .checks.accuracy import check_accuracy, check_grad_accuracy
     from .checks.forward import check_errors, check_forward
     from .checks.gradients import check_gradients
+    from .checks.parity import check_higham, check_parity
+    from .checks.validation_sets import check_validation_set, file_for
 
     batch = [check_forward(op, d, be, rng) for d in dts]
     batch.append(check_errors(op, be))
     if op.differentiable and want_f64:
         batch.append(check_gradients(op, be, rng, depth))
-    if op.mp is not None:
-        for d in dts:
-            if d in ("float32", "float64"):
-                batch.append(check_accuracy(op, d, be, depth, rng, pool))
-                if op.differentiable and op.mp_deriv is not None:
-                    batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
+    for d in dts:
+        if d not in ("float32", "float64"):
+            continue
+        if op.mp is not None:
+            batch.append(check_accuracy(op, d, be, depth, rng, pool))
+            if op.differentiable and op.mp_deriv is not None:
+                batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
+        if file_for(op):
+            batch.append(check_validation_set(op, d, be))
+        if op.higham:
+            batch.append(check_higham(op, d, be, rng, depth))
+    if be != "cpu":
+        batch.extend(check_parity(op, d, be, rng) for d in dts)
     return batch
 
 

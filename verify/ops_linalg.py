@@ -24,11 +24,12 @@ def _pairs(pairs, layouts=("contiguous",)):
     return gen
 
 
-def _entry(name, call, ref, pairs, aliases=(), errors=()):
+def _entry(name, call, ref, pairs, aliases=(), errors=(), higham=()):
     return OpInfo(name, call, ref, "linalg", dtypes=("float32", "float64", "int64"),
                   samples=_pairs(pairs, ("contiguous", "transposed", "strided")),
                   aliases=aliases, methods=(name,) + aliases, differentiable=True,
-                  gradgrad=True, tol=dict(TOL), errors=lambda: list(errors))
+                  gradgrad=True, tol=dict(TOL), errors=lambda: list(errors),
+                  higham=higham)
 
 
 ENTRIES = [
@@ -39,11 +40,12 @@ ENTRIES = [
            errors=[ErrorInput("inner mismatch", lambda: tf.matmul(tf.ones(2, 3), tf.ones(2, 3)),
                               ValueError, r"matmul: shapes \(2, 3\) and \(2, 3\) cannot be multiplied"),
                    ErrorInput("0-d", lambda: tf.matmul(tf.ones(()), tf.ones(2)), ValueError,
-                              r"matmul: both arguments need at least 1 dimension")]),
-    _entry("mm", tf.mm, np.matmul, [((3, 4), (4, 5)), ((0, 2), (2, 3))]),
-    _entry("bmm", tf.bmm, np.matmul, [((2, 3, 4), (2, 4, 5))]),
-    _entry("mv", tf.mv, np.matmul, [((3, 4), (4,))]),
+                              r"matmul: both arguments need at least 1 dimension")],
+           higham=("dot", "mv", "vm", "mm", "bmm")),
+    _entry("mm", tf.mm, np.matmul, [((3, 4), (4, 5)), ((0, 2), (2, 3))], higham=("mm",)),
+    _entry("bmm", tf.bmm, np.matmul, [((2, 3, 4), (2, 4, 5))], higham=("bmm",)),
+    _entry("mv", tf.mv, np.matmul, [((3, 4), (4,))], higham=("mv",)),
     _entry("dot", tf.dot, lambda a, b: np.asarray(np.dot(a, b)), [((5,), (5,)), ((0,), (0,))],
-           aliases=("inner",)),
+           aliases=("inner",), higham=("dot",)),
     _entry("outer", tf.outer, np.outer, [((3,), (4,))], aliases=("ger",)),
 ]

@@ -66,7 +66,7 @@ def _errors(name, f, float_only=False):
 
 def _entry(name, ref, *, dtypes=NUMERIC, tol=None, samples=None, diff=True,
            gradgrad=True, float_only=False, nondiff="", call=None, variant="",
-           methods=None, c_op=True):
+           methods=None, c_op=True, higham=()):
     call = call or (lambda x, **k: getattr(tf, name)(x, **k))
     return OpInfo(name, call, ref, "reduction", dtypes=dtypes, variant=variant,
                   samples=samples or _red_samples(),
@@ -74,7 +74,7 @@ def _entry(name, ref, *, dtypes=NUMERIC, tol=None, samples=None, diff=True,
                   methods=(name,) if methods is None else methods,
                   c_ops=(f"reduce:{name}",) if c_op and not variant else (),
                   differentiable=diff, gradgrad=gradgrad, nondiff=nondiff,
-                  tol=tol or dict(RTOL))
+                  tol=tol or dict(RTOL), higham=higham)
 
 
 def _var(ddof):
@@ -123,8 +123,9 @@ NE_DIMS = [dict(dim=0), dict(dim=1, keepdim=True), dict(dim=-1)]
 ONE_DIMS = [dict(dim=0), dict(dim=1, keepdim=True), dict(dim=-1)]
 
 ENTRIES = [
-    _entry("sum", _red(np.sum), dtypes=ALL_DTYPES[:3]),
-    _entry("mean", _red(np.mean), dtypes=FLOAT, float_only=False),
+    _entry("sum", _red(np.sum), dtypes=ALL_DTYPES[:3], higham=("sum", "sum-dim")),
+    _entry("mean", _red(np.mean), dtypes=FLOAT, float_only=False,
+           higham=("mean", "mean-dim")),
     _entry("prod", _red(np.prod), samples=_red_samples(0.5, 1.5), nondiff="at zeros (formula divides by x)"),
     _entry("var", _var(1), dtypes=FLOAT, float_only=True,
            samples=_red_samples(empty_ok=False, zero_d=False)),
