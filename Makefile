@@ -12,7 +12,7 @@ C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so
 
-.PHONY: all lib test ctest pytest asan valgrind bench verify clean
+.PHONY: all lib test ctest pytest asan valgrind bench verify mutation clean
 
 all: lib
 
@@ -59,6 +59,12 @@ valgrind:
 # e.g. make verify VERIFY_ARGS="--ops exp,log --depth deep".
 verify: lib
 	$(PYTHON) -m verify $(VERIFY_ARGS)
+
+# Proof that verify catches bugs (verify/mutation.py): known faults planted
+# into copies of the library under build/mutants/, each named with the check
+# that caught it. The copies build their own libraries.
+mutation:
+	$(PYTHON) -m verify.mutation
 
 bench: lib
 	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider

@@ -32,6 +32,19 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(na != nb, np.inf, d)
 
 
+def wrong_zero_sign(actual: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """Where `actual` is a zero of the other sign than an exactly zero
+    reference `exact` (its float64 value, before any rounding to the
+    result's dtype). ulp_distance counts +0 and -0 as equal, so a kernel that
+    drops a -0 (0 - x for -x, x * y + 0) would pass on ULPs alone; IEEE 754
+    (and PyTorch) fix the sign of an exact zero result, so it must match.
+    A reference that only rounds to zero (an underflow) is not an exact
+    zero, so its sign is not checked here."""
+    a = np.asarray(actual)
+    r = np.asarray(exact, np.float64)
+    return (a == 0) & (r == 0) & (np.signbit(a) != np.signbit(r))
+
+
 def ulp_of(x: np.ndarray, dtype) -> np.ndarray:
     """The ULP of the exact (float64) values x in the format dtype: the gap
     between consecutive dtype numbers in x's binade (subnormal spacing below

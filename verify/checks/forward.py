@@ -10,7 +10,7 @@ import numpy as np
 import tinyfin as tf
 
 from ..opdb import OpInfo
-from ..ulp import ulp_distance
+from ..ulp import ulp_distance, wrong_zero_sign
 from .common import Result, in_layout, outputs_np, refs_np
 
 FLOATS = ("float32", "float64")
@@ -39,6 +39,7 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
         return
     if got.size == 0:
         return
+    _check_zero_signs(res, where, got, want)
     with np.errstate(all="ignore"):
         expect = np.asarray(want, np.float64).astype(got.dtype)
     if tol.ulp is not None:
@@ -64,6 +65,18 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
     if scale > 0:
         eps = np.finfo(got.dtype).eps
         ulps.append(float(np.max(np.where(fin, err, 0.0))) / (scale * eps))
+
+
+def _check_zero_signs(res: Result, where: str, got: np.ndarray, want) -> None:
+    """A zero of the wrong sign where the float64 reference is exactly zero
+    fails whatever the tolerance: the ULP distance counts +0 and -0 as
+    equal, and a relative tolerance cannot see a sign at all."""
+    bad = wrong_zero_sign(got, want)
+    if np.any(bad):
+        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        res.fail(f"{where}: sign of zero: {int(np.sum(bad))} of {bad.size} elements are "
+                 f"zeros of the wrong sign; first at {i}: got {got[i]!r}, "
+                 f"expected {float(np.asarray(want, np.float64)[i])!r} (exact)")
 
 
 def _check_random(res: Result, op: OpInfo, dtype: str, sample) -> None:

@@ -44,6 +44,18 @@ def _dtype_of(item) -> str:
     return "-" if dt is None else np.dtype(dt).name
 
 
+def _first_error_line(longrepr: str) -> str:
+    """The first line of the failure's message: pytest marks it "E"; an
+    exception group (hypothesis's several failing examples) draws boxes of
+    "+-|" around its members, which are skipped."""
+    for line in longrepr.splitlines():
+        if line.startswith("E "):
+            text = line[1:].strip().strip("|").strip()
+            if text and not set(text) <= set("+-| "):
+                return text
+    return longrepr.strip().splitlines()[-1] if longrepr.strip() else ""
+
+
 class _Collector:
     """pytest plugin: keeps the tests that touch the selected ops and dtypes
     and records each one's outcome."""
@@ -73,8 +85,7 @@ class _Collector:
             msg = ""
             if report.failed:
                 text = str(report.longrepr)
-                errs = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
-                msg = errs[0] if errs else text.strip().splitlines()[-1]
+                msg = _first_error_line(text)
             self.outcomes[report.nodeid] = ("FAIL" if report.failed else "pass", msg)
 
 
