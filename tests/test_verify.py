@@ -33,6 +33,17 @@ def test_entries_are_well_formed():
                 assert e.ulp_bound.get("float64", 9) <= 2.0, e.id
 
 
+def test_a_backend_can_declare_its_own_bounds():
+    import dataclasses
+    exp = next(e for e in opdb.all_ops() if e.id == "exp")
+    gpu = dataclasses.replace(exp, tol={**exp.tol, "cuda:float32": opdb.Tol(ulp=4)},
+                              ulp_bound={**exp.ulp_bound, "cuda:float32": 2.0})
+    assert gpu.tol_for("float32", "cuda").ulp == 4 and gpu.bound_for("float32", "cuda") == 2.0
+    assert gpu.tol_for("float32").ulp == exp.tol["float32"].ulp
+    assert gpu.bound_for("float32") == exp.ulp_bound["float32"]
+    assert gpu.bound_for("float64", "cuda") == exp.ulp_bound["float64"]
+
+
 def test_real_ulp_error():
     one = np.float32(1.0)
     up = np.nextafter(one, np.float32(2))

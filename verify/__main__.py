@@ -136,9 +136,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     split = lambda s: [v for v in s.split(",") if v] if s else None  # noqa: E731
-    from .report import table
+    from .report import numpy_comparison, table
     results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed)
     print(table(results))
+    vs_numpy = numpy_comparison(results)
+    if vs_numpy:
+        print("\n" + vs_numpy)
     bad = [r for r in results if r.status == "FAIL"]
     xf = [r for r in results if r.status == "XFAIL"]
     for r in bad + xf:

@@ -109,10 +109,18 @@ class OpInfo:
     def id(self) -> str:
         return f"{self.name}({self.variant})" if self.variant else self.name
 
-    def tol_for(self, dtype: str) -> Tol:
+    # `tol`, `ulp_bound` and `grad_ulp_bound` are keyed by dtype; a key
+    # "backend:dtype" (e.g. "cuda:float32") overrides it on that backend.
+    def tol_for(self, dtype: str, backend: str = "cpu") -> Tol:
         if dtype in ("int64", "bool"):
             return EXACT
-        return self.tol.get(dtype, EXACT)
+        return self.tol.get(f"{backend}:{dtype}", self.tol.get(dtype, EXACT))
+
+    def bound_for(self, dtype: str, backend: str = "cpu", grad: bool = False) -> Optional[float]:
+        """The max ULP error the accuracy checks enforce (of the backward
+        with grad=True); None where the entry declares none."""
+        bounds = self.grad_ulp_bound if grad else self.ulp_bound
+        return bounds.get(f"{backend}:{dtype}", bounds.get(dtype))
 
 
 # ---- the registry -----------------------------------------------------------

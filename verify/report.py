@@ -47,6 +47,26 @@ def table(results: List[Result]) -> str:
     return "\n".join(lines)
 
 
+def numpy_comparison(results: List[Result]) -> str:
+    """float32 accuracy next to NumPy's on the same inputs: the accuracy
+    sweep's points (NumPy's float32 function, where it has one) and NumPy's
+    validation vectors. Empty when no row measured NumPy."""
+    rows = {}
+    for r in results:
+        if r.dtype == "float32" and "numpy_max_ulp" in r.extra and r.max_ulp is not None:
+            rows.setdefault((r.op, r.backend), {})[r.check] = (r.max_ulp, r.extra["numpy_max_ulp"])
+    if not rows:
+        return ""
+    lines = ["float32, tinyfin / NumPy on the same inputs: max real ULP error on the mpmath "
+             "sweep; max ULPs from the correctly rounded value on NumPy's validation vectors",
+             f"{'op':24s} {'backend':7s} {'mpmath sweep':>16s} {'NumPy vectors':>16s}"]
+    for (op, be), by in sorted(rows.items()):
+        cells = [f"{_fmt(by[c][0])} / {_fmt(by[c][1])}" if c in by else "-"
+                 for c in ("accuracy", "numpy-vectors")]
+        lines.append(f"{op:24s} {be:7s} {cells[0]:>16s} {cells[1]:>16s}")
+    return "\n".join(lines)
+
+
 def write_json(results: List[Result], path: str, meta: dict) -> None:
     rows = []
     for r in results:
@@ -97,6 +117,9 @@ def write_html(results: List[Result], out: str, meta: dict) -> None:
                 plots.append((r, name))
     body = [f"<h1>tinyfin verification report</h1><p>{html.escape(json.dumps(meta))}</p>",
             "<h2>Summary</h2><pre>", html.escape(table(results)), "</pre>"]
+    vs_numpy = numpy_comparison(results)
+    if vs_numpy:
+        body += ["<h2>Against NumPy</h2><pre>", html.escape(vs_numpy), "</pre>"]
     fails = [r for r in results if r.status in ("FAIL", "XFAIL")]
     if fails:
         body.append("<h2>Failures</h2><ul>")

@@ -218,7 +218,7 @@ def check_accuracy(op: OpInfo, dtype: str, backend: str, depth: str, rng,
     fin = np.isfinite(err)
     res.max_ulp = float(np.max(err)) if err.size else 0.0
     res.mean_ulp = float(np.mean(err[fin])) if np.any(fin) else 0.0
-    res.bound = op.ulp_bound.get(dtype)
+    res.bound = op.bound_for(dtype, backend)
     bad = err > res.bound
     if np.any(bad):
         for w in _worst(x, got, hi, lo, err):
@@ -273,7 +273,7 @@ def check_grad_accuracy(op: OpInfo, dtype: str, backend: str, depth: str, rng,
     res.max_ulp = float(np.max(err)) if err.size else 0.0
     res.mean_ulp = float(np.mean(err[np.isfinite(err)])) if err.size else 0.0
     res.grad_err = res.max_ulp
-    res.bound = op.grad_ulp_bound.get(dtype)
+    res.bound = op.bound_for(dtype, backend, grad=True)
     bad = err > res.bound
     if np.any(bad):
         xs, gs, ds = x[ok], got[ok], d[ok]

@@ -73,7 +73,7 @@ def check_exhaustive(op: OpInfo, backend: str, pool=None, bits: Tuple[int, int] 
     """Every float32 bit pattern in [bits[0], bits[1]) through op (or `call`,
     a stand-in used by the tests to plant a fault)."""
     res = Result("exhaustive", op.id, "float32", backend)
-    res.bound = op.ulp_bound.get("float32")
+    res.bound = op.bound_for("float32", backend)
     name, ref = _float64_reference(op)
     res.extra["reference"] = name
     call = call or op.call

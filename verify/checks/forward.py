@@ -17,7 +17,7 @@ FLOATS = ("float32", "float64")
 
 
 def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list) -> None:
-    tol = op.tol_for(dtype)
+    tol = op.tol_for(dtype, res.backend)
     where = f"{op.id} {dtype} [{sample.desc}]"
     if got.shape != want.shape:
         res.fail(f"{where}: shape {got.shape} != reference {want.shape}")
@@ -129,7 +129,7 @@ def check_forward(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator
     if ulps:
         res.max_ulp = max(ulps)
         res.mean_ulp = float(np.mean(ulps))
-    t = op.tol_for(dtype)
+    t = op.tol_for(dtype, backend)
     res.bound = t.ulp
     return res
 

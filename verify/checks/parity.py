@@ -122,7 +122,7 @@ def check_parity(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator)
         res.status = "skip"
         res.extra["reason"] = "random op: backends need not share a random stream"
         return res
-    tol = op.tol_for(dtype)
+    tol = op.tol_for(dtype, backend)
     res.bound = tol.ulp
     ulps: List[float] = []
     for sample in op.samples(dtype, rng):

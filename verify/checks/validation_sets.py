@@ -26,7 +26,7 @@ the correctly rounded result on every row whose exact value mpmath gives, and
     d = 0 means tinyfin is correctly rounded there,
     d <= b means its real error is below b + 1/2 ULP (d = 1: < 1.5 ULP).
 The bound b is 1 for float32 (where NumPy itself allows 2 to 4) and the op's
-float64 bound OpInfo.ulp_bound["float64"] (2 when none is declared).
+float64 bound OpInfo.bound_for("float64") (2 when none is declared).
 Special values are exact: where R is NaN the result must be NaN, where R is
 +-inf it must be the same infinity, a finite R needs a finite result, and a
 zero result for a zero R must carry R's sign.
@@ -195,10 +195,11 @@ def distances(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.where(zero_sign, np.inf, d)
 
 
-def bound_for(op: OpInfo, dtype: str) -> float:
+def vector_bound(op: OpInfo, dtype: str, backend: str) -> float:
     if dtype == "float32":
         return FLOAT32_BOUND
-    return float(op.ulp_bound.get("float64", FLOAT64_DEFAULT_BOUND))
+    bound = op.bound_for("float64", backend)
+    return float(FLOAT64_DEFAULT_BOUND if bound is None else bound)
 
 
 def check_validation_set(op: OpInfo, dtype: str, backend: str) -> Result:
@@ -231,7 +232,7 @@ def check_validation_set(op: OpInfo, dtype: str, backend: str) -> Result:
     d = distances(got, ref)
     d_np = distances(mine, ref)
     res.n = int(x.size)
-    res.bound = bound_for(op, dtype)
+    res.bound = vector_bound(op, dtype, backend)
     res.max_ulp = float(np.max(d))
     res.mean_ulp = float(np.mean(d))
     res.extra.update(
