@@ -123,3 +123,20 @@ def test_exhaustive_sweep_measures_and_catches():
     up = lambda x: tf.from_numpy(np.nextafter(exp.call(x).numpy(), np.float32(np.inf)))  # noqa: E731
     r = check_exhaustive(exp, "cpu", bits=(one, one + (1 << 16)), call=up)
     assert r.status == "FAIL" and r.max_ulp > 1.0 and "exp float32" in r.failures[0]
+
+
+def test_random_projection_separates_right_and_wrong_gradients():
+    """v^T J u against the central difference: within the allowance for
+    tanh on 40k elements; far outside it for a tanh whose backward is off
+    by 1% (a custom Function with a wrong formula)."""
+    from verify.checks.gradients import projection_error
+    rng = np.random.default_rng(3)
+    x = tf.tensor(rng.uniform(-2, 2, (200, 200))).requires_grad_()
+    err, allowed, ana, num = projection_error(tf.tanh, [x], rng)
+    assert err <= allowed and abs(ana - num) <= 1e-6 * abs(num)
+
+    def wrong_tanh(t):   # forward tanh, backward 1.01 * (1 - tanh^2)
+        y = tf.tanh(t)
+        return y + 0.01 * (y - y.detach())
+    err, allowed, ana, num = projection_error(wrong_tanh, [x], rng)
+    assert err > 5 * allowed and abs(ana / num - 1.01) < 1e-4   # RTOL is 1e-3

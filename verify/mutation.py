@@ -300,18 +300,17 @@ def table(mutants: Sequence[Mutant], results: Sequence[Outcome], control: Outcom
         lines.append(f"{m.name:{width}s}  {_verdict(m, r):6s}  {r.seconds:7.1f}  {checks}")
         lines.append(f"{'':{width}s}  {m.description} [ops: {','.join(m.ops)}; "
                      f"expected: {', '.join(m.expected)}]")
-        if r.error:
-            lines.append(_indent(width, f"error: {r.error}"))
-        for check, msg in r.failed.items():
-            lines.append(_indent(width, f"{check}: {msg}"))
+        lines += _details(width, r)
     status = "ERROR" if control.error else "FAIL" if control.failed else "pass"
     lines.append(f"{CONTROL:{width}s}  {status:6s}  {control.seconds:7.1f}  "
                  f"unmutated copy over ops {','.join(control.ops)}")
-    if control.error:
-        lines.append(_indent(width, f"error: {control.error}"))
-    for check, msg in control.failed.items():
-        lines.append(_indent(width, f"{check}: {msg}"))
-    return "\n".join(lines)
+    return "\n".join(lines + _details(width, control))
+
+
+def _details(width: int, r: Outcome) -> List[str]:
+    """The run's error, if any, and each failed check's first message."""
+    return ([_indent(width, f"error: {r.error}")] if r.error else []) + \
+        [_indent(width, f"{check}: {msg}") for check, msg in r.failed.items()]
 
 
 def _indent(width: int, text: str, limit: int = 400) -> str:
