@@ -128,15 +128,19 @@ def test_exhaustive_sweep_measures_and_catches():
 def test_random_projection_separates_right_and_wrong_gradients():
     """v^T J u against the central difference: within the allowance for
     tanh on 40k elements; far outside it for a tanh whose backward is off
-    by 1% (a custom Function with a wrong formula)."""
-    from verify.checks.gradients import projection_error
+    by 1%; and a draw whose step straddles a jump (floor on 40k elements,
+    every 1e-6-wide band around an integer) is recognised as such."""
+    from verify.checks.gradients import project
     rng = np.random.default_rng(3)
     x = tf.tensor(rng.uniform(-2, 2, (200, 200))).requires_grad_()
-    err, allowed, ana, num = projection_error(tf.tanh, [x], rng)
-    assert err <= allowed and abs(ana - num) <= 1e-6 * abs(num)
+    pr = project(tf.tanh, [x], rng)
+    assert pr.smooth and pr.error <= pr.allowed and pr.error <= 1e-6 * abs(pr.numeric)
 
     def wrong_tanh(t):   # forward tanh, backward 1.01 * (1 - tanh^2)
         y = tf.tanh(t)
         return y + 0.01 * (y - y.detach())
-    err, allowed, ana, num = projection_error(wrong_tanh, [x], rng)
-    assert err > 5 * allowed and abs(ana / num - 1.01) < 1e-4   # RTOL is 1e-3
+    pr = project(wrong_tanh, [x], rng)
+    assert pr.smooth and pr.error > 5 * pr.allowed and abs(pr.analytic / pr.numeric - 1.01) < 1e-4  # RTOL is 1e-3
+
+    near_jumps = tf.tensor(np.round(rng.uniform(-50, 50, (200, 200))) + 1e-7).requires_grad_()
+    assert not project(tf.floor, [near_jumps], rng).smooth

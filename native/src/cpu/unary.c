@@ -36,7 +36,23 @@ static inline double uf_square(double x, params_t p) { (void)p; return x * x; }
 static inline double uf_sin(double x, params_t p) { (void)p; return sin(x); }
 static inline double uf_cos(double x, params_t p) { (void)p; return cos(x); }
 static inline double uf_tan(double x, params_t p) { (void)p; return tan(x); }
-static inline double uf_tanh(double x, params_t p) { (void)p; return tanh(x); }
+/* libm's tanh is up to ~2.1 ULP off near |x| = 0.23. Here tanh|x| =
+ * t / (t + 2) with t = expm1(2|x|): t + 2 is kept as an exact pair (s, s_lo)
+ * and the quotient gets one Newton correction from the exact residual
+ * t - q s (fma), so only expm1's error (scaled by 2 / (t + 2) <= 1) and the
+ * final rounding remain: below 1.5 ULP. */
+static inline double uf_tanh(double x, params_t p) {
+  (void)p;
+  double a = fabs(x);
+  if (x != x || a < 0x1p-28) return x; /* NaN; tanh x rounds to x (keeps -0) */
+  if (a >= 22.0) return copysign(1.0, x); /* 1 - tanh 22 < 2^-62 */
+  double t = expm1(2.0 * a);
+  double s = t + 2.0;
+  double s_lo = t >= 2.0 ? 2.0 - (s - t) : t - (s - 2.0); /* Fast2Sum */
+  double q = t / s;
+  q += (fma(-q, s, t) - q * s_lo) / s;
+  return copysign(q, x);
+}
 /* 1 / (1 + e^-x): three roundings. Below x = -708, e^-x would overflow and
  * 1 + e^x is 1, so the value is e^x itself. */
 static inline double uf_sigmoid(double x, params_t p) {
