@@ -92,8 +92,12 @@ def test_cli_options_and_exit_status(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "exp" in out and "log" in out and "float64" not in out.split("checks:")[0].split("\n", 1)[1]
-    with pytest.raises(ValueError, match="no entry"):
-        main(["--ops", "no_such_op", "--depth", "quick", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["--ops", "softmx", "--depth", "quick", "--out", str(tmp_path)])
+    assert "no entry for 'softmx' (did you mean softmax" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--ops", "exp", "--dtypes", "float16", "--out", str(tmp_path)])
+    assert "unknown dtype(s) ['float16']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--backends", "tpu", "--ops", "exp", "--depth", "quick", "--out", str(tmp_path)])
 

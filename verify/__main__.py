@@ -26,9 +26,14 @@ def apply_known(res, op) -> None:
         res.extra["xfail_reason"] = "; ".join(why for _, why in known)
 
 
-# Relative cost of the steps, for the progress bar: one op's ordinary
-# checks are 1; the pytest suites and one op's 2^32 sweep weigh more.
-SUITES_WEIGHT, EXHAUSTIVE_WEIGHT = 10, 100
+# Relative cost of the steps, for the progress bar: an op's ordinary checks
+# are 1, its mpmath sweeps 10 more; the pytest suites and one op's 2^32
+# sweep weigh more.
+SUITES_WEIGHT, EXHAUSTIVE_WEIGHT = 10, 300
+
+
+def _weight(op) -> int:
+    return 1 + 10 * (op.mp is not None)
 
 
 def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool) -> list:
@@ -81,7 +86,7 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
         raise SystemExit(f"verify: unknown backend(s) {sorted(unknown)}; have {all_backends()}")
     exhaustive = [op for op in entries if depth == "exhaustive" and op.mp is not None
                   and "float32" in op.dtypes and (not dtypes or "float32" in dtypes)]
-    bar = Progress(len(entries) * len(bes) + SUITES_WEIGHT * suites
+    bar = Progress(sum(map(_weight, entries)) * len(bes) + SUITES_WEIGHT * suites
                    + EXHAUSTIVE_WEIGHT * len(exhaustive) * len(bes), progress)
     results = []
     pool = make_pool(depth) if any(e.mp for e in entries) else None
@@ -97,10 +102,13 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
                 for r in batch:
                     apply_known(r, op)
                 results.extend(batch)
-                step += 1
+                step += _weight(op)
         if suites:
             bar.update(step, "property, stability and determinism suites")
-            names = [n for e in entries for n in (e.name, e.id) + e.aliases] if ops else None
+            # an entry named by its id ("gelu(tanh)") does not pull in the
+            # tests of its name ("gelu")
+            names = [n for e in entries for n in (e.name, e.id) + e.aliases
+                     if n in ops or e.name in ops or set(e.aliases) & set(ops)] if ops else None
             results.extend(run_suites(names, dtypes, depth))
             step += SUITES_WEIGHT
         for be in bes:
@@ -128,14 +136,30 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m verify", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ops", help="comma-separated op names or ids (default: all)")
-    p.add_argument("--dtypes", help="comma-separated dtypes (default: each op's own)")
+    p.add_argument("--ops", help="comma-separated op names, ids or aliases (default: all; "
+                   "--list-ops shows them)")
+    p.add_argument("--dtypes", help="comma-separated dtypes: float32, float64, int64, bool "
+                   "(default: each op's own)")
     p.add_argument("--backends", help="comma-separated backends (default: all that exist)")
-    p.add_argument("--depth", default="default", choices=["quick", "default", "deep", "exhaustive"])
-    p.add_argument("--out", default="verify-report")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--depth", default="default", choices=["quick", "default", "deep", "exhaustive"],
+                   help="how hard to look (default: default); see README.md")
+    p.add_argument("--out", default="verify-report",
+                   help="folder for report.json and index.html (default: verify-report)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random samples (default: 0)")
+    p.add_argument("--list-ops", action="store_true", help="print the op ids and exit")
     a = p.parse_args(argv)
+    from . import opdb
+    if a.list_ops:
+        print("\n".join(e.id for e in opdb.all_ops()))
+        return 0
     split = lambda s: [v for v in s.split(",") if v] if s else None  # noqa: E731
+    unknown_dtypes = set(split(a.dtypes) or ()) - set(opdb.ALL_DTYPES)
+    if unknown_dtypes:
+        p.error(f"unknown dtype(s) {sorted(unknown_dtypes)}; have {list(opdb.ALL_DTYPES)}")
+    try:
+        opdb.select(split(a.ops))
+    except ValueError as e:
+        p.error(str(e))
     from .report import numpy_comparison, table
     results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed)
     print(table(results))

@@ -203,7 +203,12 @@ def select(ops: Optional[Sequence[str]] = None) -> List[OpInfo]:
            or wanted & set(e.aliases)]
     unknown = wanted - {n for e in out for n in (e.name, e.id) + e.aliases}
     if unknown:
-        raise ValueError(f"verify: no entry for {sorted(unknown)}")
+        import difflib
+        known = sorted({n for e in all_ops() for n in (e.name, e.id) + e.aliases})
+        hints = {u: difflib.get_close_matches(u, known, 3) for u in sorted(unknown)}
+        raise ValueError("verify: no entry for " + "; ".join(
+            f"{u!r}" + (f" (did you mean {', '.join(h)}?)" if h else "") for u, h in hints.items())
+            + f". Known ops: {', '.join(known)}")
     return out
 
 

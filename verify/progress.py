@@ -24,13 +24,13 @@ class Progress:
         frac = min(self.done / self.total, 1.0)
         elapsed = time.time() - self.t0
         bar = "#" * int(frac * self.WIDTH) + "." * (self.WIDTH - int(frac * self.WIDTH))
-        line = f"[{bar}] {frac * 100:5.1f}% {elapsed:6.1f}s  {label[:40]}"
+        line = f"[{bar}] {frac * 100:5.1f}% {elapsed:6.1f}s  {label[:60]}"
         if self.tty:
-            print(f"\r{line:<90s}", end="", file=self.stream, flush=True)
+            print(f"\r{line:<110s}", end="", file=self.stream, flush=True)
         elif int(frac * 10) > self.last_decile:
             self.last_decile = int(frac * 10)
             print(line, file=self.stream, flush=True)
 
     def finish(self, message: str) -> None:
         if self.enabled:
-            print(("\r" if self.tty else "") + f"{message:<90s}", file=self.stream, flush=True)
+            print(("\r" if self.tty else "") + f"{message:<110s}", file=self.stream, flush=True)

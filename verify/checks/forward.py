@@ -49,7 +49,7 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
         if worst > tol.ulp:
             i = np.unravel_index(int(np.argmax(d)), d.shape)
             res.fail(f"{where}: {int(np.sum(d > tol.ulp))} of {d.size} elements beyond "
-                     f"{tol.ulp} ULP; worst at {i}: got {got[i]!r}, expected {expect[i]!r} "
+                     f"{tol.ulp} ULP; worst at {tuple(map(int, i))}: got {got[i]!r}, expected {expect[i]!r} "
                      f"({d[i]} ULP)")
         return
     a, r = got.astype(np.float64), np.asarray(want, np.float64)
@@ -61,10 +61,10 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
     if np.any(bad_special) or np.any(err > limit):
         i = np.unravel_index(int(np.argmax(np.where(bad_special, np.inf, err))), err.shape)
         res.fail(f"{where}: beyond rtol {tol.rtol:g} (scale {scale:.3g}) atol {tol.atol:g}: "
-                 f"at {i} got {a[i]!r}, expected {r[i]!r}")
+                 f"at {tuple(map(int, i))} got {a[i]!r}, expected {r[i]!r}")
     if scale > 0:
         eps = np.finfo(got.dtype).eps
-        ulps.append(float(np.max(np.where(fin, err, 0.0))) / (scale * eps))
+        ulps.append(float(np.max(np.where(fin, err, 0.0))) / (scale * float(eps)))
 
 
 def _check_zero_signs(res: Result, where: str, got: np.ndarray, want) -> None:
@@ -75,7 +75,7 @@ def _check_zero_signs(res: Result, where: str, got: np.ndarray, want) -> None:
     if np.any(bad):
         i = np.unravel_index(int(np.argmax(bad)), bad.shape)
         res.fail(f"{where}: sign of zero: {int(np.sum(bad))} of {bad.size} elements are "
-                 f"zeros of the wrong sign; first at {i}: got {got[i]!r}, "
+                 f"zeros of the wrong sign; first at {tuple(map(int, i))}: got {got[i]!r}, "
                  f"expected {float(np.asarray(want, np.float64)[i])!r} (exact)")
 
 

@@ -170,6 +170,7 @@ def check_gradients(op: OpInfo, backend: str, rng: np.random.Generator, depth: s
         except Exception as e:  # noqa: BLE001
             res.fail(f"{where}: raised {type(e).__name__}: {e}")
     res.grad_err = worst
-    if res.n == 0 and res.status == "pass":
-        res.status = "skip"
+    if res.n == 0:
+        res.fail(f"{op.id}: differentiable, but no sample is small enough for gradcheck "
+                 f"(inputs of at most ~30 elements, grad=True) or large enough for projections")
     return res
