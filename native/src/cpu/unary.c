@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "../internal.h"
+#include "double_double.h"
 #include "fast_math.h"
 
 typedef const double *params_t; /* p0, p1, p2 of tf_unary */
@@ -73,13 +74,64 @@ static inline double uf_elu(double x, params_t p) {
 }
 /* exact: x/2 * erfc(-x/sqrt2), which does not cancel for negative x as
  * x/2 * (1 + erf(x/sqrt2)) does. tanh form: x/2 * (1 + tanh(u)) written as
- * x * sigmoid(2u) for the same reason. */
+ * x * sigmoid(2u) for the same reason.
+ * For x << 0 both are x times a tail whose relative sensitivity to its
+ * argument is ~x^2 (erfc) or ~2|u| ~ x^3 / 10 (sigmoid): rounding the
+ * argument once would cost hundreds of ULPs at x ~ -25. So the argument is
+ * carried as a double-double z = hi + lo and the tail corrected to first
+ * order in lo: erfc(hi + lo) = erfc(hi) - lo 2/sqrt(pi) e^-hi^2, and
+ * e^-(hi + lo) = e^-hi (1 - lo) in sigmoid. */
+static const dd_t NEG_SQRT1_2 = {-0.7071067811865476, 4.833646656726457e-17};
+static const dd_t SQRT_2_OVER_PI = {0.7978845608028654, -4.98465440455546e-17};
+
+/* e^(a_hi + a_lo) * 2^128 for a in about [-800, -600], where e^a itself
+ * is subnormal or nearly: the product it enters is formed at full precision
+ * and scaled back with one rounding (ldexp(., -128)). 128 ln2 is split so
+ * that a_hi + 128 LN2_HI is exact; the rest, t, enters as 1 + t + t^2/2. */
+static inline double exp_scaled_2p128(double a_hi, double a_lo) {
+  const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+  double t = a_lo + 128.0 * LN2_LO;
+  return exp(a_hi + 128.0 * LN2_HI) * (1.0 + t + 0.5 * t * t);
+}
+
+static inline double gelu_erfc(double x) {
+  dd_t z = dd_mul_d(NEG_SQRT1_2, x);
+  if (z.hi > 38.0) return -0.0; /* |gelu| < 1e-600: below every subnormal */
+  if (z.hi > 26.0) {
+    /* erfc(z) = e^-z^2 / (z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4) - ...); the
+     * twelfth term, 23!! / (2z^2)^12, is below 1e-20 here. The result is
+     * subnormal or nearly, e^-z^2 too. */
+    double w = 1.0 / (2.0 * z.hi * z.hi), series = 1.0;
+    for (int k = 12; k >= 1; k--) series = 1.0 - (2 * k - 1) * w * series;
+    dd_t z2 = dd_mul(z, z);
+    double tail = exp_scaled_2p128(-z2.hi, -z2.lo) * (0.5 * M_2_SQRTPI) / z.hi * series;
+    return ldexp(0.5 * x * tail, -128);
+  }
+  double tail = erfc(z.hi) - z.lo * M_2_SQRTPI * exp(-z.hi * z.hi);
+  return 0.5 * x * tail;
+}
+
+static inline double gelu_tanh(double x, params_t p) {
+  /* sigmoid(2u) is 1 or 0 in double from |x| ~ 10 on; x^3 would overflow */
+  if (fabs(x) > 1e4) return x > 0 ? x : -0.0;
+  dd_t x3 = dd_mul_d(dd_two_prod(x, x), x);
+  dd_t u = dd_mul(dd_add_d(dd_mul_d(x3, 0.044715), x), SQRT_2_OVER_PI);
+  if (u.hi < -350.0) /* sigmoid(2u) = e^2u, subnormal or nearly */
+    return ldexp(x * exp_scaled_2p128(2.0 * u.hi, 2.0 * u.lo), -128);
+  /* x sigmoid(v) = x / (1 + e^-v), v = 2u; e^-(v_hi + v_lo) = E (1 - v_lo),
+   * and 1 + E is kept exact, so the denominator rounds once. */
+  (void)p;
+  double e = exp(-2.0 * u.hi);
+  dd_t d = e >= 1.0 ? dd_fast_two_sum(e, 1.0) : dd_fast_two_sum(1.0, e);
+  return x / (d.hi + (d.lo - e * (2.0 * u.lo)));
+}
+
 static inline double uf_gelu(double x, params_t p) {
   if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
-  if (p[0] == 0) return 0.5 * x * erfc(-x * M_SQRT1_2);
-  double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  return x * uf_sigmoid(2.0 * u, p);
+  if (x == INFINITY || x != x) return x;
+  return p[0] == 0 ? gelu_erfc(x) : gelu_tanh(x, p);
 }
+
 /* Below x = -708 e^x is subnormal and x * e^x would keep only its few
  * digits, so there e^x is computed 64 binades higher, e^(x + 64 ln2), and
  * the product scaled back with one rounding. 64 ln2 is split so that
