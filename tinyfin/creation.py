@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _C
 from . import dtypes as _dtypes
-from .tensor import Tensor, _call, register
+from .tensor import Tensor, _call, register, renamed_errors, require_tensor
 
 DTypeLike = Union[_dtypes.dtype, str, None]
 
@@ -35,8 +35,25 @@ def _shape_args(op: str, size) -> tuple:
     return shape
 
 
-def _dtype_or(dtype: DTypeLike, default: _dtypes.dtype) -> _dtypes.dtype:
-    return default if dtype is None else _dtypes.get(dtype)
+def _dtype_or(op: str, dtype: DTypeLike, default: _dtypes.dtype) -> _dtypes.dtype:
+    return default if dtype is None else _dtypes.get(dtype, op)
+
+
+def _require_int(op: str, name: str, value) -> int:
+    """An int argument (a size, a bound): a float would be truncated
+    silently, as PyTorch never does."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _require_real(op: str, name: str, value) -> float:
+    """A real-number argument (a fill value, an end point), or a one-element
+    Tensor holding one."""
+    if not isinstance(value, (numbers.Real, Tensor)):
+        raise TypeError(f"{op}: {name} must be a number, got "
+                        f"{type(value).__name__}")
+    return float(value)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -45,11 +62,15 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(array: np.ndarray, _op: str = "from_numpy") -> Tensor:
     """A tensor with a copy of a NumPy array's data (any strides)."""
-    dt = _dtypes.from_numpy(array.dtype)
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{_op}: expected a numpy.ndarray, got "
+                        f"{type(array).__name__}; use tinyfin.tensor(data) "
+                        "for Python data")
+    dt = _dtypes.from_numpy(array.dtype, _op)
     if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
-        raise OverflowError(f"tensor: {array.dtype} values up to {array.max()} "
+        raise OverflowError(f"{_op}: {array.dtype} values up to {array.max()} "
                             "do not fit in int64")
     array = np.require(array, dtype=dt.numpy, requirements="C")  # keeps 0-d
     shape = array.shape
@@ -89,20 +110,22 @@ def tensor(data, dtype: DTypeLike = None, requires_grad: bool = False,
     _check_device(device)
     arr = _infer_array(data)
     if dtype is not None:
-        dt = _dtypes.get(dtype)
+        dt = _dtypes.get(dtype, "tensor")
         if arr.dtype.kind == "f" and dt is _dtypes.int64:
             with np.errstate(invalid="ignore"):
-                arr = np.nan_to_num(arr, nan=0.0)
+                arr = np.asarray(np.nan_to_num(arr, nan=0.0))  # 0-d stays an array
         arr = arr.astype(dt.numpy)
-    t = from_numpy(arr)
+    t = from_numpy(arr, "tensor")
     return _finish(t, requires_grad)
 
 
 @register("as_tensor", method=False)
 def as_tensor(data, dtype: DTypeLike = None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or _dtypes.get(dtype) is data.dtype):
+    if isinstance(data, Tensor) and (
+            dtype is None or _dtypes.get(dtype, "as_tensor") is data.dtype):
         return data
-    return tensor(data, dtype=dtype)
+    with renamed_errors("as_tensor", "tensor"):
+        return tensor(data, dtype=dtype)
 
 
 def _check_device(device) -> None:
@@ -115,8 +138,9 @@ def _creator(name: str, value):
     def create(*size, dtype: DTypeLike = None, requires_grad: bool = False,
                device: str = "cpu") -> Tensor:
         _check_device(device)
-        return full(_shape_args(name, size), value, dtype=dtype,
-                    requires_grad=requires_grad)
+        shape = _shape_args(name, size)
+        dt = _dtype_or(name, dtype, _dtypes.float32)
+        return full(shape, value, dtype=dt, requires_grad=requires_grad)
     create.__name__ = name
     create.__doc__ = f"A tensor of the given size filled with {value}."
     return create
@@ -131,8 +155,8 @@ def full(size: Sequence[int], fill_value, dtype: DTypeLike = None,
         dtype = (_dtypes.bool_ if isinstance(fill_value, (bool, np.bool_)) else
                  _dtypes.int64 if isinstance(fill_value, numbers.Integral) else
                  _dtypes.float32)
-    dt = _dtypes.get(dtype)
-    f = float(fill_value)
+    dt = _dtypes.get(dtype, "full")
+    f = _require_real("full", "fill_value", fill_value)
     i = int(fill_value) if math.isfinite(f) else 0
     t = _call(_C.tf_full, len(shape), _C.shape_array(shape), dt.code, f, i)
     return _finish(t, requires_grad)
@@ -147,7 +171,7 @@ def empty(*size, dtype: DTypeLike = None, requires_grad: bool = False,
           device: str = "cpu") -> Tensor:
     _check_device(device)
     shape = _shape_args("empty", size)
-    dt = _dtype_or(dtype, _dtypes.float32)
+    dt = _dtype_or("empty", dtype, _dtypes.float32)
     t = _call(_C.tf_tensor_empty, len(shape), _C.shape_array(shape), dt.code)
     return _finish(t, requires_grad)
 
@@ -155,8 +179,10 @@ def empty(*size, dtype: DTypeLike = None, requires_grad: bool = False,
 def _like(name: str, make):
     def like(input: Tensor, *args, dtype: DTypeLike = None,
              requires_grad: bool = False, **kwargs) -> Tensor:
-        return make(input.shape, *args, dtype=dtype or input.dtype,
-                    requires_grad=requires_grad, **kwargs)
+        require_tensor(name, input)
+        with renamed_errors(name, make.__name__):
+            return make(input.shape, *args, dtype=dtype or input.dtype,
+                        requires_grad=requires_grad, **kwargs)
     like.__name__ = name
     return register(name, method=False)(like)
 
@@ -177,7 +203,7 @@ def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     all_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-    dt = _dtype_or(dtype, _dtypes.int64 if all_int else _dtypes.float32)
+    dt = _dtype_or("arange", dtype, _dtypes.int64 if all_int else _dtypes.float32)
     if not all(math.isfinite(float(v)) for v in (start, end, step)):
         raise ValueError(f"arange: start, end and step must be finite, got "
                          f"({start}, {end}, {step})")
@@ -194,16 +220,21 @@ def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
 @register("linspace", method=False)
 def linspace(start: float, end: float, steps: int, *, dtype: DTypeLike = None,
              requires_grad: bool = False) -> Tensor:
-    dt = _dtype_or(dtype, _dtypes.float32)
-    t = _call(_C.tf_linspace, float(start), float(end), int(steps), dt.code)
+    start = _require_real("linspace", "start", start)
+    end = _require_real("linspace", "end", end)
+    steps = _require_int("linspace", "steps", steps)
+    dt = _dtype_or("linspace", dtype, _dtypes.float32)
+    t = _call(_C.tf_linspace, start, end, steps, dt.code)
     return _finish(t, requires_grad)
 
 
 @register("eye", method=False)
 def eye(n: int, m: Optional[int] = None, *, dtype: DTypeLike = None,
         requires_grad: bool = False) -> Tensor:
-    dt = _dtype_or(dtype, _dtypes.float32)
-    t = _call(_C.tf_eye, int(n), int(n if m is None else m), dt.code)
+    n = _require_int("eye", "n", n)
+    m = n if m is None else _require_int("eye", "m", m)
+    dt = _dtype_or("eye", dtype, _dtypes.float32)
+    t = _call(_C.tf_eye, n, m, dt.code)
     return _finish(t, requires_grad)
 
 
@@ -220,7 +251,7 @@ def initial_seed() -> int:
 
 
 def _float_dtype(op: str, dtype: DTypeLike) -> _dtypes.dtype:
-    dt = _dtype_or(dtype, _dtypes.float32)
+    dt = _dtype_or(op, dtype, _dtypes.float32)
     if not dt.is_floating_point:
         raise TypeError(f"{op}: expected a float32 or float64 dtype, got {dt.name}")
     return dt
@@ -256,23 +287,31 @@ def randint(low: int, high: Optional[int] = None, size=None, *,
         low, high = 0, low
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+    low = _require_int("randint", "low", low)
+    high = _require_int("randint", "high", high)
     shape = _shape_args("randint", (size,))
-    dt = _dtype_or(dtype, _dtypes.int64)
+    dt = _dtype_or("randint", dtype, _dtypes.int64)
     return _call(_C.tf_randint, len(shape), _C.shape_array(shape), dt.code,
-                 int(low), int(high))
+                 low, high)
 
 
 @register("rand_like", method=False)
 def rand_like(input: Tensor, *, dtype: DTypeLike = None) -> Tensor:
-    return rand(input.shape, dtype=dtype or input.dtype)
+    require_tensor("rand_like", input)
+    with renamed_errors("rand_like", "rand"):
+        return rand(input.shape, dtype=dtype or input.dtype)
 
 
 @register("randn_like", method=False)
 def randn_like(input: Tensor, *, dtype: DTypeLike = None) -> Tensor:
-    return randn(input.shape, dtype=dtype or input.dtype)
+    require_tensor("randn_like", input)
+    with renamed_errors("randn_like", "randn"):
+        return randn(input.shape, dtype=dtype or input.dtype)
 
 
 @register("randint_like", method=False)
 def randint_like(input: Tensor, low: int, high: Optional[int] = None, *,
                  dtype: DTypeLike = None) -> Tensor:
-    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+    require_tensor("randint_like", input)
+    with renamed_errors("randint_like", "randint"):
+        return randint(low, high, input.shape, dtype=dtype or input.dtype)

@@ -44,8 +44,9 @@ def _by_name(name: str) -> dtype:
     return {d.name: d for d in ALL}[name]
 
 
-def from_numpy(np_dtype) -> dtype:
-    """The tinyfin dtype for a NumPy dtype; smaller ints and floats widen."""
+def from_numpy(np_dtype, op: str = "tensor") -> dtype:
+    """The tinyfin dtype for a NumPy dtype; smaller ints and floats widen.
+    `op` names the calling op in the error."""
     np_dtype = np.dtype(np_dtype)
     if np_dtype in BY_NUMPY:
         return BY_NUMPY[np_dtype]
@@ -53,12 +54,13 @@ def from_numpy(np_dtype) -> dtype:
         return int64
     if np_dtype.kind == "f" and np_dtype.itemsize < 4:
         return float32
-    raise TypeError(f"tensor: NumPy dtype {np_dtype} is not supported; "
+    raise TypeError(f"{op}: NumPy dtype {np_dtype} is not supported; "
                     "expected float32, float64, an integer type or bool")
 
 
-def get(value) -> dtype:
-    """Accept a tinyfin dtype, a NumPy dtype or a name ('float32')."""
+def get(value, op: str = "") -> dtype:
+    """Accept a tinyfin dtype, a NumPy dtype or a name ('float32'); `op`
+    names the calling op in the error."""
     if isinstance(value, dtype):
         return value
     if isinstance(value, str):
@@ -72,5 +74,5 @@ def get(value) -> dtype:
             return from_numpy(value)
         except TypeError:
             pass
-    raise TypeError(f"unknown dtype {value!r}; expected one of tinyfin.float32, "
-                    "float64, int64, bool")
+    raise TypeError(f"{op + ': ' if op else ''}unknown dtype {value!r}; "
+                    "expected one of tinyfin.float32, float64, int64, bool")

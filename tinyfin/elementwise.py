@@ -20,7 +20,8 @@ from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import (OUT, check_inplace, preserve_saved,
                              rebase_history, record)
 from .autograd.util import sum_to
-from .tensor import Handle, Tensor, _call, _wrap, register
+from .tensor import (Handle, Tensor, _call, _wrap, register, renamed_errors,
+                     require_tensor)
 
 U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
 B = {name: code for code, name in enumerate(_C.BINARY_OPS)}
@@ -58,13 +59,6 @@ def scalar_args(op: str, value) -> tuple:
         return float(value), 0, 2
     raise TypeError(f"{op}: expected a Tensor or a Python number, got "
                     f"{type(value).__name__}")
-
-
-def _require_tensor(op: str, x) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor as input, got "
-                        f"{type(x).__name__}")
-    return x
 
 
 # ---- unary ------------------------------------------------------------------
@@ -131,7 +125,7 @@ def _define_unary(name: str) -> None:
     code = U[name]
 
     def op(input: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
-        return unary(code, _require_tensor(name, input), out=out)
+        return unary(code, require_tensor(name, input), out=out)
 
     def op_(self: Tensor) -> Tensor:
         return unary(code, self, out=self)
@@ -150,13 +144,13 @@ for _name in _C.UNARY_OPS:
 
 @register("leaky_relu", method=False)
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return unary(U["leaky_relu"], _require_tensor("leaky_relu", input),
+    return unary(U["leaky_relu"], require_tensor("leaky_relu", input),
                  float(negative_slope))
 
 
 @register("elu", method=False)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return unary(U["elu"], _require_tensor("elu", input), float(alpha))
+    return unary(U["elu"], require_tensor("elu", input), float(alpha))
 
 
 @register("gelu", method=False)
@@ -164,7 +158,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got "
                          f"{approximate!r}")
-    return unary(U["gelu"], _require_tensor("gelu", input),
+    return unary(U["gelu"], require_tensor("gelu", input),
                  0.0 if approximate == "none" else 1.0)
 
 
@@ -172,7 +166,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    return unary(U["softplus"], _require_tensor("softplus", input),
+    return unary(U["softplus"], require_tensor("softplus", input),
                  float(beta), float(threshold))
 
 
@@ -180,10 +174,35 @@ def _finfo(dt: _dtypes.dtype):
     return np.finfo(dt.numpy) if dt.is_floating_point else np.iinfo(np.int64)
 
 
+def _require_number(op: str, name: str, value) -> None:
+    """A scalar parameter (a bound, a replacement value) must be a real
+    number, a Tensor or None; a string would reach float() and fail there
+    with a message that does not say which op or argument was wrong."""
+    if value is not None and not isinstance(value, (numbers.Real, Tensor)):
+        raise TypeError(f"{op}: {name} must be a number, got "
+                        f"{type(value).__name__}")
+
+
+def _check_bound_shapes(input: Tensor, *bounds) -> None:
+    """clamp's tensor bounds broadcast with the input (checked here so that
+    the message names clamp, not the maximum/minimum doing the work)."""
+    from .views import broadcast_shapes
+    for name, bound in zip(("min", "max"), bounds):
+        if isinstance(bound, Tensor):
+            try:
+                broadcast_shapes(input.shape, bound.shape)
+            except ValueError:
+                raise ValueError(f"clamp: {name} of shape {bound.shape} cannot "
+                                 f"be broadcast with the input shape "
+                                 f"{input.shape}") from None
+
+
 @register("nan_to_num")
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None,
                neginf: Optional[float] = None) -> Tensor:
-    info = _finfo(_require_tensor("nan_to_num", input).dtype)
+    info = _finfo(require_tensor("nan_to_num", input).dtype)
+    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        _require_number("nan_to_num", name, value)
     posinf = float(info.max) if posinf is None else float(posinf)
     neginf = float(info.min) if neginf is None else float(neginf)
     return unary(U["nan_to_num"], input, float(nan), posinf, neginf)
@@ -194,10 +213,13 @@ def clamp(input: Tensor, min=None, max=None, *,
           out: Optional[Tensor] = None) -> Tensor:
     """Limit input to [min, max]; either bound may be None, a number or a
     Tensor (then broadcast). NaN stays NaN; min > max gives max."""
-    _require_tensor("clamp", input)
+    require_tensor("clamp", input)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    _require_number("clamp", "min", min)
+    _require_number("clamp", "max", max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        _check_bound_shapes(input, min, max)
         result = input
         if min is not None:
             result = maximum(result, min)
@@ -337,9 +359,26 @@ def _scaled(other, alpha: Number):
     return other * alpha if isinstance(other, numbers.Number) else binary(B["mul"], other, alpha)
 
 
+def _check_alpha(op: str, input, other, alpha) -> None:
+    """alpha is a number; a float alpha needs a floating result (PyTorch:
+    scaling an integer tensor by 2.5 would silently round)."""
+    if not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{op}: alpha must be a number, got "
+                        f"{type(alpha).__name__}")
+    if isinstance(alpha, numbers.Integral) or not (
+            isinstance(input, Tensor) or isinstance(other, Tensor)):
+        return  # the missing tensor is reported by binary()
+    dt = _result_dtype_of(input, other)
+    if not dt.is_floating_point:
+        raise TypeError(f"{op}: alpha must be an int when the result is "
+                        f"{dt.name}, got {alpha!r}; convert the inputs to "
+                        "float first")
+
+
 @register("add")
 def add(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
     if alpha != 1:
+        _check_alpha("add", input, other, alpha)
         other = _scaled(other, alpha)
     return binary(B["add"], input, other, out)
 
@@ -347,6 +386,7 @@ def add(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Ten
 @register("sub", "subtract")
 def sub(input, other, *, alpha: Number = 1, out: Optional[Tensor] = None) -> Tensor:
     if alpha != 1:
+        _check_alpha("sub", input, other, alpha)
         other = _scaled(other, alpha)
     return binary(B["sub"], input, other, out)
 
@@ -358,10 +398,16 @@ def div(input, other, *, rounding_mode: Optional[str] = None,
     if rounding_mode is None:
         return binary(B["div"], input, other, out)
     if rounding_mode == "floor":
-        return binary(B["floor_divide"], input, other, out)
+        with renamed_errors("div", "floor_divide"):
+            return binary(B["floor_divide"], input, other, out)
     if rounding_mode == "trunc":
         q = binary(B["div"], input, other)
         dt = _result_dtype_of(input, other)
+        if not dt.is_floating_point and _has_zero(other):
+            # the float quotient would be +-inf (or NaN), saturated by .to()
+            # into a made-up integer; floor_divide raises the same way
+            raise ValueError("div: integer division by zero "
+                             "(rounding_mode='trunc')")
         q = q.trunc() if dt.is_floating_point else q.trunc().to(dt)
         if out is not None:
             out.copy_(q)
@@ -369,6 +415,12 @@ def div(input, other, *, rounding_mode: Optional[str] = None,
         return q
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', "
                      f"got {rounding_mode!r}")
+
+
+def _has_zero(x) -> bool:
+    if isinstance(x, Tensor):
+        return bool(binary(B["eq"], x, 0).any())
+    return x == 0
 
 
 def _result_dtype_of(a, b) -> _dtypes.dtype:
@@ -406,7 +458,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
-    _require_tensor("where", condition)
+    require_tensor("where", condition)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a "
                         "Tensor")
@@ -522,13 +574,18 @@ Tensor.__invert__ = _invert
 # ---- in-place helpers that are not ops of their own ----------------------------
 @register("zero_", function=False)
 def zero_(self: Tensor) -> Tensor:
+    check_inplace(self, "zero_")
     _check(_C.tf_fill_(self._h, 0.0, 0))
     return self
 
 
 @register("fill_", function=False)
 def fill_(self: Tensor, value) -> Tensor:
+    check_inplace(self, "fill_")
     if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"fill_: only supports a 0-d value tensor, got "
+                             f"shape {value.shape}")
         value = value.item()
     f, i, _ = scalar_args("fill_", value)
     if not self.dtype.is_floating_point and isinstance(value, float):
@@ -539,7 +596,7 @@ def fill_(self: Tensor, value) -> Tensor:
 
 @register("copy_", function=False)
 def copy_(self: Tensor, src: Tensor) -> Tensor:
-    _check(_C.tf_copy_(self._h, _require_tensor("copy_", src)._h))
+    _check(_C.tf_copy_(self._h, require_tensor("copy_", src)._h))
     return self
 
 

@@ -40,7 +40,7 @@ from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
 from .shape import (_embed, _index_add_put, _index_select_get, _inplace,
                     _linear, _zeros)
-from .tensor import Tensor, _call, _norm_dim, register
+from .tensor import Tensor, _call, _norm_dim, register, renamed_errors, require_tensor
 
 _int64, _bool = _dtypes.int64, _dtypes.bool_
 # Left where an Ellipsis covered no dims: NumPy still counts it as standing
@@ -254,12 +254,16 @@ def _placement(plan: _Plan, n_index_dims: int, ndim: int) -> Optional[list]:
 _DIM_RE = re.compile(r"for dimension (\d+)")
 
 
-def _remap_error(e: IndexError, advs: List[_Adv]) -> IndexError:
-    """The C core names dims of the permuted view; name the caller's dims."""
+def _remap_error(e: IndexError, advs: List[_Adv], op: str = "") -> IndexError:
+    """The C core names dims of the permuted view; name the caller's dims
+    (and, given `op`, the op: the core's bounds message leaves it out)."""
     def sub(m):
         j = int(m.group(1))
         return f"for dimension {advs[j].src if j < len(advs) else j}"
-    return IndexError(_DIM_RE.sub(sub, str(e)))
+    message = _DIM_RE.sub(sub, str(e))
+    if op and not message.startswith(op + ":"):
+        message = f"{op}: {message}"
+    return IndexError(message)
 
 
 def _handles(tensors: list):
@@ -432,7 +436,8 @@ def _advanced_put(plan: _Plan, value, accumulate: bool) -> None:
                               bool(accumulate))
     if status:
         e = _C.error(status)
-        raise _remap_error(e, plan.advs) if isinstance(e, IndexError) else e
+        raise (_remap_error(e, plan.advs, "index_put_")
+               if isinstance(e, IndexError) else e)
 
 
 def setitem(self: Tensor, index, value, accumulate: bool = False) -> None:
@@ -501,31 +506,36 @@ def index_put_(self: Tensor, indices: Sequence[Optional[Tensor]], values,
                accumulate: bool = False) -> Tensor:
     """self[indices] = values (or += with accumulate, repeated indices adding
     up); a None in indices stands for a whole dim."""
-    index = tuple(slice(None) if i is None else i for i in indices)
-    setitem(self, index, values, accumulate)
+    setitem(self, _index_tuple("index_put_", indices), values, accumulate)
     return self
 
 
 @register("index_put")
 def index_put(input: Tensor, indices: Sequence[Optional[Tensor]], values,
               accumulate: bool = False) -> Tensor:
-    index = tuple(slice(None) if i is None else i for i in indices)
-    return _index_put_tracked(input, index, values, accumulate)
+    require_tensor("index_put", input)
+    index = _index_tuple("index_put", indices)
+    with renamed_errors("index_put", "index_put_"):
+        return _index_put_tracked(input, index, values, accumulate)
+
+
+def _index_tuple(op: str, indices) -> tuple:
+    """index_put's indices: a tuple or list with one Tensor (or None, a
+    whole dim) per leading dim. A bare Tensor would be iterated row by row
+    and read as one index per dim, silently writing elsewhere."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{op}: indices must be a tuple of Tensors, got "
+                        f"{type(indices).__name__}; write (index,) for one "
+                        "dim")
+    return tuple(slice(None) if i is None else i for i in indices)
 
 
 # ---- gather / scatter / select ----------------------------------------------------
-def _require(op: str, x, name: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected {name} to be a Tensor, got "
-                        f"{type(x).__name__}")
-    return x
-
-
 @register("gather")
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (and so on)."""
-    _require("gather", index, "index")
-    _require("gather", input)
+    require_tensor("gather", index, "index")
+    require_tensor("gather", input)
     d = int(dim)
 
     def get(t: Tensor) -> Tensor:
@@ -543,9 +553,9 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of input with src[i][j][k] added at [i][index[i][j][k]][k]
     (dim 1); repeated indices add up in a fixed order."""
-    _require("scatter_add", index, "index")
-    _require("scatter_add", src, "src")
-    out = _call(_C.tf_scatter_add, _require("scatter_add", input)._h,
+    require_tensor("scatter_add", index, "index")
+    require_tensor("scatter_add", src, "src")
+    out = _call(_C.tf_scatter_add, require_tensor("scatter_add", input)._h,
                 int(dim), index._h, src._h)
     if needs_grad(input, src) and out.dtype.is_floating_point:
         record("scatter_add", out, (input, src), _scatter_add_backward,
@@ -579,8 +589,8 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 @register("index_select")
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """input's entries at the positions in index (1-D or 0-d) along dim."""
-    _require("index_select", index, "index")
-    _require("index_select", input)
+    require_tensor("index_select", index, "index")
+    require_tensor("index_select", input)
     get = _index_select_get(int(dim), index)
     if not needs_grad(input):
         return get(input)
@@ -593,9 +603,11 @@ def take_along_dim(input: Tensor, indices: Tensor,
                    dim: Optional[int] = None) -> Tensor:
     """gather with input and indices broadcast in every dim but dim (over the
     flattened input when dim is None)."""
-    _require("take_along_dim", indices, "indices")
+    require_tensor("take_along_dim", indices, "indices")
+    require_tensor("take_along_dim", input)
     if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
+        with renamed_errors("take_along_dim", "gather"):
+            return gather(input.reshape(-1), 0, indices.reshape(-1))
     if input.ndim != indices.ndim:
         raise ValueError(f"take_along_dim: input {input.shape} and indices "
                          f"{indices.shape} must have the same number of dims")
@@ -607,14 +619,15 @@ def take_along_dim(input: Tensor, indices: Tensor,
     common = list(broadcast_shapes(tuple(a), tuple(b)))
     ia = common[:d] + [input.shape[d]] + common[d + 1:]
     ib = common[:d] + [indices.shape[d]] + common[d + 1:]
-    return gather(expand(input, tuple(ia)), d, expand(indices, tuple(ib)))
+    with renamed_errors("take_along_dim", "gather"):
+        return gather(expand(input, tuple(ia)), d, expand(indices, tuple(ib)))
 
 
 @register("nonzero")
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """The coordinates of the nonzero elements, row-major: an int64
     (count, ndim) tensor, or with as_tuple one 1-D tensor per dim."""
-    _require("nonzero", input)
+    require_tensor("nonzero", input)
     if not as_tuple:
         return _call(_C.tf_nonzero, input._h)
     flat = input if input.ndim else input.reshape(1)
@@ -624,13 +637,13 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 @register("argwhere")
 def argwhere(input: Tensor) -> Tensor:
-    return nonzero(input)
+    return nonzero(require_tensor("argwhere", input))
 
 
 # ---- masks ----------------------------------------------------------------------------
 def _check_mask(op: str, mask, shape: tuple) -> Tensor:
     from .views import broadcast_shapes
-    _require(op, mask, "mask")
+    require_tensor(op, mask, "mask")
     if mask.dtype is not _bool:
         raise TypeError(f"{op}: mask must be a bool tensor, got "
                         f"{mask.dtype.name}")
@@ -647,7 +660,7 @@ def _check_mask(op: str, mask, shape: tuple) -> Tensor:
 @register("masked_fill")
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """A copy of input with value where mask (broadcast) is true."""
-    _require("masked_fill", input)
+    require_tensor("masked_fill", input)
     _check_mask("masked_fill", mask, input.shape)
     if isinstance(value, Tensor):
         if value.ndim:
@@ -657,6 +670,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
             from .elementwise import where
             return where(mask, value.to(input.dtype), input)
         value = value.item()
+    elif not isinstance(value, (bool, int, float, np.generic)):
+        raise TypeError(f"masked_fill: value must be a number or a 0-d "
+                        f"Tensor, got {type(value).__name__}")
     from .creation import full
     fill = full((), value, dtype=input.dtype)
     out = _call(_C.tf_where, mask._h, fill._h, input._h)
@@ -681,13 +697,15 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of input (broadcast with mask) where mask is true, 1-D."""
     from .views import broadcast_tensors
-    _require("masked_select", input)
-    _require("masked_select", mask, "mask")
+    require_tensor("masked_select", input)
+    require_tensor("masked_select", mask, "mask")
     if mask.dtype is not _bool:
         raise TypeError(f"masked_select: mask must be a bool tensor, got "
                         f"{mask.dtype.name}")
     try:
         a, m = broadcast_tensors(input, mask)
-    except ValueError as e:
-        raise ValueError(f"masked_select: {e}") from None
+    except ValueError:
+        raise ValueError(f"masked_select: mask of shape {mask.shape} and input "
+                         f"of shape {input.shape} cannot be broadcast "
+                         "together") from None
     return getitem(a, m) if a.ndim else getitem(a.reshape(1), m.reshape(1))

@@ -16,6 +16,19 @@ def _require(op: str, x, ndim=None) -> Tensor:
     return x
 
 
+def _check_product(op: str, a: Tensor, b: Tensor) -> None:
+    """The fixed-rank forms check what matmul would, so that the message
+    names the op the user called: one dtype, matching inner sizes."""
+    if a.dtype is not b.dtype:
+        raise TypeError(f"{op}: expected both operands to have the same dtype, "
+                        f"got {a.dtype.name} and {b.dtype.name}")
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if k_a != k_b:
+        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         f"cannot be multiplied ({k_a} != {k_b})")
+
+
 @register("matmul")
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product: 1-D operands act as a row (left) or a column (right)
@@ -56,6 +69,7 @@ def _matmul_backward(g, a, b, a_shape, b_shape):
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     _require("mm", input, 2)
     _require("mm", mat2, 2)
+    _check_product("mm", input, mat2)
     return matmul(input, mat2)
 
 
@@ -66,6 +80,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.shape[0] != mat2.shape[0]:
         raise ValueError(f"bmm: batch sizes differ: {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
+    _check_product("bmm", input, mat2)
     return matmul(input, mat2)
 
 
@@ -73,6 +88,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     _require("mv", input, 2)
     _require("mv", vec, 1)
+    _check_product("mv", input, vec)
     return matmul(input, vec)
 
 
@@ -83,6 +99,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.shape != other.shape:
         raise ValueError(f"dot: expected two 1-D tensors of one length, got "
                          f"{tuple(input.shape)} and {tuple(other.shape)}")
+    _check_product("dot", input, other)
     return matmul(input, other)
 
 

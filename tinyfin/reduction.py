@@ -32,7 +32,7 @@ from .autograd.grad_mode import no_grad as _no_grad
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
-from .tensor import Handle, Tensor, _call, _wrap, register
+from .tensor import Handle, Tensor, _call, _wrap, register, require_tensor
 from .views import expand
 
 R = {name: code for code, name in enumerate(_C.REDUCE_OPS)}
@@ -43,13 +43,6 @@ class return_types:
     """Named results of max/min along a dim, as torch.return_types."""
     max = namedtuple("max", ["values", "indices"])
     min = namedtuple("min", ["values", "indices"])
-
-
-def _require_tensor(op: str, x) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor as input, got "
-                        f"{type(x).__name__}")
-    return x
 
 
 def dim_mask(op: str, dim: Dim, ndim: int) -> int:
@@ -78,7 +71,7 @@ def dim_mask(op: str, dim: Dim, ndim: int) -> int:
 
 def _reduce(op: str, x: Tensor, dim: Dim, keepdim: bool, param: float = 0.0,
             indices: bool = False):
-    x = _require_tensor(op, x)
+    x = require_tensor(op, x)
     mask = dim_mask(op, dim, x.ndim)
     values, idx = Handle(), Handle()
     status = _C.tf_reduce(R[op], x._h, mask, bool(keepdim), float(param),
@@ -91,7 +84,7 @@ def _reduce(op: str, x: Tensor, dim: Dim, keepdim: bool, param: float = 0.0,
 def _cast(op: str, x: Tensor, dtype) -> Tensor:
     """x in dtype; the conversion is recorded, so the gradient goes back to
     x in x's own dtype."""
-    x = _require_tensor(op, x)
+    x = require_tensor(op, x)
     if dtype is None:
         return x
     return x.to(_dtypes.get(dtype))

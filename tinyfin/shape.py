@@ -17,7 +17,8 @@ import numpy as np
 from . import _C
 from .autograd.grad_mode import no_grad
 from .autograd.graph import needs_grad, record
-from .tensor import Tensor, _call, _norm_dim, register
+from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
+                     require_tensor)
 
 _PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2}
 
@@ -34,6 +35,24 @@ def _tensor_list(op: str, tensors) -> list:
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of Tensors")
     return tensors
+
+
+def _ints(op: str, name: str, value, single: bool = True) -> List[int]:
+    """value, a sequence of ints (or, where `single`, one int), as a list;
+    a TypeError naming op and the argument otherwise (a float would be
+    truncated silently, or fail with a bare 'not iterable')."""
+    if single and isinstance(value, (int, np.integer)):
+        return [int(value)]
+    if not isinstance(value, (str, bytes, Tensor)):
+        try:
+            items = list(value)
+        except TypeError:
+            items = None
+        if items is not None and all(isinstance(v, (int, np.integer))
+                                     for v in items):
+            return [int(v) for v in items]
+    what = "an int or a sequence of ints" if single else "a sequence of ints"
+    raise TypeError(f"{op}: {name} must be {what}, got {value!r}")
 
 
 def _dims(op: str, dims, ndim: int) -> List[int]:
@@ -170,20 +189,23 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                              f"entry {i}")
     d = _norm_dim("stack", dim, len(shape) + 1)
     from .views import unsqueeze
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    with renamed_errors("stack", "cat"):
+        return cat([unsqueeze(t, d) for t in tensors], d)
 
 
 @register("hstack", method=False)
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     tensors = _tensor_list("hstack", tensors)
     tensors = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+    with renamed_errors("hstack", "cat"):
+        return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 @register("vstack", "row_stack", method=False)
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     tensors = _tensor_list("vstack", tensors)
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+    with renamed_errors("vstack", "cat"):
+        return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
 
 
 # ---- splitting (views) ----------------------------------------------------
@@ -192,12 +214,12 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]],
           dim: int = 0) -> Tuple[Tensor, ...]:
     """Views of consecutive pieces along dim: of split_size each (the last
     may be smaller), or of the listed sizes (which must add up to the size)."""
-    if tensor.ndim == 0:
+    if require_tensor("split", tensor).ndim == 0:
         raise ValueError("split: cannot split a 0-d tensor")
     d = _norm_dim("split", dim, tensor.ndim)
     size = tensor.shape[d]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
         if step < 0 or (step == 0 and size != 0):
             raise ValueError(f"split: split_size must be positive, got {step} "
                              f"for a dim of size {size}")
@@ -205,7 +227,7 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]],
         if not sizes:
             sizes = [0]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = _ints("split", "split_size_or_sections", split_size_or_sections)
         if any(s < 0 for s in sizes) or sum(sizes) != size:
             raise ValueError(f"split: sections {tuple(sizes)} must be "
                              f"non-negative and add up to the size {size} of "
@@ -220,7 +242,9 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]],
 @register("split_with_sizes")
 def split_with_sizes(tensor: Tensor, split_sizes: Sequence[int],
                      dim: int = 0) -> Tuple[Tensor, ...]:
-    return split(tensor, list(split_sizes), dim)
+    sizes = _ints("split_with_sizes", "split_sizes", split_sizes, single=False)
+    with renamed_errors("split_with_sizes", "split"):
+        return split(tensor, sizes, dim)
 
 
 @register("chunk")
@@ -229,7 +253,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
     (the last may be smaller, and there may be fewer), as in PyTorch."""
     if not isinstance(chunks, int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    if input.ndim == 0:
+    if require_tensor("chunk", input).ndim == 0:
         raise ValueError("chunk: cannot chunk a 0-d tensor")
     size = input.shape[_norm_dim("chunk", dim, input.ndim)]
     return split(input, -(-size // chunks), dim)
@@ -238,7 +262,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
 @register("unbind")
 def unbind(input: Tensor, dim: int = 0) -> Tuple[Tensor, ...]:
     """Views of every index along dim, with dim removed."""
-    if input.ndim == 0:
+    if require_tensor("unbind", input).ndim == 0:
         raise ValueError("unbind: cannot unbind a 0-d tensor")
     d = _norm_dim("unbind", dim, input.ndim)
     return tuple(_view_grad("unbind", input,
@@ -249,7 +273,7 @@ def unbind(input: Tensor, dim: int = 0) -> Tuple[Tensor, ...]:
 @register("narrow")
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The view input[..., start:start + length] along dim."""
-    if input.ndim == 0:
+    if require_tensor("narrow", input).ndim == 0:
         raise ValueError("narrow: cannot narrow a 0-d tensor")
     d = _norm_dim("narrow", dim, input.ndim)
     size = input.shape[d]
@@ -259,7 +283,9 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
                          f"of size {size}")
     if start < 0:
         start += size
-    if length < 0 or start + length > size:
+    if length < 0:
+        raise ValueError(f"narrow: length must be non-negative, got {length}")
+    if start + length > size:
         raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds "
                          f"dimension size ({size}) of dim {d}")
     return _slice(input, d, start, start + length)
@@ -268,7 +294,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 # ---- reordering and repetition (copies) -----------------------------------
 @register("flip")
 def flip(input: Tensor, dims: Union[int, Sequence[int]]) -> Tensor:
-    dims = _dims("flip", dims, input.ndim)
+    dims = _dims("flip", dims, require_tensor("flip", input).ndim)
     mask = 0
     for d in dims:
         mask |= 1 << d
@@ -280,7 +306,7 @@ def flip(input: Tensor, dims: Union[int, Sequence[int]]) -> Tensor:
 
 @register("fliplr")
 def fliplr(input: Tensor) -> Tensor:
-    if input.ndim < 2:
+    if require_tensor("fliplr", input).ndim < 2:
         raise ValueError(f"fliplr: input must have at least 2 dims, got shape "
                          f"{input.shape}")
     return flip(input, 1)
@@ -288,7 +314,7 @@ def fliplr(input: Tensor) -> Tensor:
 
 @register("flipud")
 def flipud(input: Tensor) -> Tensor:
-    if input.ndim < 1:
+    if require_tensor("flipud", input).ndim < 1:
         raise ValueError("flipud: input must have at least 1 dim, got a 0-d "
                          "tensor")
     return flip(input, 0)
@@ -322,9 +348,10 @@ def repeat(self: Tensor, *sizes) -> Tensor:
 
 @register("tile")
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    dims = (1,) * (input.ndim - len(dims)) + dims
-    return repeat(input, dims)
+    dims = tuple(_ints("tile", "dims", dims))
+    dims = (1,) * (require_tensor("tile", input).ndim - len(dims)) + dims
+    with renamed_errors("tile", "repeat"):
+        return repeat(input, dims)
 
 
 @register("roll")
@@ -332,16 +359,14 @@ def roll(input: Tensor, shifts: Union[int, Sequence[int]],
          dims: Union[int, Sequence[int], None] = None) -> Tensor:
     """Elements shifted cyclically along dims (all elements when dims is
     None, as over the flattened tensor)."""
+    require_tensor("roll", input)
+    shifts = _ints("roll", "shifts", shifts)
     if dims is None:
-        if not isinstance(shifts, int):
-            shifts = tuple(shifts)
-            if len(shifts) != 1:
-                raise ValueError(f"roll: with dims=None, shifts must be one "
-                                 f"int, got {shifts}")
-            shifts = shifts[0]
-        return roll(input.flatten(), shifts, 0).view(input.shape)
-    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
-    dims = [dims] if isinstance(dims, int) else list(dims)
+        if len(shifts) != 1:
+            raise ValueError(f"roll: with dims=None, shifts must be one "
+                             f"int, got {tuple(shifts)}")
+        return roll(input.flatten(), shifts[0], 0).view(input.shape)
+    dims = _ints("roll", "dims", dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: shifts {tuple(shifts)} and dims {tuple(dims)} "
                          "must have the same length")
@@ -368,8 +393,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     starting from the LAST dim: (left, right, top, bottom, ...). Modes:
     'constant' (value; negative amounts crop), 'reflect' (each amount less
     than the size), 'replicate' (repeat the edge)."""
-    pad = tuple(int(p) for p in pad)
-    ndim = input.ndim
+    pad = tuple(_ints("pad", "pad", pad, single=False))
+    ndim = require_tensor("pad", input).ndim
     if len(pad) % 2 or len(pad) > 2 * ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at "
                          f"most twice the number of dims of the input "
@@ -434,13 +459,19 @@ def _pad_index_backward(g, indices, shape):
 @register("tril")
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements above the diagonal-th diagonal of the last two dims."""
-    return _tril(input, int(diagonal), False)
+    return _tril(require_tensor("tril", input), _diagonal("tril", diagonal), False)
 
 
 @register("triu")
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements below the diagonal-th diagonal of the last two dims."""
-    return _tril(input, int(diagonal), True)
+    return _tril(require_tensor("triu", input), _diagonal("triu", diagonal), True)
+
+
+def _diagonal(op: str, diagonal) -> int:
+    if not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+    return int(diagonal)
 
 
 def _tril(input: Tensor, k: int, upper: bool) -> Tensor:

@@ -11,6 +11,7 @@ same code.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from ctypes import byref, c_double, c_int64, c_void_p
 from typing import Any, Callable, Optional, Tuple
@@ -242,6 +243,30 @@ def _norm_dim(op: str, dim: int, ndim: int) -> int:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of "
                          f"{ndim} dims (expected a dim in [{-n}, {n - 1}])")
     return dim % n
+
+
+def require_tensor(op: str, x, name: str = "input") -> "Tensor":
+    """x itself, or a TypeError naming op when x is not a Tensor (a list or
+    an array would otherwise fail deep inside with an AttributeError)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as {name}, got "
+                        f"{type(x).__name__}")
+    return x
+
+
+@contextlib.contextmanager
+def renamed_errors(op: str, *inner: str):
+    """Inside it, an error raised by one of the `inner` ops that `op` calls
+    to do its work names `op` instead: the user called op, not them.
+    (The rest of the message, the shapes and what would be valid, stays.)"""
+    try:
+        yield
+    except (ValueError, TypeError, IndexError) as e:
+        message = str(e)
+        for name in inner:
+            if message.startswith(name + ":"):
+                raise type(e)(op + message[len(name):]) from None
+        raise
 
 
 def register(*names: str, method: bool = True, function: bool = True):

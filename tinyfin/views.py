@@ -10,7 +10,8 @@ from . import _C
 from . import dtypes as _dtypes
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
-from .tensor import Tensor, _call, _norm_dim, register
+from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
+                     require_tensor)
 
 Shape = Union[int, Sequence[int]]
 
@@ -61,7 +62,7 @@ def view_as(self: Tensor, other: Tensor) -> Tensor:
 
 @register("flatten")
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    shape = input.shape
+    shape = require_tensor("flatten", input).shape
     if not shape:
         return reshape(input, (1,))
     start = _norm_dim("flatten", start_dim, len(shape))
@@ -77,15 +78,25 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 @register("unflatten")
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    shape = input.shape
+    """dim split into dims of the given sizes (one may be -1: inferred)."""
+    shape = require_tensor("unflatten", input).shape
     d = _norm_dim("unflatten", dim, len(shape))
-    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    sizes = _shape("unflatten", (sizes,))
+    product = 1
+    for s in sizes:
+        product *= s
+    if -1 not in sizes and product != shape[d]:
+        raise ValueError(f"unflatten: sizes {sizes} multiply to {product}, not "
+                         f"to the size {shape[d]} of dim {d} (input shape "
+                         f"{shape})")
+    with renamed_errors("unflatten", "reshape"):  # the -1 cases
+        return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 @register("squeeze")
 def squeeze(input: Tensor, dim: Union[int, Sequence[int], None] = None) -> Tensor:
     """Remove size-1 dims (all of them, or those in dim)."""
-    ndim = input.ndim
+    ndim = require_tensor("squeeze", input).ndim
     if dim is None:
         mask = (1 << ndim) - 1
     else:
@@ -104,6 +115,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 @register("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    require_tensor("transpose", input)
     out = _call(_C.tf_transpose, input._h, int(dim0), int(dim1))
     if needs_grad(input):
         record("transpose", out, (input,),
@@ -114,7 +126,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 @register("permute")
 def permute(input: Tensor, *dims) -> Tensor:
     dims = _shape("permute", dims)
-    ndim = input.ndim
+    ndim = require_tensor("permute", input).ndim
     if len(dims) != ndim:
         raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor "
                          f"of {ndim} dims; pass a permutation of all of them")
@@ -129,20 +141,39 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 @register("t")
 def t(input: Tensor) -> Tensor:
-    if input.ndim > 2:
+    if require_tensor("t", input).ndim > 2:
         raise ValueError(f"t: expects a tensor of at most 2 dims, got "
                          f"{input.ndim}; use transpose or .mT")
     return input if input.ndim < 2 else transpose(input, 0, 1)
 
 
 @register("movedim", "moveaxis")
-def movedim(input: Tensor, source: int, destination: int) -> Tensor:
-    ndim = input.ndim
-    src = _norm_dim("movedim", source, ndim)
-    dst = _norm_dim("movedim", destination, ndim)
-    order = [d for d in range(ndim) if d != src]
-    order.insert(dst, src)
-    return permute(input, order)
+def movedim(input: Tensor, source: Shape, destination: Shape) -> Tensor:
+    """The dims in source moved to the positions in destination (ints or
+    sequences of one length); the other dims keep their order."""
+    ndim = require_tensor("movedim", input).ndim
+    src = _unique_dims("movedim", "source", source, ndim)
+    dst = _unique_dims("movedim", "destination", destination, ndim)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {tuple(src)} and destination "
+                         f"{tuple(dst)} must have the same number of dims")
+    if ndim == 0:
+        return reshape(input, ())
+    order = [-1] * ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(ndim) if d not in src)
+    return permute(input, [o if o >= 0 else next(rest) for o in order])
+
+
+def _unique_dims(op: str, name: str, dims: Shape, ndim: int) -> list:
+    """dims (an int or a sequence) made non-negative; none may repeat."""
+    listed = [dims] if isinstance(dims, int) else list(dims)
+    out = [_norm_dim(op, int(d), ndim) for d in listed]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: {name} {tuple(listed)} names a dim more than "
+                         "once")
+    return out
 
 
 def _T(self: Tensor) -> Tensor:
@@ -179,7 +210,9 @@ def expand_as(self: Tensor, other: Tensor) -> Tensor:
 
 @register("broadcast_to")
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    return expand(input, tuple(shape))
+    require_tensor("broadcast_to", input)
+    with renamed_errors("broadcast_to", "expand"):
+        return expand(input, tuple(shape))
 
 
 @register("broadcast_shapes", method=False)
@@ -202,7 +235,10 @@ def broadcast_shapes(*shapes) -> tuple:
 
 @register("broadcast_tensors")
 def broadcast_tensors(*tensors: Tensor) -> tuple:
-    shape = broadcast_shapes(*(t.shape for t in tensors))
+    for i, t in enumerate(tensors):
+        require_tensor("broadcast_tensors", t, f"argument {i}")
+    with renamed_errors("broadcast_tensors", "broadcast_shapes"):
+        shape = broadcast_shapes(*(t.shape for t in tensors))
     return tuple(expand(t, shape) for t in tensors)
 
 
@@ -224,7 +260,11 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
 
 # ---- copies -------------------------------------------------------------------
 @register("contiguous", function=False)
-def contiguous(self: Tensor) -> Tensor:
+def contiguous(self: Tensor, memory_format=None) -> Tensor:
+    if memory_format is not None:
+        raise TypeError(f"contiguous: memory_format is not supported (tinyfin "
+                        f"tensors have one, row-major, layout), got "
+                        f"{memory_format!r}")
     if self.is_contiguous():
         return self
     return clone(self)
@@ -232,7 +272,7 @@ def contiguous(self: Tensor) -> Tensor:
 
 @register("clone")
 def clone(input: Tensor) -> Tensor:
-    out = _call(_C.tf_clone, input._h)
+    out = _call(_C.tf_clone, require_tensor("clone", input)._h)
     if needs_grad(input):
         record("clone", out, (input,), lambda g: (g,))
     return out
@@ -256,13 +296,13 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
         elif isinstance(a, str) and a in ("cpu", "cuda") or a is None:
             device = a
         else:
-            dtype = _dtypes.get(a)
+            dtype = _dtypes.get(a, "to")
     if device is not None and str(device) != "cpu":
         raise RuntimeError(f"to: device {device!r} is not available; this "
                            "build of tinyfin runs on cpu only")
-    if dtype is None or _dtypes.get(dtype) is self.dtype:
+    if dtype is None or _dtypes.get(dtype, "to") is self.dtype:
         return self
-    return _convert(self, _dtypes.get(dtype))
+    return _convert(self, _dtypes.get(dtype, "to"))
 
 
 def _convert(self: Tensor, dt: _dtypes.dtype) -> Tensor:
@@ -283,7 +323,7 @@ for _name, _dt in [("float", _dtypes.float32), ("double", _dtypes.float64),
 
 @register("type_as", function=False)
 def type_as(self: Tensor, other: Tensor) -> Tensor:
-    return to(self, other.dtype)
+    return to(self, require_tensor("type_as", other, "other").dtype)
 
 
 @register("cpu", function=False)

@@ -83,3 +83,106 @@ ENTRIES = [
     _entry("randint_like", tf.randint_like, lambda x, lo, hi: (x.shape, lo, hi - 1),
            _like([((4, 5), (3, 7))]), dtypes=("int64",), random=True),
 ]
+
+
+# ---- error inputs: bad data, bad sizes (negative, not ints), unknown or
+# unsuitable dtypes, a non-tensor given to a _like form, empty ranges. Each
+# message names the op called (not the creator it delegates to).
+def E(desc, make, exc, match):
+    return ErrorInput(desc, make, exc, match)
+
+
+def _size_errors(name):
+    f = getattr(tf, name)
+    return [E("negative size", lambda: f(2, -1), ValueError,
+              rf"{name}: negative dimension in size \(2, -1\)"),
+            E("float size", lambda: f(2.5), TypeError,
+              rf"{name}: size must be a sequence of ints, got \(2\.5,\)"),
+            E("unknown dtype", lambda: f(2, dtype="float16"), TypeError,
+              rf"{name}: unknown dtype 'float16'; expected one of")]
+
+
+def _like_errors(name, *args):
+    f = getattr(tf, name)
+    return [E("non-tensor input", lambda: f([1.0, 2.0], *args), TypeError,
+              rf"{name}: expected a Tensor as input, got list"),
+            E("unknown dtype", lambda: f(tf.ones(2), *args, dtype="half"), TypeError,
+              rf"{name}: unknown dtype 'half'")]
+
+
+def _random_float_errors(name):
+    f = getattr(tf, name)
+    return [E("negative size", lambda: f(3, -1), ValueError,
+              rf"{name}: negative dimension in size \(3, -1\)"),
+            E("int64 dtype", lambda: f(3, dtype=tf.int64), TypeError,
+              rf"{name}: expected a float32 or float64 dtype, got int64")]
+
+
+def _random_like_errors(name):
+    f = getattr(tf, name)
+    return [E("int64 input", lambda: f(tf.tensor([1, 2])), TypeError,
+              rf"{name}: expected a float32 or float64 dtype, got int64"),
+            E("non-tensor input", lambda: f([1.0]), TypeError,
+              rf"{name}: expected a Tensor as input, got list")]
+
+
+_ERRORS = {
+    "tensor": lambda: [
+        E("ragged lists", lambda: tf.tensor([[1, 2], [3]]), ValueError,
+          r"tensor: could not build a tensor from the data .*nested sequences must have "
+          r"equal lengths"),
+        E("strings", lambda: tf.tensor(["a", "b"]), TypeError,
+          r"tensor: could not infer a dtype from data of type list"),
+        E("unknown dtype", lambda: tf.tensor([1.0], dtype="float16"), TypeError,
+          r"tensor: unknown dtype 'float16'")],
+    "as_tensor": lambda: [
+        E("ragged lists", lambda: tf.as_tensor([[1, 2], [3]]), ValueError,
+          r"as_tensor: could not build a tensor from the data .*equal lengths"),
+        E("a string", lambda: tf.as_tensor("abc"), TypeError,
+          r"as_tensor: could not infer a dtype from data of type str"),
+        E("unknown dtype", lambda: tf.as_tensor(tf.ones(2), dtype="float16"), TypeError,
+          r"as_tensor: unknown dtype 'float16'")],
+    "from_numpy": lambda: [
+        E("a list", lambda: tf.from_numpy([1.0, 2.0]), TypeError,
+          r"from_numpy: expected a numpy\.ndarray, got list"),
+        E("complex array", lambda: tf.from_numpy(np.zeros(2, np.complex64)), TypeError,
+          r"from_numpy: NumPy dtype complex64 is not supported")],
+    "zeros": lambda: _size_errors("zeros"),
+    "ones": lambda: _size_errors("ones"),
+    "empty": lambda: _size_errors("empty"),
+    "zeros_like": lambda: _like_errors("zeros_like"),
+    "ones_like": lambda: _like_errors("ones_like"),
+    "empty_like": lambda: _like_errors("empty_like"),
+    "full_like": lambda: _like_errors("full_like", 4) + [
+        E("string fill value", lambda: tf.full_like(tf.ones(2), "a"), TypeError,
+          r"full_like: fill_value must be a number, got str")],
+    "linspace": lambda: [
+        E("negative steps", lambda: tf.linspace(0, 1, -1), ValueError,
+          r"linspace: number of steps must be non-negative, got -1"),
+        E("float steps", lambda: tf.linspace(0, 1, 2.5), TypeError,
+          r"linspace: steps must be an int, got 2\.5"),
+        E("int64 dtype", lambda: tf.linspace(0, 1, 3, dtype=tf.int64), TypeError,
+          r"linspace: expected a float32 or float64 dtype, got int64")],
+    "eye": lambda: [
+        E("negative n", lambda: tf.eye(-1), ValueError,
+          r"eye: n and m must be non-negative, got -1 and -1"),
+        E("float n", lambda: tf.eye(2.5), TypeError, r"eye: n must be an int, got 2\.5")],
+    "rand": lambda: _random_float_errors("rand"),
+    "randn": lambda: _random_float_errors("randn"),
+    "randint": lambda: [
+        E("low >= high", lambda: tf.randint(5, 5, (3,)), ValueError,
+          r"randint: high \(5\) must be greater than low \(5\)"),
+        E("no size", lambda: tf.randint(5), TypeError, r"randint: size is required"),
+        E("float high", lambda: tf.randint(0, 5.5, (3,)), TypeError,
+          r"randint: high must be an int, got 5\.5")],
+    "rand_like": lambda: _random_like_errors("rand_like"),
+    "randn_like": lambda: _random_like_errors("randn_like"),
+    "randint_like": lambda: [
+        E("low >= high", lambda: tf.randint_like(tf.ones(2), 3, 3), ValueError,
+          r"randint_like: high \(3\) must be greater than low \(3\)"),
+        E("non-tensor input", lambda: tf.randint_like([1.0], 0, 5), TypeError,
+          r"randint_like: expected a Tensor as input, got list")],
+}
+for _e in ENTRIES:
+    if _e.name in _ERRORS:
+        _e.errors = _ERRORS[_e.name]

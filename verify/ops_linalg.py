@@ -3,6 +3,8 @@ largest |reference| of the sample (float32 dot products of length k err by
 about k eps sum|a||b|)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 import tinyfin as tf
@@ -50,3 +52,54 @@ ENTRIES = [
            aliases=("inner",), higham=("dot",)),
     _entry("outer", tf.outer, np.outer, [((3,), (4,))], aliases=("ger",)),
 ]
+
+
+# ---- error inputs of the fixed-rank forms: the wrong rank, inner sizes that
+# do not match, mixed dtypes; each message names the op the user called.
+def _wrong_rank(op, call, ndim, shape):
+    return ErrorInput(f"not {ndim}-D", call, ValueError,
+                      rf"{op}: expected a {ndim}-D tensor, got shape {re.escape(shape)}")
+
+
+def _inner_mismatch(op, call, a, b, ka, kb):
+    return ErrorInput("inner sizes differ", call, ValueError,
+                      rf"{op}: shapes {re.escape(a)} and {re.escape(b)} cannot be "
+                      rf"multiplied \({ka} != {kb}\)")
+
+
+def _mixed_dtypes(op, call):
+    return ErrorInput("mixed dtypes", call, TypeError,
+                      rf"{op}: expected both operands to have the same dtype, got "
+                      r"float32 and int64")
+
+
+_I64 = dict(dtype=tf.int64)
+_ERRORS = {
+    "mm": lambda: [
+        _wrong_rank("mm", lambda: tf.mm(tf.ones(3), tf.ones(3, 2)), 2, "(3,)"),
+        _inner_mismatch("mm", lambda: tf.mm(tf.ones(2, 3), tf.ones(2, 3)),
+                        "(2, 3)", "(2, 3)", 3, 2),
+        _mixed_dtypes("mm", lambda: tf.mm(tf.ones(2, 3), tf.ones(3, 2, **_I64)))],
+    "bmm": lambda: [
+        _wrong_rank("bmm", lambda: tf.bmm(tf.ones(2, 3), tf.ones(3, 2)), 3, "(2, 3)"),
+        ErrorInput("batch sizes differ", lambda: tf.bmm(tf.ones(2, 2, 3), tf.ones(3, 3, 2)),
+                   ValueError, r"bmm: batch sizes differ: \(2, 2, 3\) and \(3, 3, 2\)"),
+        _inner_mismatch("bmm", lambda: tf.bmm(tf.ones(2, 2, 3), tf.ones(2, 2, 2)),
+                        "(2, 2, 3)", "(2, 2, 2)", 3, 2)],
+    "mv": lambda: [
+        _inner_mismatch("mv", lambda: tf.mv(tf.ones(3, 4), tf.ones(3)), "(3, 4)", "(3,)", 4, 3),
+        _wrong_rank("mv", lambda: tf.mv(tf.ones(3, 4), tf.ones(4, 1)), 1, "(4, 1)"),
+        _mixed_dtypes("mv", lambda: tf.mv(tf.ones(3, 4), tf.ones(4, **_I64)))],
+    "dot": lambda: [
+        ErrorInput("lengths differ", lambda: tf.dot(tf.ones(3), tf.ones(4)), ValueError,
+                   r"dot: expected two 1-D tensors of one length, got \(3,\) and \(4,\)"),
+        _wrong_rank("dot", lambda: tf.dot(tf.ones(3, 1), tf.ones(3, 1)), 1, "(3, 1)"),
+        _mixed_dtypes("dot", lambda: tf.dot(tf.ones(3), tf.ones(3, **_I64)))],
+    "outer": lambda: [
+        _wrong_rank("outer", lambda: tf.outer(tf.ones(3, 1), tf.ones(3)), 1, "(3, 1)"),
+        ErrorInput("non-tensor", lambda: tf.outer([1.0], tf.ones(3)), TypeError,
+                   r"outer: expected a Tensor, got list")],
+}
+for _e in ENTRIES:
+    if _e.name in _ERRORS:
+        _e.errors = _ERRORS[_e.name]

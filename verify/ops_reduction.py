@@ -177,3 +177,28 @@ ENTRIES = [
 ENTRIES[0].errors = lambda: _errors("sum", tf.sum) + [
     ErrorInput("repeated dim", lambda: tf.sum(tf.ones(2, 3), dim=(0, 0)), IndexError,
                r"sum: dim 0 appears more than once")]
+
+
+# ---- error inputs of the variants (the base entries' come from _errors): the
+# variant's own call with a dim out of range and an int64 input, which these
+# float-only reductions reject; max(all) takes no dim and lists its own.
+_VARIANT_EXTRA_ERRORS = {
+    "var(correction=0)": [
+        ErrorInput("unbiased and correction", lambda: tf.var(tf.ones(3), unbiased=True, correction=0),
+                   TypeError, r"var: pass either unbiased or correction, not both")],
+}
+
+
+def _variant_errors(op: OpInfo):
+    extra = _VARIANT_EXTRA_ERRORS.get(op.id, [])
+    return lambda: _errors(op.name, op.call, float_only=True) + extra
+
+
+for _e in ENTRIES:
+    if _e.variant and _e.id != "max(all)":
+        _e.errors = _variant_errors(_e)
+next(e for e in ENTRIES if e.id == "max(all)").errors = lambda: [
+    ErrorInput("empty input", lambda: tf.max(tf.ones(0)), IndexError,
+               r"max: cannot reduce over an empty dimension of an input of shape \(0,\)"),
+    ErrorInput("non-tensor input", lambda: tf.max([1.0, 2.0]), TypeError,
+               r"max: expected a Tensor as input, got list")]

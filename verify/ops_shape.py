@@ -85,7 +85,8 @@ ENTRIES = [
     _entry("permute", lambda x, *d: tf.permute(x, *d), lambda x, *d: np.transpose(x, d),
            [(((2, 3, 4),), (2, 0, 1), {}, C), (((2, 3, 4),), (1, 2, 0), {}, S)], kind="view"),
     _entry("t", tf.t, lambda x: x.T, [(((2, 3),), (), {}, C), (((3,),), (), {}, C)], kind="view"),
-    _entry("movedim", tf.movedim, np.moveaxis, [(((2, 3, 4),), (0, 2), {}, C)], kind="view",
+    _entry("movedim", tf.movedim, np.moveaxis,
+           [(((2, 3, 4),), (0, 2), {}, C), (((2, 3, 4),), ((0, 1), (2, 0)), {}, S)], kind="view",
            aliases=("moveaxis",), methods=("movedim", "moveaxis")),
     _entry("expand", lambda x, *s: x.expand(*s), lambda x, *s: np.broadcast_to(x, s),
            [(((3, 1),), (3, 4), {}, C), (((),), (2, 2), {}, C)], kind="view",
@@ -192,6 +193,225 @@ for _e in ENTRIES:
     if _e.name == "as_strided":
         _e.differentiable = False
         _e.nondiff = "tinyfin does not differentiate through as_strided (raises)"
+
+
+# ---- error inputs ---------------------------------------------------------------
+# The mistakes a PyTorch user makes with each op, and the message tinyfin must
+# give: the op's name and the fact that was wrong (the dim, the shapes, the
+# dtype). Attached below to the entries that do not list theirs inline.
+def _idx(*values):
+    return tf.tensor(list(values))
+
+
+def _non_tensor(op, call):
+    return E_("non-tensor input", call, TypeError, rf"{op}: expected a Tensor as input, got list")
+
+
+def _dim_oob(op, call, dim=2, ndim=2):
+    return E_("dim out of range", call, IndexError,
+              rf"{op}: dim {dim} is out of range for a tensor of {ndim} dims")
+
+
+def _tri_errors(op):
+    f = getattr(tf, op)
+    return [E_("1-d input", lambda: f(tf.ones(3)), ValueError,
+               rf"{op}: input must have at least 2 dims, got shape \(3,\)"),
+            E_("float diagonal", lambda: f(tf.ones(3, 3), 0.5), TypeError,
+               rf"{op}: diagonal must be an int, got 0\.5")]
+
+
+_ERRORS = {
+    "flatten": lambda: [
+        _dim_oob("flatten", lambda: tf.flatten(tf.ones(2, 3), 3), dim=3),
+        E_("start after end", lambda: tf.flatten(tf.ones(2, 3, 4), 2, 1), ValueError,
+           r"flatten: start_dim 2 comes after end_dim 1"),
+        _non_tensor("flatten", lambda: tf.flatten([1.0, 2.0]))],
+    "unflatten": lambda: [
+        E_("sizes do not fit", lambda: tf.unflatten(tf.ones(2, 6), 1, (4, 2)), ValueError,
+           r"unflatten: sizes \(4, 2\) multiply to 8, not to the size 6 of dim 1"),
+        _dim_oob("unflatten", lambda: tf.unflatten(tf.ones(2, 6), 2, (2, 3)))],
+    "squeeze": lambda: [
+        _dim_oob("squeeze", lambda: tf.squeeze(tf.ones(1, 3), 2)),
+        _non_tensor("squeeze", lambda: tf.squeeze([1.0]))],
+    "transpose": lambda: [
+        _dim_oob("transpose", lambda: tf.transpose(tf.ones(2, 3), 0, 2)),
+        _non_tensor("transpose", lambda: tf.transpose([[1.0]], 0, 1))],
+    "permute": lambda: [
+        E_("too few dims", lambda: tf.permute(tf.ones(2, 3, 4), 0, 1), ValueError,
+           r"permute: got 2 dims \(0, 1\) for a tensor of 3 dims"),
+        E_("repeated dim", lambda: tf.permute(tf.ones(2, 3, 4), 0, 0, 1), ValueError,
+           r"permute: dim 0 appears twice"),
+        _dim_oob("permute", lambda: tf.permute(tf.ones(2, 3), 0, 2))],
+    "t": lambda: [
+        E_("3-d input", lambda: tf.t(tf.ones(2, 3, 4)), ValueError,
+           r"t: expects a tensor of at most 2 dims, got 3"),
+        _non_tensor("t", lambda: tf.t([[1.0]]))],
+    "movedim": lambda: [
+        _dim_oob("movedim", lambda: tf.movedim(tf.ones(2, 3), 0, 2)),
+        E_("length mismatch", lambda: tf.movedim(tf.ones(2, 3, 4), (0, 1), (2,)), ValueError,
+           r"movedim: source \(0, 1\) and destination \(2,\) must have the same number of dims"),
+        E_("repeated dim", lambda: tf.movedim(tf.ones(2, 3, 4), (0, 0), (1, 2)), ValueError,
+           r"movedim: source \(0, 0\) names a dim more than once")],
+    "expand": lambda: [
+        E_("size mismatch", lambda: tf.ones(3, 2).expand(3, 4), ValueError,
+           r"expand: the size of tensor \(3, 2\) \(2\) must match the size 4 at dim 1 "
+           r"of the target \(3, 4\)"),
+        E_("fewer dims", lambda: tf.ones(3, 2).expand(2), ValueError,
+           r"expand: the target shape \(2,\) has fewer dims than the tensor \(3, 2\)")],
+    "broadcast_to": lambda: [
+        E_("size mismatch", lambda: tf.broadcast_to(tf.ones(3, 2), (3, 4)), ValueError,
+           r"broadcast_to: the size of tensor \(3, 2\) \(2\) must match the size 4 at dim 1"),
+        _non_tensor("broadcast_to", lambda: tf.broadcast_to([1.0], (3,)))],
+    "broadcast_tensors": lambda: [
+        E_("shape mismatch", lambda: tf.broadcast_tensors(tf.ones(2, 3), tf.ones(4)), ValueError,
+           r"broadcast_tensors: shapes \(2, 3\) and \(4,\) cannot be broadcast"),
+        E_("non-tensor", lambda: tf.broadcast_tensors(tf.ones(2), [1.0]), TypeError,
+           r"broadcast_tensors: expected a Tensor as argument 1, got list")],
+    "narrow": lambda: [
+        _dim_oob("narrow", lambda: tf.narrow(tf.ones(5, 4), 3, 0, 1), dim=3),
+        E_("past the end", lambda: tf.narrow(tf.ones(5, 4), 0, 3, 4), ValueError,
+           r"narrow: start \(3\) \+ length \(4\) exceeds dimension size \(5\) of dim 0"),
+        E_("negative length", lambda: tf.narrow(tf.ones(5, 4), 0, 0, -1), ValueError,
+           r"narrow: length must be non-negative, got -1")],
+    "contiguous": lambda: [
+        E_("memory_format", lambda: tf.ones(2, 3).contiguous(memory_format="channels_last"),
+           TypeError, r"contiguous: memory_format is not supported")],
+    "clone": lambda: [_non_tensor("clone", lambda: tf.clone([1.0]))],
+    "to": lambda: [
+        E_("unknown dtype", lambda: tf.ones(2).to("float16"), TypeError,
+           r"to: unknown dtype 'float16'; expected one of tinyfin\.float32"),
+        E_("cuda", lambda: tf.ones(2).to("cuda"), RuntimeError,
+           r"to: device 'cuda' is not available"),
+        E_("type_as a list", lambda: tf.ones(2).type_as([1]), TypeError,
+           r"type_as: expected a Tensor as other, got list")],
+    "unbind": lambda: [
+        _dim_oob("unbind", lambda: tf.unbind(tf.ones(3, 4), 2)),
+        E_("0-d", lambda: tf.unbind(tf.tensor(1.0)), ValueError,
+           r"unbind: cannot unbind a 0-d tensor")],
+    "stack": lambda: [
+        E_("shape mismatch", lambda: tf.stack([tf.ones(2, 3), tf.ones(3, 2)]), ValueError,
+           r"stack: expects each tensor to be equal size, but got \(2, 3\) at entry 0 "
+           r"and \(3, 2\) at entry 1"),
+        _dim_oob("stack", lambda: tf.stack([tf.ones(2, 3), tf.ones(2, 3)], dim=4), dim=4, ndim=3),
+        E_("a single tensor", lambda: tf.stack(tf.ones(2, 3)), TypeError,
+           r"stack: expected a sequence of Tensors, got a single Tensor")],
+    "hstack": lambda: [
+        E_("shape mismatch", lambda: tf.hstack([tf.ones(2, 3), tf.ones(3, 3)]), ValueError,
+           r"hstack: sizes of tensors must match except in dim 1, got shape \(2, 3\) at "
+           r"position 0 and \(3, 3\) at position 1"),
+        E_("dtype mismatch", lambda: tf.hstack([tf.ones(2), _idx(1, 2)]), TypeError,
+           r"hstack: expected all tensors to have one dtype, got float32 at position 0 "
+           r"and int64 at position 1")],
+    "vstack": lambda: [
+        E_("shape mismatch", lambda: tf.vstack([tf.ones(2, 3), tf.ones(2, 2)]), ValueError,
+           r"vstack: sizes of tensors must match except in dim 0, got shape \(2, 3\)"),
+        E_("empty list", lambda: tf.vstack([]), ValueError,
+           r"vstack: expected a non-empty list of Tensors")],
+    "split": lambda: [
+        E_("zero size", lambda: tf.split(tf.ones(5, 3), 0), ValueError,
+           r"split: split_size must be positive, got 0"),
+        E_("sections do not add up", lambda: tf.split(tf.ones(5, 3), [2, 2]), ValueError,
+           r"split: sections \(2, 2\) must be non-negative and add up to the size 5 of dim 0"),
+        E_("float size", lambda: tf.split(tf.ones(5, 3), 2.5), TypeError,
+           r"split: split_size_or_sections must be an int or a sequence of ints, got 2\.5")],
+    "split_with_sizes": lambda: [
+        E_("sizes do not add up", lambda: tf.split_with_sizes(tf.ones(5, 3), [2, 2]), ValueError,
+           r"split_with_sizes: sections \(2, 2\) must be non-negative and add up to the "
+           r"size 5 of dim 0"),
+        E_("an int", lambda: tf.split_with_sizes(tf.ones(5, 3), 2), TypeError,
+           r"split_with_sizes: split_sizes must be a sequence of ints, got 2")],
+    "chunk": lambda: [
+        E_("zero chunks", lambda: tf.chunk(tf.ones(6, 3), 0), ValueError,
+           r"chunk: chunks must be a positive int, got 0"),
+        _dim_oob("chunk", lambda: tf.chunk(tf.ones(6, 3), 2, dim=2))],
+    "flip": lambda: [
+        _dim_oob("flip", lambda: tf.flip(tf.ones(3, 4), (2,))),
+        E_("repeated dim", lambda: tf.flip(tf.ones(3, 4), (0, 0)), ValueError,
+           r"flip: dim 0 appears multiple times in the list of dims \(0, 0\)")],
+    "fliplr": lambda: [
+        E_("1-d input", lambda: tf.fliplr(tf.ones(3)), ValueError,
+           r"fliplr: input must have at least 2 dims, got shape \(3,\)")],
+    "flipud": lambda: [
+        E_("0-d input", lambda: tf.flipud(tf.tensor(1.0)), ValueError,
+           r"flipud: input must have at least 1 dim, got a 0-d tensor")],
+    "repeat": lambda: [
+        E_("fewer sizes than dims", lambda: tf.ones(2, 3).repeat(2), ValueError,
+           r"repeat: number of dimensions of repeat dims \(2,\) can not be smaller than "
+           r"the number of dimensions of the tensor \(2, 3\)"),
+        E_("negative repeat", lambda: tf.ones(2, 3).repeat(2, -1), ValueError,
+           r"repeat: repeats must be non-negative, got \(2, -1\)")],
+    "tile": lambda: [
+        E_("negative repeat", lambda: tf.tile(tf.ones(2, 3), (2, -1)), ValueError,
+           r"tile: repeats must be non-negative, got \(2, -1\)"),
+        _non_tensor("tile", lambda: tf.tile([1.0], (2,)))],
+    "roll": lambda: [
+        E_("length mismatch", lambda: tf.roll(tf.ones(3, 4), (1, 2), dims=0), ValueError,
+           r"roll: shifts \(1, 2\) and dims \(0,\) must have the same length"),
+        _dim_oob("roll", lambda: tf.roll(tf.ones(3, 4), 1, dims=2)),
+        E_("float shift", lambda: tf.roll(tf.ones(3, 4), 1.5), TypeError,
+           r"roll: shifts must be an int or a sequence of ints, got 1\.5")],
+    "pad": lambda: [
+        E_("odd-length pad", lambda: tf.pad(tf.ones(3, 4), (1,)), ValueError,
+           r"pad: padding length 1 must be even"),
+        E_("unknown mode", lambda: tf.pad(tf.ones(3, 4), (1, 1), mode="wrap"), ValueError,
+           r"pad: mode must be one of \['constant', 'reflect', 'replicate'\], got 'wrap'"),
+        E_("reflect wider than the dim", lambda: tf.pad(tf.ones(3, 4), (4, 4), mode="reflect"),
+           ValueError, r"pad: reflect padding \(4, 4\) of dim 1 must be less than the size 4")],
+    "tril": lambda: _tri_errors("tril"),
+    "triu": lambda: _tri_errors("triu"),
+    "take_along_dim": lambda: [
+        E_("float indices", lambda: tf.take_along_dim(tf.ones(3, 4), tf.ones(3, 2), dim=1),
+           TypeError, r"take_along_dim: index tensors must be int64, got float32"),
+        E_("index out of range", lambda: tf.take_along_dim(tf.ones(3, 4), tf.tensor([[5]]), dim=1),
+           IndexError, r"take_along_dim: index 5 is out of bounds for dimension 1 with size 4"),
+        E_("ndim mismatch", lambda: tf.take_along_dim(tf.ones(3, 4), _idx(0, 1), dim=1),
+           ValueError, r"take_along_dim: input \(3, 4\) and indices \(2,\) must have the same "
+           r"number of dims")],
+    "index_select": lambda: [
+        E_("float index", lambda: tf.index_select(tf.ones(3, 4), 1, tf.tensor([0.0])), TypeError,
+           r"index_select: index tensors must be int64, got float32"),
+        E_("index out of range", lambda: tf.index_select(tf.ones(3, 4), 1, _idx(4)), IndexError,
+           r"index_select: index 4 is out of bounds for dimension 1 with size 4"),
+        E_("2-d index", lambda: tf.index_select(tf.ones(3, 4), 1, tf.tensor([[0]])), ValueError,
+           r"index_select: index must be 1-D or 0-d, got shape \(1, 1\)")],
+    "scatter_add": lambda: [
+        E_("float index", lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.ones(3, 4), tf.ones(3, 4)),
+           TypeError, r"scatter_add: index tensors must be int64, got float32"),
+        E_("src dtype", lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.tensor([[0]]), tf.tensor([[1]])),
+           TypeError, r"scatter_add: src has dtype int64 but the input has float32"),
+        E_("index out of range", lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.tensor([[4]]), tf.ones(1, 1)),
+           IndexError, r"scatter_add: index 4 is out of bounds for dimension 1 with size 4")],
+    "index_put": lambda: [
+        E_("float index", lambda: tf.index_put(tf.ones(5, 3), (tf.tensor([0.0]),), tf.ones(1, 3)),
+           IndexError, r"index_put: tensors used as indices must be int64 or bool, got float32"),
+        E_("index out of range", lambda: tf.index_put(tf.ones(5, 3), (_idx(5),), tf.ones(1, 3)),
+           IndexError, r"index_put: index 5 is out of bounds for dimension 0 with size 5"),
+        E_("indices not a tuple", lambda: tf.index_put(tf.ones(5, 3), _idx(0), tf.ones(1, 3)),
+           TypeError, r"index_put: indices must be a tuple of Tensors, got Tensor")],
+    "masked_fill": lambda: [
+        E_("float mask", lambda: tf.masked_fill(tf.ones(3, 4), tf.ones(3, 4), 2.0), TypeError,
+           r"masked_fill: mask must be a bool tensor, got float32"),
+        E_("mask shape", lambda: tf.masked_fill(tf.ones(3, 4), tf.tensor([True, False]), 2.0),
+           ValueError, r"masked_fill: mask of shape \(2,\) cannot be broadcast to the input "
+           r"shape \(3, 4\)"),
+        E_("string value", lambda: tf.masked_fill(tf.ones(2), tf.tensor([True, False]), "a"),
+           TypeError, r"masked_fill: value must be a number or a 0-d Tensor, got str")],
+    "masked_select": lambda: [
+        E_("float mask", lambda: tf.masked_select(tf.ones(3, 4), tf.ones(3, 4)), TypeError,
+           r"masked_select: mask must be a bool tensor, got float32"),
+        E_("mask shape", lambda: tf.masked_select(tf.ones(3, 4), tf.tensor([True, False])),
+           ValueError, r"masked_select: mask of shape \(2,\) and input of shape \(3, 4\) "
+           r"cannot be broadcast together")],
+    "nonzero": lambda: [
+        E_("non-tensor", lambda: tf.nonzero([1, 0]), TypeError,
+           r"nonzero: expected a Tensor as input, got list")],
+    "argwhere": lambda: [
+        E_("non-tensor", lambda: tf.argwhere([1, 0]), TypeError,
+           r"argwhere: expected a Tensor as input, got list")],
+}
+for _e in ENTRIES:
+    if _e.name in _ERRORS:
+        _e.errors = _ERRORS[_e.name]
 
 
 def _scatter_add(x, d, i, s):
