@@ -422,3 +422,34 @@ def test_matmul_gradcheck_transposed_operands():
     b = leaf((4, 2))
     assert gradcheck(lambda x, y: x @ y, (a, b))
     assert gradcheck(lambda x, y: tf.outer(x[0], y[:, 1]) + tf.dot(x[1], y[:, 0]), (a, b))
+
+
+def test_fill_zero_and_copy_replace_the_history_of_a_non_leaf():
+    """After x.fill_ / zero_ the old graph gets no gradient through x; after
+    x.copy_(src) the gradient goes to src (summed over a broadcast) and
+    none to x's old graph; a leaf that requires grad refuses all three."""
+    a = tf.tensor([1.0, 2.0, 3.0], dtype=tf.float64, requires_grad=True)
+    x = a * 2
+    x.fill_(5.0)
+    (x * a).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [5.0, 5.0, 5.0])   # d(5 a)/da
+    a.grad = None
+    x = a * 2
+    x.zero_()
+    (x + a).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0, 1.0])
+    a.grad = None
+    s = tf.tensor([1.0, -1.0, 2.0], dtype=tf.float64, requires_grad=True)
+    x = a * 2
+    x.copy_(s * 3)
+    (x * x).sum().backward()
+    assert a.grad is None
+    np.testing.assert_array_equal(s.grad.numpy(), 18 * np.array([1.0, -1.0, 2.0]))
+    row = tf.tensor([1.0, 2.0], dtype=tf.float64, requires_grad=True)
+    z = tf.zeros(3, 2, dtype=tf.float32)
+    z.copy_(row)
+    z.sum().backward()
+    np.testing.assert_array_equal(row.grad.numpy(), [3.0, 3.0])
+    for write in (lambda t: t.fill_(1.0), lambda t: t.zero_(), lambda t: t.copy_(tf.ones(2))):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            write(tf.zeros(2, requires_grad=True))

@@ -576,7 +576,16 @@ Tensor.__invert__ = _invert
 def zero_(self: Tensor) -> Tensor:
     check_inplace(self, "zero_")
     _check(_C.tf_fill_(self._h, 0.0, 0))
-    return self
+    return _forget_history(self)
+
+
+def _forget_history(target: Tensor) -> Tensor:
+    """After fill_ / zero_ the values no longer depend on anything: the old
+    graph must not receive gradients through them (PyTorch sends it zeros;
+    not sending any is the same sum)."""
+    if target.grad_fn is not None:
+        target.grad_fn, target._rg = None, False
+    return target
 
 
 @register("fill_", function=False)
@@ -591,12 +600,17 @@ def fill_(self: Tensor, value) -> Tensor:
     if not self.dtype.is_floating_point and isinstance(value, float):
         i = int(value) if math.isfinite(value) else 0
     _check(_C.tf_fill_(self._h, f, i))
-    return self
+    return _forget_history(self)
 
 
 @register("copy_", function=False)
 def copy_(self: Tensor, src: Tensor) -> Tensor:
-    _check(_C.tf_copy_(self._h, require_tensor("copy_", src)._h))
+    """self takes src's values (broadcast, converted) and, under autograd,
+    src's graph in place of its own."""
+    require_tensor("copy_", src)
+    if _grad_state.enabled and (self._rg or src._rg):
+        return _write_tracked("copy_", self, lambda: src.expand(*self.shape))
+    _check(_C.tf_copy_(self._h, src._h))
     return self
 
 
