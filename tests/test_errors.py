@@ -291,3 +291,20 @@ def test_autograd_errors(capfd):
     h.mul_(2.0)          # ... which then changes in place
     _raises(RuntimeError, r"modified by an inplace operation",
             lambda: z.backward(tf.ones(2)), capfd)
+
+
+def test_writes_into_an_expanded_tensor_are_refused(capfd):
+    """Several elements of an expanded tensor share one memory location:
+    in-place ops, out= and copy_ into it raise (as PyTorch does) instead of
+    racing; the tensor is left as it was."""
+    base = tf.tensor([[1.0, 2.0, 3.0]])
+    x = base.expand(4, 3)
+    for name, write in [("add", lambda: x.add_(1)), ("exp", lambda: x.exp_()),
+                        ("mul", lambda: tf.mul(tf.ones(4, 3), 2, out=x)),
+                        ("copy_", lambda: x.copy_(tf.ones(4, 3)))]:
+        _raises(ValueError, rf"{name}: more than one element of the written-to tensor "
+                r"refers to a single memory location \(dim 0 has stride 0", write, capfd)
+    assert base.tolist() == [[1.0, 2.0, 3.0]]
+    y = base.expand(1, 3)          # stride 0 on a size-1 dim: one element each
+    y.add_(1)
+    assert base.tolist() == [[2.0, 3.0, 4.0]]

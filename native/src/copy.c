@@ -68,6 +68,7 @@ static void copy_elements(tf_tensor *dst, const tf_tensor *src) {
 tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src) {
   TF_TRY(tf_check_cpu("copy_", dst));
   TF_TRY(tf_check_cpu("copy_", src));
+  TF_TRY(tf_check_writable("copy_", dst));
   char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
   bool fits = src->ndim <= dst->ndim;
   for (int d = 0; fits && d < src->ndim; d++) {

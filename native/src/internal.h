@@ -54,6 +54,10 @@ const char *tf_dtype_name(tf_dtype dtype);
 
 /* Checks shared by the ops: cpu-only device, dim in range. */
 tf_status tf_check_cpu(const char *op, const tf_tensor *t);
+/* An output whose elements alias each other (a stride-0 dim of size > 1, as
+ * expand makes) would be written several times by racing threads, each
+ * result depending on the schedule: refused, as in PyTorch. */
+tf_status tf_check_writable(const char *op, const tf_tensor *dst);
 /* Normalize a possibly negative dim into [0, ndim). */
 tf_status tf_norm_dim(const char *op, int *dim, int ndim);
 

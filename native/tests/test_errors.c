@@ -246,6 +246,29 @@ static void *fail_in_thread(void *arg) {
   return NULL;
 }
 
+/* An output with a stride-0 dim of size > 1 (expand) is refused by every
+ * writing entry point; a size-1 stride-0 dim is harmless. */
+static void test_self_overlapping_outputs(void) {
+  tf_tensor *row = make_range(2, SHAPE(1, 3), TF_FLOAT32);
+  tf_tensor *full = make_range(2, SHAPE(4, 3), TF_FLOAT32);
+  tf_tensor *wide = NULL, *same = NULL;
+  REQUIRE(row && full);
+  CHECK_OK(tf_expand(row, 2, SHAPE(4, 3), &wide));
+  CHECK_OK(tf_expand(row, 2, SHAPE(1, 3), &same));
+  REQUIRE(wide && same);
+  CHECK_ERR(tf_unary_into(TF_UNARY_EXP, full, 0, 0, 0, wide), TF_ERR_VALUE,
+            "exp: more than one element of the written-to tensor refers to a single "
+            "memory location (dim 0 has stride 0");
+  CHECK_ERR(tf_binary_into(TF_BINARY_ADD, full, full, wide), TF_ERR_VALUE,
+            "add: more than one element");
+  CHECK_ERR(tf_copy_(wide, full), TF_ERR_VALUE, "copy_: more than one element");
+  CHECK_OK(tf_unary_into(TF_UNARY_NEG, row, 0, 0, 0, same));
+  tf_tensor_release(row);
+  tf_tensor_release(full);
+  tf_tensor_release(wide);
+  tf_tensor_release(same);
+}
+
 static void test_error_message_per_thread(void) {
   struct thread_case cases[2] = {{9, TF_OK, ""}, {10, TF_OK, ""}};
   pthread_t threads[2];
@@ -268,5 +291,6 @@ void suite_errors(void) {
   RUN(test_view_errors);
   RUN(test_unary_errors);
   RUN(test_binary_errors);
+  RUN(test_self_overlapping_outputs);
   RUN(test_error_message_per_thread);
 }

@@ -361,6 +361,7 @@ static tf_status binary_into(int op, const tf_tensor *a, const tf_tensor *b,
   int ndim;
   int64_t shape[TF_MAX_DIMS];
   TF_TRY(tf_broadcast_shapes(binary_names[op], 2, pair, &ndim, shape));
+  TF_TRY(tf_check_writable(binary_names[op], dst));
   char s1[TF_SHAPE_STR], s2[TF_SHAPE_STR];
   TF_CHECK(ndim == dst->ndim &&
                !memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)ndim),

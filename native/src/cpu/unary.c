@@ -369,6 +369,7 @@ tf_status tf_unary_into(int op, const tf_tensor *x, double p0, double p1,
                         double p2, tf_tensor *dst) {
   TF_TRY(unary_check(op, x));
   TF_TRY(tf_check_cpu(unary_names[op], dst));
+  TF_TRY(tf_check_writable(unary_names[op], dst));
   tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
   TF_TRY(unary_dtypes(op, x->dtype, &compute, &result));
   char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
