@@ -308,3 +308,13 @@ def test_writes_into_an_expanded_tensor_are_refused(capfd):
     y = base.expand(1, 3)          # stride 0 on a size-1 dim: one element each
     y.add_(1)
     assert base.tolist() == [[2.0, 3.0, 4.0]]
+
+
+def test_a_requested_dtype_is_never_silently_widened(capfd):
+    """tensor() widens float16/int32 *data* (documented); a dtype asked for
+    by name must exist exactly."""
+    _raises(TypeError, r"to: unknown dtype .*float16.*expected one of tinyfin.float32",
+            lambda: tf.ones(2).to(np.float16), capfd)
+    _raises(TypeError, r"zeros: unknown dtype .*int32", lambda: tf.zeros(2, dtype=np.int32), capfd)
+    assert tf.tensor(np.ones(2, np.float16)).dtype is tf.float32
+    assert tf.ones(2).to(np.float64).dtype is tf.float64

@@ -59,8 +59,8 @@ def from_numpy(np_dtype, op: str = "tensor") -> dtype:
 
 
 def get(value, op: str = "") -> dtype:
-    """Accept a tinyfin dtype, a NumPy dtype or a name ('float32'); `op`
-    names the calling op in the error."""
+    """Accept a tinyfin dtype, the NumPy dtype of one or a name ('float32');
+    `op` names the calling op in the error."""
     if isinstance(value, dtype):
         return value
     if isinstance(value, str):
@@ -70,9 +70,11 @@ def get(value, op: str = "") -> dtype:
         except KeyError:
             pass
     else:
+        # a requested dtype is taken exactly: float16 or int32 asked for is
+        # not silently widened (data passed to tensor() is, by from_numpy)
         try:
-            return from_numpy(value)
-        except TypeError:
+            return BY_NUMPY[np.dtype(value)]
+        except (TypeError, KeyError):
             pass
     raise TypeError(f"{op + ': ' if op else ''}unknown dtype {value!r}; "
                     "expected one of tinyfin.float32, float64, int64, bool")
