@@ -93,11 +93,19 @@ def run_suites(ops=None, dtypes=None, depth: str = "default") -> List[Result]:
     """One Result per (suite, op, dtype); a test that names no op is itself a
     failure of the harness (every test must say what it covers)."""
     import pytest
-    os.environ["TINYFIN_HYPOTHESIS_PROFILE"] = PROFILE[depth]
     col = _Collector(ops, dtypes)
     files = [os.path.join(ROOT, f) for f in SUITES.values()]
-    pytest.main(["-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", ROOT,
-                 "-o", "addopts=", *files], plugins=[col])
+    # test_properties.py reads the profile when it is imported (once per process)
+    before = os.environ.get("TINYFIN_HYPOTHESIS_PROFILE")
+    os.environ["TINYFIN_HYPOTHESIS_PROFILE"] = PROFILE[depth]
+    try:
+        pytest.main(["-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", ROOT,
+                     "-o", "addopts=", *files], plugins=[col])
+    finally:
+        if before is None:
+            del os.environ["TINYFIN_HYPOTHESIS_PROFILE"]
+        else:
+            os.environ["TINYFIN_HYPOTHESIS_PROFILE"] = before
     rows: Dict[Tuple[str, str, str], Result] = {}
     for nodeid, (status, msg) in col.outcomes.items():
         suite, test_ops, dtype = col.meta[nodeid]
