@@ -37,7 +37,8 @@ BROADCAST_PAIRS = [((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (3,)), ((3,), ()),
                    ((0, 3), (1, 3)), ((2, 1, 4), (3, 1)), ((4, 1), (0,))]
 
 
-# ---- ULP distance: the verification harness's own arithmetic ----------------
+# ---- shared with the verification harness: ULP distance, binary operands -----
+from verify.ops_elementwise import CMP, LOGIC, binary_operands  # noqa: E402
 from verify.ulp import ulp_distance  # noqa: E402,F401
 
 
@@ -335,8 +336,7 @@ BINARY_REF = {
     "tanh_backward": _np_tanh_backward,        # grad * tanh'(x)
     "sigmoid_backward": _np_sigmoid_backward,  # grad * sigmoid'(x)
 }
-CMP_OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
-LOGIC_OPS = {"logical_and", "logical_or", "logical_xor"}
+CMP_OPS, LOGIC_OPS = CMP, LOGIC
 ARITH_OPS = {"add", "sub", "mul", "floor_divide", "remainder", "pow", "maximum",
              "minimum"}
 
@@ -347,30 +347,9 @@ def binary_ref(name, a, b):
 
 
 def binary_inputs(name, shape_a, shape_b, dtype, seed=0):
-    """Operands for op `name` in its natural domain."""
-    dtype = np.dtype(dtype)
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return rng.random(shape_a) < 0.5, rng.random(shape_b) < 0.5
-    if dtype == np.int64:
-        a = rng.integers(-7, 8, size=shape_a)
-        if name == "pow":
-            b = rng.integers(0, 6, size=shape_b)
-        elif name in ("floor_divide", "remainder", "div"):
-            b = rng.integers(1, 5, size=shape_b) * rng.choice([-1, 1], size=shape_b)
-        else:
-            b = rng.integers(-7, 8, size=shape_b)
-        return np.asarray(a, np.int64), np.asarray(b, np.int64)
-    if name == "pow":
-        a = rng.uniform(0.1, 3.0, size=shape_a)
-        b = rng.uniform(-3.0, 3.0, size=shape_b)
-    elif name in CMP_OPS or name in LOGIC_OPS or name in ("maximum", "minimum"):
-        a = np.round(rng.uniform(-3, 3, size=shape_a) * 2) / 2
-        b = np.round(rng.uniform(-3, 3, size=shape_b) * 2) / 2
-    else:
-        a = rng.uniform(-10, 10, size=shape_a)
-        b = rng.uniform(0.5, 4, size=shape_b) * rng.choice([-1.0, 1.0], size=shape_b)
-    return np.asarray(a).astype(dtype), np.asarray(b).astype(dtype)
+    """Operands for op `name` in its natural domain (verify's generator)."""
+    return binary_operands(name, np.dtype(dtype).name, np.random.default_rng(seed),
+                           shape_a, shape_b)
 
 
 # ---- special values ---------------------------------------------------------

@@ -5,15 +5,15 @@ from __future__ import annotations
 from . import _C
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
-from .tensor import Tensor, _call, register
+from .tensor import Tensor, _call, register, require_tensor
 
 
-def _require(op: str, x, ndim=None) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{op}: expected a {ndim}-D tensor, got shape {tuple(x.shape)}")
-    return x
+def _require(op: str, **operands) -> None:
+    """Each operand name=(x, ndim) is a Tensor of ndim dims (any when None)."""
+    for name, (x, ndim) in operands.items():
+        require_tensor(op, x, name)
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{op}: expected a {ndim}-D tensor, got shape {tuple(x.shape)}")
 
 
 def _check_product(op: str, a: Tensor, b: Tensor) -> None:
@@ -33,8 +33,7 @@ def _check_product(op: str, a: Tensor, b: Tensor) -> None:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product: 1-D operands act as a row (left) or a column (right)
     vector and that dim is removed again; batch dims broadcast."""
-    _require("matmul", input)
-    _require("matmul", other)
+    _require("matmul", input=(input, None), other=(other, None))
     out = _call(_C.tf_matmul, input._h, other._h)
     if needs_grad(input, other):
         record("matmul", out, (input, other), _matmul_backward,
@@ -67,16 +66,14 @@ def _matmul_backward(g, a, b, a_shape, b_shape):
 
 @register("mm")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    _require("mm", input, 2)
-    _require("mm", mat2, 2)
+    _require("mm", input=(input, 2), mat2=(mat2, 2))
     _check_product("mm", input, mat2)
     return matmul(input, mat2)
 
 
 @register("bmm")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    _require("bmm", input, 3)
-    _require("bmm", mat2, 3)
+    _require("bmm", input=(input, 3), mat2=(mat2, 3))
     if input.shape[0] != mat2.shape[0]:
         raise ValueError(f"bmm: batch sizes differ: {tuple(input.shape)} and "
                          f"{tuple(mat2.shape)}")
@@ -86,16 +83,14 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 @register("mv")
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    _require("mv", input, 2)
-    _require("mv", vec, 1)
+    _require("mv", input=(input, 2), vec=(vec, 1))
     _check_product("mv", input, vec)
     return matmul(input, vec)
 
 
 @register("dot", "inner")
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    _require("dot", input, 1)
-    _require("dot", other, 1)
+    _require("dot", input=(input, 1), other=(other, 1))
     if input.shape != other.shape:
         raise ValueError(f"dot: expected two 1-D tensors of one length, got "
                          f"{tuple(input.shape)} and {tuple(other.shape)}")
@@ -105,8 +100,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 @register("outer", "ger")
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
-    _require("outer", input, 1)
-    _require("outer", vec2, 1)
+    _require("outer", input=(input, 1), vec2=(vec2, 1))
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 

@@ -213,6 +213,15 @@ def select(ops: Optional[Sequence[str]] = None) -> List[OpInfo]:
 
 
 # ---- helpers for the ops_* modules --------------------------------------------
+def quiet_numpy(f: Callable) -> Callable:
+    """A NumPy reference taking array-likes, with floating-point warnings
+    off (the samples hold inf, NaN and zeros on purpose)."""
+    def g(*a, **k):
+        with np.errstate(all="ignore"):
+            return f(*[np.asarray(x) for x in a], **k)
+    return g
+
+
 def finite_values(dtype: str, shape, rng: np.random.Generator, lo: float = -4.0,
                   hi: float = 4.0) -> np.ndarray:
     """Values for `shape` in [lo, hi] (int64: integers in it; bool: coin flips)."""

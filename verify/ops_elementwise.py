@@ -15,6 +15,7 @@ import numpy as np
 
 import tinyfin as tf
 
+from .opdb import quiet_numpy as _np
 from .opdb import (ALL_DTYPES, FLOAT, NUMERIC, ErrorInput, OpInfo, Sample, Tol,
                    extreme_values, finite_values, unary_layout_samples)
 
@@ -22,13 +23,6 @@ mpf = mpmath.mpf
 F32_1, F64_4 = Tol(ulp=1), Tol(ulp=4)
 UNARY_TOL = {"float32": F32_1, "float64": F64_4}
 EXACT_TOL = {"float32": Tol(ulp=0), "float64": Tol(ulp=0)}
-
-
-def _np(f):
-    def g(*a, **k):
-        with np.errstate(all="ignore"):
-            return f(*[np.asarray(x) for x in a], **k)
-    return g
 
 
 def expit(x):
@@ -329,7 +323,10 @@ DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv",
           "floor_divide": "floordiv", "remainder": "mod", "pow": "pow"}
 
 
-def _operands(name, dtype, rng, sa, sb):
+def binary_operands(name, dtype, rng, sa, sb):
+    """Operands of shapes sa and sb for binary op `name` in its natural
+    domain (half-integers for comparisons and maximum/minimum, so that ties
+    occur; non-zero divisors); tests/helpers_elementwise.py uses it too."""
     if dtype == "bool":
         return rng.random(sa) < 0.5, rng.random(sb) < 0.5
     if dtype == "int64":
@@ -357,19 +354,19 @@ def _binary_samples(name):
         kinks = name in ("maximum", "minimum", "floor_divide", "remainder") or name in CMP
         out = []
         for sa, sb in [((), ()), ((7,), (7,)), ((3, 4), (3, 4))] + BROADCAST_PAIRS:
-            a, b = _operands(name, dtype, rng, sa, sb)
+            a, b = binary_operands(name, dtype, rng, sa, sb)
             out.append(Sample((a, b), desc=f"{sa} with {sb}",
                               grad=0 < a.size <= 24 and not (kinks and name in CMP)))
-        a, b = _operands(name, dtype, rng, (3, 4), (3, 4))
+        a, b = binary_operands(name, dtype, rng, (3, 4), (3, 4))
         out.append(Sample((a, b), layout="transposed", desc="transposed"))
-        a, b = _operands(name, dtype, rng, (2, 3, 4), (2, 3, 4))
+        a, b = binary_operands(name, dtype, rng, (2, 3, 4), (2, 3, 4))
         out.append(Sample((a, b), layout="strided", desc="step-strided"))
-        a, b = _operands(name, dtype, rng, (4, 5), (4, 5))
+        a, b = binary_operands(name, dtype, rng, (4, 5), (4, 5))
         out.append(Sample((a, b), layout="expanded", desc="expanded"))
-        a, b = _operands(name, dtype, rng, (300, 130), (130,))
+        a, b = binary_operands(name, dtype, rng, (300, 130), (130,))
         out.append(Sample((a, b), desc="large broadcast (parallel path)", grad=False))
         # a Python scalar operand, on either side
-        a, b = _operands(name, dtype, rng, (5,), ())
+        a, b = binary_operands(name, dtype, rng, (5,), ())
         out.append(Sample((a,), args=(b.item(),), desc="scalar right", grad=False))
         if dtype in FLOAT and name not in LOGIC:
             ev = extreme_values(dtype)

@@ -98,7 +98,7 @@ _ERRORS = {
     "outer": lambda: [
         _wrong_rank("outer", lambda: tf.outer(tf.ones(3, 1), tf.ones(3)), 1, "(3, 1)"),
         ErrorInput("non-tensor", lambda: tf.outer([1.0], tf.ones(3)), TypeError,
-                   r"outer: expected a Tensor, got list")],
+                   r"outer: expected a Tensor as input, got list")],
 }
 for _e in ENTRIES:
     if _e.name in _ERRORS:

@@ -7,18 +7,12 @@ import numpy as np
 
 import tinyfin as tf
 
+from .opdb import quiet_numpy as _np
 from .opdb import (ALL_DTYPES, FLOAT, NUMERIC, ErrorInput, OpInfo, Sample, Tol,
                    finite_values)
 
 RTOL = {"float32": Tol(rtol=2e-5, atol=1e-6), "float64": Tol(rtol=1e-12, atol=1e-14)}
 EXACT = {"float32": Tol(ulp=0), "float64": Tol(ulp=0)}
-
-
-def _np(f):
-    def g(*a, **k):
-        with np.errstate(all="ignore"):
-            return f(*[np.asarray(x) for x in a], **k)
-    return g
 
 
 def _axis(dim):
