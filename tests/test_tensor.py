@@ -73,7 +73,7 @@ def test_tensor_copies_its_input():
 
 
 def test_tensor_rejects_bad_data():
-    with pytest.raises(ValueError, match="tensor: .*equal lengths"):
+    with pytest.raises(ValueError, match=r"tensor: expected sequence of length 2 at dim 1 \(got 1\)"):
         tf.tensor([[1, 2], [3]])
     with pytest.raises(TypeError, match="tensor: could not infer a dtype"):
         tf.tensor(["a", "b"])
@@ -164,7 +164,7 @@ def test_full():
 def test_creation_errors():
     with pytest.raises(ValueError, match=r"zeros: negative dimension in size \(2, -1\)"):
         tf.zeros(2, -1)
-    with pytest.raises(TypeError, match="ones: size must be a sequence of ints"):
+    with pytest.raises(TypeError, match=r"ones: size must be a sequence of ints, got \(2.5,\)"):
         tf.ones(2.5)
     with pytest.raises(TypeError, match="unknown dtype"):
         tf.zeros(2, dtype="complex")

@@ -13,6 +13,8 @@ import os
 from ctypes import (POINTER, c_bool, c_char_p, c_double, c_int, c_int64,
                     c_size_t, c_uint32, c_uint64, c_void_p)
 
+from ._args import INT64_MAX, INT64_MIN, as_int
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -22,7 +24,15 @@ def _load() -> ctypes.CDLL:
         raise ImportError(
             f"tinyfin: the C core was not found at {path}; build it with "
             "`make` (development) or `pip install .`")
-    return ctypes.CDLL(path)
+    if not os.path.isfile(path):
+        raise ImportError(f"tinyfin: the C core path {path} is not a file "
+                          "(TINYFIN_LIB must name the library itself)")
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"tinyfin: {path} could not be loaded as the C core "
+                          f"({e}); rebuild it with `make`, or point "
+                          "TINYFIN_LIB at a libtinyfin.so") from None
 
 
 lib = _load()
@@ -76,9 +86,9 @@ _SIGNATURES = {
     "tf_contiguous": (ST, [T, OUT]),
     "tf_to_dtype": (ST, [T, c_int, OUT]),
     "tf_copy_": (ST, [T, T]),
-    "tf_fill_": (ST, [T, c_double, c_int64]),
+    "tf_fill_": (ST, [T, c_double, c_int64, c_int]),
     # creation and random numbers
-    "tf_full": (ST, [c_int, I64P, c_int, c_double, c_int64, OUT]),
+    "tf_full": (ST, [c_int, I64P, c_int, c_double, c_int64, c_int, OUT]),
     "tf_arange": (ST, [c_double, c_double, c_int64, c_int64, c_int64, c_int, OUT]),
     "tf_linspace": (ST, [c_double, c_double, c_int64, c_int, OUT]),
     "tf_eye": (ST, [c_int64, c_int64, c_int, OUT]),
@@ -106,7 +116,7 @@ _SIGNATURES = {
     # shape ops that copy, indexing
     "tf_cat": (ST, [c_int, POINTER(c_void_p), c_int, OUT]),
     "tf_flip": (ST, [T, c_uint32, OUT]),
-    "tf_pad": (ST, [T, I64P, c_int, c_double, OUT]),
+    "tf_pad": (ST, [T, I64P, c_int, c_double, c_int64, c_int, OUT]),
     "tf_tril": (ST, [T, c_int64, c_bool, OUT]),
     "tf_gather": (ST, [T, c_int, T, OUT]),
     "tf_scatter_add": (ST, [T, c_int, T, T, OUT]),
@@ -175,8 +185,13 @@ def check(status: int) -> None:
         raise error(status)
 
 
-def shape_array(shape) -> ctypes.Array:
-    return (c_int64 * max(len(shape), 1))(*shape)
+def shape_array(values, op: str = "tinyfin", name: str = "size") -> ctypes.Array:
+    """A C int64 array of sizes, strides or pads. ctypes would store an int
+    outside int64 modulo 2^64; each value is range-checked instead (the ops
+    check with their own messages first: this is the net under them)."""
+    checked = [v if type(v) is int and INT64_MIN <= v <= INT64_MAX
+               else as_int(op, name, v) for v in values]
+    return (c_int64 * max(len(checked), 1))(*checked)
 
 
 def live_tensors() -> int:

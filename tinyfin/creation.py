@@ -5,55 +5,21 @@ from __future__ import annotations
 
 import math
 import numbers
-from ctypes import byref, c_void_p
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from . import _C
+from . import _C, _data
 from . import dtypes as _dtypes
+from ._args import (INT64_MIN, as_int, as_real, check_device, scalar_args,
+                    size_args)
 from .tensor import Tensor, _call, register, renamed_errors, require_tensor
 
 DTypeLike = Union[_dtypes.dtype, str, None]
 
 
-def _shape_args(op: str, size) -> tuple:
-    """zeros(2, 3), zeros((2, 3)) and zeros([2, 3]) all mean shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    if len(size) == 1 and isinstance(size[0], Tensor):
-        size = tuple(size[0].tolist())
-    try:
-        shape = tuple(int(s) for s in size)
-        if any(s != d for s, d in zip(shape, size)):
-            raise TypeError
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: size must be a sequence of ints, got "
-                        f"{size!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"{op}: negative dimension in size {shape}")
-    return shape
-
-
 def _dtype_or(op: str, dtype: DTypeLike, default: _dtypes.dtype) -> _dtypes.dtype:
     return default if dtype is None else _dtypes.get(dtype, op)
-
-
-def _require_int(op: str, name: str, value) -> int:
-    """An int argument (a size, a bound): a float would be truncated
-    silently, as PyTorch never does."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
-    return int(value)
-
-
-def _require_real(op: str, name: str, value) -> float:
-    """A real-number argument (a fill value, an end point), or a one-element
-    Tensor holding one."""
-    if not isinstance(value, (numbers.Real, Tensor)):
-        raise TypeError(f"{op}: {name} must be a number, got "
-                        f"{type(value).__name__}")
-    return float(value)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -81,41 +47,67 @@ def from_numpy(array: np.ndarray, _op: str = "from_numpy") -> Tensor:
 register("from_numpy", method=False)(from_numpy)
 
 
-def _infer_array(data) -> np.ndarray:
-    """NumPy's view of Python data, with PyTorch's defaults: Python floats
-    become float32, ints int64, bools bool."""
-    if isinstance(data, Tensor):
-        return data.detach().numpy()
-    if isinstance(data, (np.ndarray, np.generic)):
-        return np.asarray(data)  # NumPy data keeps its dtype
+_DEFAULT_DTYPE = {"bool": _dtypes.bool_, "int": _dtypes.int64,
+                  "float": _dtypes.float32}
+
+
+def _converted(t: Tensor, dt: _dtypes.dtype) -> Tensor:
+    """t in dtype dt, converted by the core (one rule for every path)."""
+    return t if t.dtype is dt else _call(_C.tf_to_dtype, t._h, dt.code)
+
+
+def _floats_to_int64(values: np.ndarray) -> np.ndarray:
+    return _converted(from_numpy(values), _dtypes.int64).numpy()
+
+
+def _numpy_fast_path(data, dt: Optional[_dtypes.dtype]) -> Optional[np.ndarray]:
+    """np.array(data) where it provably holds the exact values: Python ints
+    and bools (int64, bool), or floats whose every value is exact in double
+    and, unless the target is float64, an int only if at most 2^53 (beyond,
+    NumPy's double would be a first rounding). None sends the data through
+    the exact walk of _data, which also words the errors."""
     try:
         arr = np.array(data)
-    except ValueError as e:
-        raise ValueError(f"tensor: could not build a tensor from the data "
-                         f"({e}); nested sequences must have equal lengths") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"tensor: could not infer a dtype from data of type "
-                        f"{type(data).__name__}; expected numbers, bools, or "
-                        "nested sequences of them")
-    if arr.dtype.kind == "f":
-        arr = arr.astype(np.float32)
-    return arr
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if arr.dtype == np.bool_ or arr.dtype == np.int64:
+        return arr
+    if arr.dtype == np.float64 and (
+            dt is _dtypes.float64 or not arr.size or
+            bool(np.all(np.abs(arr) <= 2.0 ** 53))):
+        return arr
+    return None
+
+
+def _from_python(data, dt: Optional[_dtypes.dtype]) -> Tensor:
+    arr = _numpy_fast_path(data, dt)
+    if arr is not None:
+        default = {"b": _dtypes.bool_, "i": _dtypes.int64}.get(
+            arr.dtype.kind, _dtypes.float32)
+    else:
+        shape, leaves, kind = _data.flatten("tensor", data)
+        default = _DEFAULT_DTYPE[kind]
+        arr = _data.carrier("tensor", leaves, kind, (dt or default).name,
+                            _floats_to_int64).reshape(shape)
+    return _converted(from_numpy(arr, "tensor"), dt or default)
 
 
 @register("tensor", method=False)
 def tensor(data, dtype: DTypeLike = None, requires_grad: bool = False,
            device: str = "cpu") -> Tensor:
     """A new tensor holding a copy of data: a Tensor, a NumPy array, a
-    Python number or nested sequences of numbers."""
-    _check_device(device)
-    arr = _infer_array(data)
-    if dtype is not None:
-        dt = _dtypes.get(dtype, "tensor")
-        if arr.dtype.kind == "f" and dt is _dtypes.int64:
-            with np.errstate(invalid="ignore"):
-                arr = np.asarray(np.nan_to_num(arr, nan=0.0))  # 0-d stays an array
-        arr = arr.astype(dt.numpy)
-    t = from_numpy(arr, "tensor")
+    Python number or nested sequences of numbers. Python floats give
+    float32 unless dtype says otherwise; each value is converted once, from
+    its exact value, to the tensor's dtype."""
+    check_device("tensor", device)
+    dt = None if dtype is None else _dtypes.get(dtype, "tensor")
+    if isinstance(data, Tensor):  # a copy, in dtype
+        t = _call(_C.tf_to_dtype, data._h, (dt or data.dtype).code)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        t = from_numpy(np.asarray(data), "tensor")  # NumPy data keeps its dtype
+        t = _converted(t, dt or t.dtype)
+    else:
+        t = _from_python(data, dt)
     return _finish(t, requires_grad)
 
 
@@ -128,17 +120,11 @@ def as_tensor(data, dtype: DTypeLike = None) -> Tensor:
         return tensor(data, dtype=dtype)
 
 
-def _check_device(device) -> None:
-    if str(device) != "cpu":
-        raise RuntimeError(f"device {device!r} is not available: this build of "
-                           "tinyfin runs on cpu only")
-
-
 def _creator(name: str, value):
     def create(*size, dtype: DTypeLike = None, requires_grad: bool = False,
                device: str = "cpu") -> Tensor:
-        _check_device(device)
-        shape = _shape_args(name, size)
+        check_device(name, device)
+        shape = size_args(name, size)
         dt = _dtype_or(name, dtype, _dtypes.float32)
         return full(shape, value, dtype=dt, requires_grad=requires_grad)
     create.__name__ = name
@@ -149,16 +135,21 @@ def _creator(name: str, value):
 @register("full", method=False)
 def full(size: Sequence[int], fill_value, dtype: DTypeLike = None,
          requires_grad: bool = False, device: str = "cpu") -> Tensor:
-    _check_device(device)
-    shape = _shape_args("full", (size,))
-    if dtype is None:
-        dtype = (_dtypes.bool_ if isinstance(fill_value, (bool, np.bool_)) else
-                 _dtypes.int64 if isinstance(fill_value, numbers.Integral) else
-                 _dtypes.float32)
-    dt = _dtypes.get(dtype, "full")
-    f = _require_real("full", "fill_value", fill_value)
-    i = int(fill_value) if math.isfinite(f) else 0
-    t = _call(_C.tf_full, len(shape), _C.shape_array(shape), dt.code, f, i)
+    """A tensor of the given size filled with fill_value, converted to dtype
+    as .to() would convert it (0.5 is True in bool; a float into int64
+    truncates and saturates, NaN giving 0)."""
+    check_device("full", device)
+    shape = size_args("full", (size,))
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, numbers.Real):
+        raise TypeError(f"full: fill_value must be a number, got "
+                        f"{type(fill_value).__name__}")
+    f, i, kind = scalar_args("full", fill_value)
+    dt = _dtype_or("full", dtype, (_dtypes.bool_, _dtypes.int64,
+                                   _dtypes.float32)[kind])
+    t = _call(_C.tf_full, len(shape), _C.shape_array(shape), dt.code, f, i,
+              kind)
     return _finish(t, requires_grad)
 
 
@@ -169,8 +160,8 @@ ones = register("ones", method=False)(_creator("ones", 1.0))
 @register("empty", method=False)
 def empty(*size, dtype: DTypeLike = None, requires_grad: bool = False,
           device: str = "cpu") -> Tensor:
-    _check_device(device)
-    shape = _shape_args("empty", size)
+    check_device("empty", device)
+    shape = size_args("empty", size)
     dt = _dtype_or("empty", dtype, _dtypes.float32)
     t = _call(_C.tf_tensor_empty, len(shape), _C.shape_array(shape), dt.code)
     return _finish(t, requires_grad)
@@ -196,23 +187,32 @@ full_like = _like("full_like", full)
 @register("arange", method=False)
 def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
            requires_grad: bool = False, device: str = "cpu") -> Tensor:
-    """Values start, start+step, ... below end (above it for step < 0)."""
-    _check_device(device)
+    """Values start, start+step, ... below end (above it for step < 0). As
+    in PyTorch, an int64 arange of float arguments first truncates each of
+    them to an integer."""
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
-    if step == 0:
-        raise ValueError("arange: step must be non-zero")
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if not math.isfinite(as_real("arange", name, v)):
+            raise ValueError(f"arange: start, end and step must be finite, "
+                             f"got ({start}, {end}, {step})")
     all_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = _dtype_or("arange", dtype, _dtypes.int64 if all_int else _dtypes.float32)
-    if not all(math.isfinite(float(v)) for v in (start, end, step)):
-        raise ValueError(f"arange: start, end and step must be finite, got "
-                         f"({start}, {end}, {step})")
+    if dt is _dtypes.int64 and not all_int:
+        start, end, step = (as_int("arange", name, math.trunc(v)) for name, v in
+                            (("start", start), ("end", end), ("step", step)))
+        all_int = True
+    if step == 0:
+        raise ValueError(f"arange: step must be non-zero (got {step}"
+                         f"{' after truncation to int64' if dt is _dtypes.int64 else ''})")
     if all_int:
+        start, end, step = (int(v) for v in (start, end, step))
         n = max(0, -((start - end) // step))
     else:
         n = max(0, math.ceil((float(end) - float(start)) / float(step)))
-    istart = int(start) if all_int else 0
-    istep = int(step) if all_int else 0
+    n = as_int("arange", "the number of elements", n)
+    istart, istep = (start, step) if all_int else (0, 0)
     t = _call(_C.tf_arange, float(start), float(step), istart, istep, n, dt.code)
     return _finish(t, requires_grad)
 
@@ -220,9 +220,9 @@ def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
 @register("linspace", method=False)
 def linspace(start: float, end: float, steps: int, *, dtype: DTypeLike = None,
              requires_grad: bool = False) -> Tensor:
-    start = _require_real("linspace", "start", start)
-    end = _require_real("linspace", "end", end)
-    steps = _require_int("linspace", "steps", steps)
+    start = as_real("linspace", "start", start)
+    end = as_real("linspace", "end", end)
+    steps = as_int("linspace", "steps", steps)
     dt = _dtype_or("linspace", dtype, _dtypes.float32)
     t = _call(_C.tf_linspace, start, end, steps, dt.code)
     return _finish(t, requires_grad)
@@ -231,8 +231,8 @@ def linspace(start: float, end: float, steps: int, *, dtype: DTypeLike = None,
 @register("eye", method=False)
 def eye(n: int, m: Optional[int] = None, *, dtype: DTypeLike = None,
         requires_grad: bool = False) -> Tensor:
-    n = _require_int("eye", "n", n)
-    m = n if m is None else _require_int("eye", "m", m)
+    n = as_int("eye", "n", n)
+    m = n if m is None else as_int("eye", "m", m)
     dt = _dtype_or("eye", dtype, _dtypes.float32)
     t = _call(_C.tf_eye, n, m, dt.code)
     return _finish(t, requires_grad)
@@ -241,8 +241,11 @@ def eye(n: int, m: Optional[int] = None, *, dtype: DTypeLike = None,
 # ---- random numbers -----------------------------------------------------------
 @register("manual_seed", method=False)
 def manual_seed(seed: int) -> None:
-    """Seed the generator: the same seed gives the same numbers everywhere."""
-    _C.tf_manual_seed(int(seed) & (2 ** 64 - 1))
+    """Seed the generator: the same seed gives the same numbers everywhere.
+    Seeds are 64-bit: [-2^63, 2^64); a negative seed is taken modulo 2^64,
+    as PyTorch does."""
+    seed = as_int("manual_seed", "seed", seed, INT64_MIN, 2 ** 64 - 1)
+    _C.tf_manual_seed(seed % 2 ** 64)
 
 
 @register("initial_seed", method=False)
@@ -261,7 +264,7 @@ def _float_dtype(op: str, dtype: DTypeLike) -> _dtypes.dtype:
 def rand(*size, dtype: DTypeLike = None, requires_grad: bool = False,
          generator=None) -> Tensor:
     """Uniform numbers in [0, 1)."""
-    shape = _shape_args("rand", size)
+    shape = size_args("rand", size)
     dt = _float_dtype("rand", dtype)
     t = _call(_C.tf_rand, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0)
     return _finish(t, requires_grad)
@@ -271,7 +274,7 @@ def rand(*size, dtype: DTypeLike = None, requires_grad: bool = False,
 def randn(*size, dtype: DTypeLike = None, requires_grad: bool = False,
           generator=None) -> Tensor:
     """Standard normal numbers."""
-    shape = _shape_args("randn", size)
+    shape = size_args("randn", size)
     dt = _float_dtype("randn", dtype)
     t = _call(_C.tf_randn, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0)
     return _finish(t, requires_grad)
@@ -287,9 +290,9 @@ def randint(low: int, high: Optional[int] = None, size=None, *,
         low, high = 0, low
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
-    low = _require_int("randint", "low", low)
-    high = _require_int("randint", "high", high)
-    shape = _shape_args("randint", (size,))
+    low = as_int("randint", "low", low)
+    high = as_int("randint", "high", high)
+    shape = size_args("randint", (size,))
     dt = _dtype_or("randint", dtype, _dtypes.int64)
     return _call(_C.tf_randint, len(shape), _C.shape_array(shape), dt.code,
                  low, high)

@@ -19,6 +19,7 @@ from . import dtypes as _dtypes
 from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import (OUT, check_inplace, preserve_saved,
                              rebase_history, record)
+from ._args import SCALAR_INT, as_real, scalar_args
 from .autograd.util import sum_to
 from .tensor import (Handle, Tensor, _call, _wrap, register, renamed_errors,
                      require_tensor)
@@ -38,27 +39,6 @@ _error = _C.error
 _check = _C.check
 
 Number = Union[bool, int, float]
-_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
-
-
-def scalar_args(op: str, value) -> tuple:
-    """(float value, int value, kind) of a Python or NumPy scalar, where kind
-    is 0 bool, 1 int, 2 float as tinyfin.h's tf_scalar_kind."""
-    t = type(value)
-    if t is float:
-        return value, 0, 2
-    if t is int:
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise OverflowError(f"{op}: the integer {value} does not fit in int64")
-        return float(value), value, 1
-    if t is bool or isinstance(value, np.bool_):
-        return float(value), int(value), 0
-    if isinstance(value, numbers.Integral):
-        return scalar_args(op, int(value))
-    if isinstance(value, numbers.Real):
-        return float(value), 0, 2
-    raise TypeError(f"{op}: expected a Tensor or a Python number, got "
-                    f"{type(value).__name__}")
 
 
 # ---- unary ------------------------------------------------------------------
@@ -145,12 +125,13 @@ for _name in _C.UNARY_OPS:
 @register("leaky_relu", method=False)
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return unary(U["leaky_relu"], require_tensor("leaky_relu", input),
-                 float(negative_slope))
+                 as_real("leaky_relu", "negative_slope", negative_slope))
 
 
 @register("elu", method=False)
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return unary(U["elu"], require_tensor("elu", input), float(alpha))
+    return unary(U["elu"], require_tensor("elu", input),
+                 as_real("elu", "alpha", alpha))
 
 
 @register("gelu", method=False)
@@ -164,10 +145,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 @register("softplus", method=False)
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    beta = as_real("softplus", "beta", beta)
+    threshold = as_real("softplus", "threshold", threshold)
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    return unary(U["softplus"], require_tensor("softplus", input),
-                 float(beta), float(threshold))
+    return unary(U["softplus"], require_tensor("softplus", input), beta,
+                 threshold)
 
 
 def _finfo(dt: _dtypes.dtype):
@@ -201,24 +184,30 @@ def _check_bound_shapes(input: Tensor, *bounds) -> None:
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None,
                neginf: Optional[float] = None) -> Tensor:
     info = _finfo(require_tensor("nan_to_num", input).dtype)
-    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
-        _require_number("nan_to_num", name, value)
-    posinf = float(info.max) if posinf is None else float(posinf)
-    neginf = float(info.min) if neginf is None else float(neginf)
-    return unary(U["nan_to_num"], input, float(nan), posinf, neginf)
+    nan = as_real("nan_to_num", "nan", nan)
+    posinf = float(info.max) if posinf is None else \
+        as_real("nan_to_num", "posinf", posinf)
+    neginf = float(info.min) if neginf is None else \
+        as_real("nan_to_num", "neginf", neginf)
+    return unary(U["nan_to_num"], input, nan, posinf, neginf)
 
 
 @register("clamp", "clip")
 def clamp(input: Tensor, min=None, max=None, *,
           out: Optional[Tensor] = None) -> Tensor:
     """Limit input to [min, max]; either bound may be None, a number or a
-    Tensor (then broadcast). NaN stays NaN; min > max gives max."""
+    Tensor (then broadcast). NaN stays NaN, and a NaN bound gives NaN (as
+    NumPy's clip); min > max gives max. On an int64 tensor int bounds are
+    exact at any magnitude (maximum/minimum with an int64 scalar; the unary
+    kernel would compare in double)."""
     require_tensor("clamp", input)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     _require_number("clamp", "min", min)
     _require_number("clamp", "max", max)
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
+    exact_int = input.dtype is _dtypes.int64 and all(
+        b is None or isinstance(b, numbers.Integral) for b in (min, max))
+    if isinstance(min, Tensor) or isinstance(max, Tensor) or exact_int:
         _check_bound_shapes(input, min, max)
         result = input
         if min is not None:
@@ -229,10 +218,9 @@ def clamp(input: Tensor, min=None, max=None, *,
             out.copy_(result)
             return out
         return result
-    lo = -math.inf if min is None else float(min)
-    hi = math.inf if max is None else float(max)
-    if input.dtype is _dtypes.int64 and (
-            isinstance(min, float) or isinstance(max, float)):
+    lo = -math.inf if min is None else as_real("clamp", "min", min)
+    hi = math.inf if max is None else as_real("clamp", "max", max)
+    if input.dtype is _dtypes.int64:
         input = input.float()  # PyTorch: a float bound promotes int input
     return unary(U["clamp"], input, lo, hi, out=out)
 
@@ -575,7 +563,7 @@ Tensor.__invert__ = _invert
 @register("zero_", function=False)
 def zero_(self: Tensor) -> Tensor:
     check_inplace(self, "zero_")
-    _check(_C.tf_fill_(self._h, 0.0, 0))
+    _check(_C.tf_fill_(self._h, 0.0, 0, SCALAR_INT))
     return _forget_history(self)
 
 
@@ -596,10 +584,8 @@ def fill_(self: Tensor, value) -> Tensor:
             raise ValueError(f"fill_: only supports a 0-d value tensor, got "
                              f"shape {value.shape}")
         value = value.item()
-    f, i, _ = scalar_args("fill_", value)
-    if not self.dtype.is_floating_point and isinstance(value, float):
-        i = int(value) if math.isfinite(value) else 0
-    _check(_C.tf_fill_(self._h, f, i))
+    # converted in the core as .to() converts (0.5 into bool is True)
+    _check(_C.tf_fill_(self._h, *scalar_args("fill_", value)))
     return _forget_history(self)
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import _C
 from . import dtypes as _dtypes
+from ._args import c_dim
 from .autograd.grad_mode import no_grad, state as _grad_state
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
@@ -176,8 +177,11 @@ def _slice(v: Tensor, dim: int, s: slice) -> Tensor:
         raise ValueError(f"index: step must be greater than zero, got "
                          f"{s.step} (negative steps are not supported; use "
                          "flip)")
-    start, stop, step = s.indices(v.shape[dim])
-    return _call(_C.tf_slice, v._h, dim, start, stop, step)
+    size = v.shape[dim]
+    start, stop, step = s.indices(size)
+    # A step beyond the size takes only the first element, as the size
+    # itself would; so any Python int step fits the core's int64.
+    return _call(_C.tf_slice, v._h, dim, start, stop, min(step, max(size, 1)))
 
 
 def _alias(t: Tensor) -> Tensor:
@@ -536,7 +540,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (and so on)."""
     require_tensor("gather", index, "index")
     require_tensor("gather", input)
-    d = int(dim)
+    d = c_dim("gather", dim)
 
     def get(t: Tensor) -> Tensor:
         return _call(_C.tf_gather, t._h, d, index._h)
@@ -555,11 +559,12 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     (dim 1); repeated indices add up in a fixed order."""
     require_tensor("scatter_add", index, "index")
     require_tensor("scatter_add", src, "src")
+    dim = c_dim("scatter_add", dim)
     out = _call(_C.tf_scatter_add, require_tensor("scatter_add", input)._h,
-                int(dim), index._h, src._h)
+                dim, index._h, src._h)
     if needs_grad(input, src) and out.dtype.is_floating_point:
         record("scatter_add", out, (input, src), _scatter_add_backward,
-               (index, _norm_dim("scatter_add", int(dim), out.ndim), input._rg,
+               (index, _norm_dim("scatter_add", dim, out.ndim), input._rg,
                 src._rg, src.shape, src.dtype))
     return out
 
@@ -591,11 +596,12 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """input's entries at the positions in index (1-D or 0-d) along dim."""
     require_tensor("index_select", index, "index")
     require_tensor("index_select", input)
-    get = _index_select_get(int(dim), index)
+    dim = c_dim("index_select", dim)
+    get = _index_select_get(dim, index)
     if not needs_grad(input):
         return get(input)
     return _linear("index_select", input, get,
-                   _index_add_put(int(dim), index), (index,))
+                   _index_add_put(dim, index), (index,))
 
 
 @register("take_along_dim")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import numbers
 import operator
 from collections import namedtuple
 from ctypes import byref
@@ -32,7 +31,9 @@ from .autograd.grad_mode import no_grad as _no_grad
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
-from .tensor import Handle, Tensor, _call, _wrap, register, require_tensor
+from ._args import as_real, numpy_keywords
+from .tensor import (Handle, Tensor, _call, _norm_dim, _wrap, register,
+                     require_tensor)
 from .views import expand
 
 R = {name: code for code, name in enumerate(_C.REDUCE_OPS)}
@@ -251,6 +252,7 @@ def _log_softmax_backward(g, out, dim):
 
 # ---- sums and moments -------------------------------------------------------
 @register("sum")
+@numpy_keywords
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
         dtype=None) -> Tensor:
     """Sum over dim (all dims by default); int64/bool sum to int64."""
@@ -263,6 +265,7 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
 
 
 @register("mean")
+@numpy_keywords
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mean over dim (float tensors only, as in PyTorch); empty -> nan."""
@@ -276,6 +279,7 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
 
 
 @register("prod")
+@numpy_keywords
 def prod(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     x = _cast("prod", input, dtype)
@@ -295,13 +299,11 @@ def _correction(op: str, dim, unbiased, correction):
         raise TypeError(f"{op}: pass either unbiased or correction, not both")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    if not isinstance(correction, numbers.Real):
-        raise TypeError(f"{op}: correction must be a number, got "
-                        f"{type(correction).__name__}")
-    return dim, float(correction)
+    return dim, as_real(op, "correction", correction)
 
 
 @register("var")
+@numpy_keywords
 def var(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, *, correction: Optional[float] = None) -> Tensor:
     """Variance sum((x - mean)^2) / max(0, N - correction); two-pass."""
@@ -315,6 +317,7 @@ def var(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
 
 
 @register("std")
+@numpy_keywords
 def std(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, *, correction: Optional[float] = None) -> Tensor:
     dim, c = _correction("std", dim, unbiased, correction)
@@ -327,6 +330,7 @@ def std(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None,
 
 
 @register("logsumexp")
+@numpy_keywords
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max."""
     out = _reduce("logsumexp", input, dim, keepdim)
@@ -337,6 +341,7 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
 
 
 @register("norm")
+@numpy_keywords
 def norm(input: Tensor, p: Union[float, str, None] = "fro", dim: Dim = None,
          keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over dim: p in {0 (nonzero count), inf, -inf} or p > 0;
@@ -346,10 +351,10 @@ def norm(input: Tensor, p: Union[float, str, None] = "fro", dim: Dim = None,
     elif isinstance(p, str):
         raise ValueError(f"norm: p={p!r} is not supported (expected 'fro' or "
                          "a number)")
+    p = as_real("norm", "p", p)
     x = _cast("norm", input, dtype)
-    out = _reduce("norm", x, dim, keepdim, float(p))
+    out = _reduce("norm", x, dim, keepdim, p)
     if needs_grad(x):
-        p = float(p)
         record("norm", out, (x,), _norm_backward,
                (x, OUT if p not in (0.0, 1.0) else None,
                 _reduced_dims("norm", dim, x.ndim), keepdim, p))
@@ -375,6 +380,7 @@ def _extreme(op: str, binary: str, input: Tensor, dim, keepdim: bool):
 
 
 @register("max")
+@numpy_keywords
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """max(x): a 0-d tensor; max(x, dim): (values, indices), first index on
     ties, NaN wins; max(x, other_tensor): maximum."""
@@ -382,6 +388,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False):
 
 
 @register("min")
+@numpy_keywords
 def min(input: Tensor, dim=None, keepdim: bool = False):
     return _extreme("min", "minimum", input, dim, keepdim)
 
@@ -395,17 +402,20 @@ def _amax_amin(op: str, input: Tensor, dim: Dim, keepdim: bool) -> Tensor:
 
 
 @register("amax")
+@numpy_keywords
 def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
     """Largest value over dim; its gradient is shared evenly among ties."""
     return _amax_amin("amax", input, dim, keepdim)
 
 
 @register("amin")
+@numpy_keywords
 def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
     return _amax_amin("amin", input, dim, keepdim)
 
 
 @register("argmax")
+@numpy_keywords
 def argmax(input: Tensor, dim: Optional[int] = None,
            keepdim: bool = False) -> Tensor:
     """Index of the first maximum (of the first NaN); without dim, an index
@@ -415,6 +425,7 @@ def argmax(input: Tensor, dim: Optional[int] = None,
 
 
 @register("argmin")
+@numpy_keywords
 def argmin(input: Tensor, dim: Optional[int] = None,
            keepdim: bool = False) -> Tensor:
     dim = None if dim is None else _int_dim("argmin", dim)
@@ -423,12 +434,14 @@ def argmin(input: Tensor, dim: Optional[int] = None,
 
 # ---- logic -------------------------------------------------------------------
 @register("all")
+@numpy_keywords
 def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """True where every element is nonzero (any dtype; empty -> True)."""
     return _reduce("all", input, dim, keepdim)
 
 
 @register("any")
+@numpy_keywords
 def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return _reduce("any", input, dim, keepdim)
 
@@ -438,7 +451,7 @@ def _softmax(op: str, input: Tensor, dim, dtype, log: bool) -> Tensor:
     if dim is None:
         raise TypeError(f"{op}: dim must be given (an int)")
     x = _cast(op, input, dtype)
-    d = _int_dim(op, dim)
+    d = _norm_dim(op, dim, x.ndim)
     out = _call(_C.tf_softmax, x._h, d, log)
     if needs_grad(x):
         record(op, out, (x,), _log_softmax_backward if log else
@@ -447,6 +460,7 @@ def _softmax(op: str, input: Tensor, dim, dtype, log: bool) -> Tensor:
 
 
 @register("softmax")
+@numpy_keywords
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x - max) / sum(exp(x - max)) along dim; a row with NaN or +inf,
     or only -inf, gives NaN as in PyTorch."""
@@ -454,6 +468,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 
 
 @register("log_softmax")
+@numpy_keywords
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - max - log(sum(exp(x - max))) along dim."""
     return _softmax("log_softmax", input, dim, dtype, True)

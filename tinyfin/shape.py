@@ -15,6 +15,7 @@ from typing import Callable, List, Sequence, Tuple, Union
 import numpy as np
 
 from . import _C
+from ._args import SCALAR_INT, as_int, as_ints, c_dim, scalar_args
 from .autograd.grad_mode import no_grad
 from .autograd.graph import needs_grad, record
 from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
@@ -39,28 +40,23 @@ def _tensor_list(op: str, tensors) -> list:
 
 def _ints(op: str, name: str, value, single: bool = True) -> List[int]:
     """value, a sequence of ints (or, where `single`, one int), as a list;
-    a TypeError naming op and the argument otherwise (a float would be
-    truncated silently, or fail with a bare 'not iterable')."""
-    if single and isinstance(value, (int, np.integer)):
-        return [int(value)]
-    if not isinstance(value, (str, bytes, Tensor)):
-        try:
-            items = list(value)
-        except TypeError:
-            items = None
-        if items is not None and all(isinstance(v, (int, np.integer))
-                                     for v in items):
-            return [int(v) for v in items]
-    what = "an int or a sequence of ints" if single else "a sequence of ints"
-    raise TypeError(f"{op}: {name} must be {what}, got {value!r}")
+    a TypeError naming op and the argument for anything else (a float would
+    be truncated silently), an OverflowError outside int64."""
+    if single and hasattr(value, "__index__") and getattr(value, "ndim", 0) == 0:
+        return [as_int(op, name, value)]
+    try:
+        return list(as_ints(op, name, value))
+    except TypeError:
+        what = "an int or a sequence of ints" if single else "a sequence of ints"
+        raise TypeError(f"{op}: {name} must be {what}, got {value!r}") from None
 
 
 def _dims(op: str, dims, ndim: int) -> List[int]:
     """dims as a list of non-negative ints, each at most once."""
-    dims = [dims] if isinstance(dims, int) else list(dims)
+    dims = [dims] if hasattr(dims, "__index__") else list(dims)
     out = []
     for d in dims:
-        d = _norm_dim(op, int(d), ndim)
+        d = _norm_dim(op, d, ndim)
         if d in out:
             raise ValueError(f"{op}: dim {d} appears multiple times in the "
                              f"list of dims {tuple(dims)}")
@@ -95,7 +91,7 @@ def _adjoint(name: str, g: Tensor, shape: tuple, get: Callable, put: Callable,
 
 def _zeros(shape: tuple, dtype) -> Tensor:
     return _call(_C.tf_full, len(shape), _C.shape_array(shape), dtype.code,
-                 0.0, 0)
+                 0.0, 0, SCALAR_INT)
 
 
 def _embed(get: Callable) -> Callable:
@@ -155,9 +151,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     same shape except in dim (1-D empty tensors are skipped, as in PyTorch)."""
     tensors = _tensor_list("cat", tensors)
     handles = (c_void_p * len(tensors))(*(t._h for t in tensors))
-    out = _call(_C.tf_cat, len(tensors), handles, int(dim))
+    dim = c_dim("cat", dim)
+    out = _call(_C.tf_cat, len(tensors), handles, dim)
     if needs_grad(*tensors):
-        d = _norm_dim("cat", int(dim), out.ndim)
+        d = _norm_dim("cat", dim, out.ndim)
         # Per input: its extent along d, or None for a skipped 1-D empty one.
         parts = [None if t.shape == (0,) and out.ndim != 1 else t.shape[d]
                  for t in tensors]
@@ -218,8 +215,9 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]],
         raise ValueError("split: cannot split a 0-d tensor")
     d = _norm_dim("split", dim, tensor.ndim)
     size = tensor.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
+    if hasattr(split_size_or_sections, "__index__") and \
+            getattr(split_size_or_sections, "ndim", 0) == 0:
+        step = as_int("split", "split_size", split_size_or_sections)
         if step < 0 or (step == 0 and size != 0):
             raise ValueError(f"split: split_size must be positive, got {step} "
                              f"for a dim of size {size}")
@@ -251,8 +249,9 @@ def split_with_sizes(tensor: Tensor, split_sizes: Sequence[int],
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> Tuple[Tensor, ...]:
     """At most `chunks` views of equal size ceil(size / chunks) along dim
     (the last may be smaller, and there may be fewer), as in PyTorch."""
-    if not isinstance(chunks, int) or chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    chunks = as_int("chunk", "chunks", chunks)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
     if require_tensor("chunk", input).ndim == 0:
         raise ValueError("chunk: cannot chunk a 0-d tensor")
     size = input.shape[_norm_dim("chunk", dim, input.ndim)]
@@ -277,7 +276,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise ValueError("narrow: cannot narrow a 0-d tensor")
     d = _norm_dim("narrow", dim, input.ndim)
     size = input.shape[d]
-    start, length = int(start), int(length)
+    start, length = as_int("narrow", "start", start), as_int("narrow", "length", length)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start {start} is out of range for dim {d} "
                          f"of size {size}")
@@ -324,9 +323,10 @@ def flipud(input: Tensor) -> Tensor:
 def repeat(self: Tensor, *sizes) -> Tensor:
     """Tile self sizes[d] times along each dim (a copy); extra leading sizes
     add new dims."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) == 1 and (isinstance(sizes[0], (tuple, list)) or
+                            getattr(sizes[0], "ndim", 0) >= 1):
+        sizes = sizes[0]
+    sizes = as_ints("repeat", "sizes", sizes)
     ndim = self.ndim
     if len(sizes) < ndim:
         raise ValueError(f"repeat: number of dimensions of repeat dims "
@@ -341,7 +341,8 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     from .views import clone
     pairs = tuple(x for s in shape for x in (1, s))
     wide = tuple(x for r, s in zip(sizes, shape) for x in (r, s))
-    expanded = self.reshape(pairs).expand(wide)
+    with renamed_errors("repeat", "expand"):  # a count beyond 64 bits
+        expanded = self.reshape(pairs).expand(wide)
     final = tuple(r * s for r, s in zip(sizes, shape))
     return clone(expanded).view(final)
 
@@ -409,8 +410,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     for i in range(len(pad) // 2):
         d = ndim - 1 - i
         pads[2 * d], pads[2 * d + 1] = pad[2 * i], pad[2 * i + 1]
+    if isinstance(value, Tensor):
+        value = value.item()
     out = _call(_C.tf_pad, input._h, _C.shape_array(pads), _PAD_MODES[mode],
-                float(value or 0.0))
+                *scalar_args("pad", 0.0 if value is None else value))
     if needs_grad(input):
         if mode == "constant":
             # Negative amounts crop, so padding by the negated amounts
@@ -469,9 +472,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def _diagonal(op: str, diagonal) -> int:
-    if not isinstance(diagonal, (int, np.integer)):
-        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
-    return int(diagonal)
+    return as_int(op, "diagonal", diagonal)
 
 
 def _tril(input: Tensor, k: int, upper: bool) -> Tensor:

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _C
 from . import dtypes as _dtypes
+from ._args import norm_dim as _norm_dim  # noqa: F401  (re-exported to the op modules)
 
 _release = _C.fast.tf_tensor_release
 _check = _C.check
@@ -234,15 +235,6 @@ def _call(fn: Callable, *args) -> Tensor:
     if status:
         raise _C.error(status)
     return _wrap(out)
-
-
-def _norm_dim(op: str, dim: int, ndim: int) -> int:
-    """A dim in [-ndim, ndim) made non-negative (0-d tensors accept 0 and -1)."""
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of "
-                         f"{ndim} dims (expected a dim in [{-n}, {n - 1}])")
-    return dim % n
 
 
 def require_tensor(op: str, x, name: str = "input") -> "Tensor":

@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Union
 
 from . import _C
 from . import dtypes as _dtypes
+from ._args import as_int, as_ints, check_device, norm_dim
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
 from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
@@ -17,12 +18,12 @@ Shape = Union[int, Sequence[int]]
 
 
 def _shape(op: str, shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: shape must be ints, got {shape!r}") from None
+    """f(2, 3) or f((2, 3)): ints (a float is a TypeError, as in PyTorch,
+    never truncated), each within int64."""
+    if len(shape) == 1 and (isinstance(shape[0], (tuple, list)) or
+                            getattr(shape[0], "ndim", 0) >= 1):
+        shape = shape[0]
+    return as_ints(op, "shape", shape)
 
 
 @register("view", function=False)
@@ -100,7 +101,7 @@ def squeeze(input: Tensor, dim: Union[int, Sequence[int], None] = None) -> Tenso
     if dim is None:
         mask = (1 << ndim) - 1
     else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = (dim,) if hasattr(dim, "__index__") else tuple(dim)
         mask = 0
         for d in dims:
             mask |= 1 << _norm_dim("squeeze", d, ndim)
@@ -109,14 +110,15 @@ def squeeze(input: Tensor, dim: Union[int, Sequence[int], None] = None) -> Tenso
 
 @register("unsqueeze")
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    return _reshaped_grad("unsqueeze", input,
-                          _call(_C.tf_unsqueeze, input._h, int(dim)))
+    d = norm_dim("unsqueeze", dim, require_tensor("unsqueeze", input).ndim + 1)
+    return _reshaped_grad("unsqueeze", input, _call(_C.tf_unsqueeze, input._h, d))
 
 
 @register("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    require_tensor("transpose", input)
-    out = _call(_C.tf_transpose, input._h, int(dim0), int(dim1))
+    ndim = require_tensor("transpose", input).ndim
+    dim0, dim1 = norm_dim("transpose", dim0, ndim), norm_dim("transpose", dim1, ndim)
+    out = _call(_C.tf_transpose, input._h, dim0, dim1)
     if needs_grad(input):
         record("transpose", out, (input,),
                lambda g: (transpose(g, dim0, dim1),))
@@ -130,6 +132,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     if len(dims) != ndim:
         raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor "
                          f"of {ndim} dims; pass a permutation of all of them")
+    dims = tuple(norm_dim("permute", d, ndim) for d in dims)
     out = _call(_C.tf_permute, input._h, (c_int * max(ndim, 1))(*dims))
     if needs_grad(input):
         inverse = [0] * ndim
@@ -168,8 +171,8 @@ def movedim(input: Tensor, source: Shape, destination: Shape) -> Tensor:
 
 def _unique_dims(op: str, name: str, dims: Shape, ndim: int) -> list:
     """dims (an int or a sequence) made non-negative; none may repeat."""
-    listed = [dims] if isinstance(dims, int) else list(dims)
-    out = [_norm_dim(op, int(d), ndim) for d in listed]
+    listed = [dims] if hasattr(dims, "__index__") else list(dims)
+    out = [norm_dim(op, d, ndim) for d in listed]
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: {name} {tuple(listed)} names a dim more than "
                          "once")
@@ -245,17 +248,20 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
 @register("as_strided")
 def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                storage_offset: Optional[int] = None) -> Tensor:
-    size, stride = tuple(size), tuple(stride)
+    require_tensor("as_strided", input)
+    size = as_ints("as_strided", "size", size)
+    stride = as_ints("as_strided", "stride", stride)
     if len(size) != len(stride):
         raise ValueError(f"as_strided: size {size} and stride {stride} differ "
                          "in length")
-    offset = input.storage_offset() if storage_offset is None else storage_offset
+    offset = input.storage_offset() if storage_offset is None else \
+        as_int("as_strided", "storage_offset", storage_offset)
     if needs_grad(input):
         raise RuntimeError("as_strided: tinyfin does not differentiate through "
                            "as_strided; use view ops (reshape, transpose, "
                            "expand, slicing) or detach() first")
     return _call(_C.tf_as_strided, input._h, len(size), _C.shape_array(size),
-                 _C.shape_array(stride), int(offset))
+                 _C.shape_array(stride), offset)
 
 
 # ---- copies -------------------------------------------------------------------
@@ -293,13 +299,11 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
             dtype = a.dtype
         elif isinstance(a, _dtypes.dtype):
             dtype = a
-        elif isinstance(a, str) and a in ("cpu", "cuda") or a is None:
+        elif a is None or isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
             device = a
         else:
             dtype = _dtypes.get(a, "to")
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"to: device {device!r} is not available; this "
-                           "build of tinyfin runs on cpu only")
+    check_device("to", device)
     if dtype is None or _dtypes.get(dtype, "to") is self.dtype:
         return self
     return _convert(self, _dtypes.get(dtype, "to"))
@@ -328,4 +332,11 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
 
 @register("cpu", function=False)
 def cpu(self: Tensor) -> Tensor:
+    return self
+
+
+@register("cuda", function=False)
+def cuda(self: Tensor, device=None, non_blocking: bool = False) -> Tensor:
+    check_device("cuda", "cuda" if device is None else
+                 device if isinstance(device, str) else f"cuda:{device}")
     return self

@@ -43,11 +43,13 @@ def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool) -> list:
     from .checks.accuracy import check_accuracy, check_grad_accuracy
     from .checks.forward import check_errors, check_forward
     from .checks.gradients import check_gradients
+    from .checks.int_args import check_int_args
     from .checks.parity import check_higham, check_parity
     from .checks.validation_sets import check_validation_set, file_for
 
     batch = [check_forward(op, d, be, rng) for d in dts]
     batch.append(check_errors(op, be))
+    batch.append(check_int_args(op, be, rng))
     if op.differentiable and want_f64:
         batch.append(check_gradients(op, be, rng, depth))
     for d in dts:

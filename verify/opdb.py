@@ -99,6 +99,10 @@ class OpInfo:
     # failure message, reason with a reproduction). A matching failure is
     # reported as XFAIL, visibly, instead of FAIL; anything else still fails.
     known_failures: Tuple[Tuple[str, str, str], ...] = ()
+    # where the int-args check may not require a refusal: arguments whose
+    # ints can legitimately exceed int64 ("argument 0" of tensor(): data
+    # that becomes a float tensor)
+    wide_int_args: Tuple[str, ...] = ()
     # Sums and dot products: the input forms verify/checks/parity.py
     # check_higham feeds the op to test the bound gamma_n sum|a||b| ("sum",
     # "mean": a vector; "sum-dim", "mean-dim": a matrix over one dim; "dot",

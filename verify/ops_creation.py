@@ -28,10 +28,10 @@ def _like(specs):
 
 
 def _entry(name, call, ref, samples, dtypes=("float32", "float64", "int64"),
-           random=False, errors=(), tol=None):
+           random=False, errors=(), tol=None, wide_int_args=()):
     return OpInfo(name, call, ref, "creation", dtypes=dtypes, samples=samples,
                   random=random, tol=tol or dict(EXACT), methods=(),
-                  errors=lambda: list(errors))
+                  errors=lambda: list(errors), wide_int_args=wide_int_args)
 
 
 def _npdt(k):
@@ -41,9 +41,11 @@ def _npdt(k):
 ENTRIES = [
     _entry("tensor", lambda *a, **k: tf.tensor(*a, **k),
            lambda *a, **k: np.asarray(a[0], _npdt(k)),
-           _gen([(([1.5, -2.0, 3.0],), {}), (([[1, 2], [3, 4]],), {}), ((2.5,), {}), (([],), {})])),
+           _gen([(([1.5, -2.0, 3.0],), {}), (([[1, 2], [3, 4]],), {}), ((2.5,), {}), (([],), {})]),
+           wide_int_args=("argument 0",)),  # ints of a float tensor's data
     _entry("as_tensor", lambda *a, **k: tf.as_tensor(*a, **k),
-           lambda *a, **k: np.asarray(a[0], _npdt(k)), _gen([(([1.0, 2.0],), {})])),
+           lambda *a, **k: np.asarray(a[0], _npdt(k)), _gen([(([1.0, 2.0],), {})]),
+           wide_int_args=("argument 0",)),
     _entry("from_numpy", lambda x: tf.from_numpy(x), lambda x: x,
            lambda dt, rng: [Sample((), args=(np.arange(6, dtype=dt).reshape(2, 3),),
                                    desc="2x3", grad=False)]),
@@ -129,17 +131,22 @@ def _random_like_errors(name):
 _ERRORS = {
     "tensor": lambda: [
         E("ragged lists", lambda: tf.tensor([[1, 2], [3]]), ValueError,
-          r"tensor: could not build a tensor from the data .*nested sequences must have "
-          r"equal lengths"),
+          r"tensor: expected sequence of length 2 at dim 1 \(got 1\)"),
+        E("ragged deeper", lambda: tf.tensor([[[1, 2], [3, 4]], [[1, 2], [3]]]), ValueError,
+          r"tensor: expected sequence of length 2 at dim 2 \(got 1\)"),
+        E("a number where a list belongs", lambda: tf.tensor([[1, 2], 3]), TypeError,
+          r"tensor: expected a sequence at dim 1, got int 3"),
+        E("an int beyond int64", lambda: tf.tensor([1, 2 ** 64]), OverflowError,
+          r"tensor: the integer 18446744073709551616 does not fit in int64"),
         E("strings", lambda: tf.tensor(["a", "b"]), TypeError,
-          r"tensor: could not infer a dtype from data of type list"),
+          r"tensor: could not infer a dtype from an element of type str"),
         E("unknown dtype", lambda: tf.tensor([1.0], dtype="float16"), TypeError,
           r"tensor: unknown dtype 'float16'")],
     "as_tensor": lambda: [
         E("ragged lists", lambda: tf.as_tensor([[1, 2], [3]]), ValueError,
-          r"as_tensor: could not build a tensor from the data .*equal lengths"),
+          r"as_tensor: expected sequence of length 2 at dim 1 \(got 1\)"),
         E("a string", lambda: tf.as_tensor("abc"), TypeError,
-          r"as_tensor: could not infer a dtype from data of type str"),
+          r"as_tensor: could not infer a dtype from an element of type str"),
         E("unknown dtype", lambda: tf.as_tensor(tf.ones(2), dtype="float16"), TypeError,
           r"as_tensor: unknown dtype 'float16'")],
     "from_numpy": lambda: [

@@ -110,7 +110,12 @@ ENTRIES = [
     _entry("clone", tf.clone, np.copy, [(((3, 4),), (), {}, T), (((),), (), {}, C)], kind="view"),
     _entry("to", lambda x: x.to(tf.float64), lambda x: x.astype(np.float64),
            [(((3, 4),), (), {}, T)], kind="view", diff=True,
-           methods=("to", "double", "float", "long", "bool", "type_as", "cpu")),
+           methods=("to", "double", "float", "long", "bool", "type_as", "cpu", "cuda"),
+           errors=[E_("cuda in a cpu-only build", lambda: tf.ones(2).cuda(), RuntimeError,
+                      r"cuda: device 'cuda' is not available: this build of tinyfin has no "
+                      r"CUDA backend"),
+                   E_("a cuda device string", lambda: tf.ones(2).to("cuda:0"), RuntimeError,
+                      r"to: device 'cuda:0' is not available")]),
     _entry("unbind", tf.unbind, lambda x, d=0: tuple(np.moveaxis(x, d, 0)),
            [(((3, 4),), (1,), {}, T)]),
     # ---- copies by shape ----

@@ -127,14 +127,23 @@ tf_status tf_clone(const tf_tensor *t, tf_tensor **out);
 /* t itself (retained) if contiguous, else a contiguous copy. */
 tf_status tf_contiguous(const tf_tensor *t, tf_tensor **out);
 tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out);
-/* dst[...] = src broadcast to dst's shape, converting dtype. */
+/* dst[...] = src broadcast to dst's shape, converting dtype. A source that
+ * overlaps dst other than element for element is read from a copy. */
 tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src);
-/* dst[...] = value (fvalue for float dtypes, ivalue for int64/bool). */
-tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue);
+
+/* The kind of a scalar passed as (fvalue, ivalue, kind): TF_SCALAR_FLOAT
+ * reads fvalue, the others ivalue (exact for every int64). For PyTorch's
+ * promotion rules a scalar never raises a tensor's dtype within its
+ * category. Written into a tensor, a scalar converts as tf_to_dtype
+ * converts: float to int64 truncates and saturates (NaN gives 0), anything
+ * to bool is "!= 0". */
+typedef enum { TF_SCALAR_BOOL = 0, TF_SCALAR_INT = 1, TF_SCALAR_FLOAT = 2 } tf_scalar_kind;
+/* dst[...] = the scalar, converted to dst's dtype. */
+tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue, int kind);
 
 /* ---- creation (creation.c) ----------------------------------------------- */
 tf_status tf_full(int ndim, const int64_t *shape, tf_dtype dtype,
-                  double fvalue, int64_t ivalue, tf_tensor **out);
+                  double fvalue, int64_t ivalue, int kind, tf_tensor **out);
 /* n values start + i*step (float dtypes use fstart/fstep, int64 istart/istep). */
 tf_status tf_arange(double fstart, double fstep, int64_t istart,
                     int64_t istep, int64_t n, tf_dtype dtype,
@@ -197,9 +206,6 @@ tf_status tf_binary(int op, const tf_tensor *a, const tf_tensor *b,
 tf_status tf_binary_into(int op, const tf_tensor *a, const tf_tensor *b,
                          tf_tensor *dst);
 
-/* The kind of a Python scalar operand, for PyTorch's promotion rules:
- * a scalar never raises a tensor's dtype within its category. */
-typedef enum { TF_SCALAR_BOOL = 0, TF_SCALAR_INT = 1, TF_SCALAR_FLOAT = 2 } tf_scalar_kind;
 /* op(t, s), or op(s, t) when reverse is true. */
 tf_status tf_binary_scalar(int op, const tf_tensor *t, double fvalue,
                            int64_t ivalue, int kind, bool reverse,
@@ -232,9 +238,10 @@ tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out);
 tf_status tf_cat(int n, tf_tensor *const *tensors, int dim, tf_tensor **out);
 tf_status tf_flip(const tf_tensor *t, uint32_t dim_mask, tf_tensor **out);
 typedef enum { TF_PAD_CONSTANT = 0, TF_PAD_REFLECT = 1, TF_PAD_REPLICATE = 2 } tf_pad_mode;
-/* pads[2*d], pads[2*d+1]: before/after amounts for dim d (ndim entries). */
+/* pads[2*d], pads[2*d+1]: before/after amounts for dim d (ndim entries);
+ * constant mode fills with the scalar (fvalue, ivalue, kind). */
 tf_status tf_pad(const tf_tensor *t, const int64_t *pads, int mode,
-                 double value, tf_tensor **out);
+                 double fvalue, int64_t ivalue, int kind, tf_tensor **out);
 /* Keep elements with col - row <= k (tril) or >= k (triu) of the last two dims. */
 tf_status tf_tril(const tf_tensor *t, int64_t k, bool upper, tf_tensor **out);
 

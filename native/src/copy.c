@@ -50,13 +50,6 @@ static const tf_row_fn convert_table[TF_NUM_DTYPES][TF_NUM_DTYPES] = {
     {convert_bool_from_f32, convert_bool_from_f64, convert_bool_from_i64, convert_bool_from_bool},
 };
 
-static bool same_view(const tf_tensor *a, const tf_tensor *b) {
-  return a->storage == b->storage && a->offset == b->offset &&
-         a->ndim == b->ndim &&
-         !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) &&
-         !memcmp(a->strides, b->strides, sizeof(int64_t) * (size_t)a->ndim);
-}
-
 /* dst = src broadcast to dst's shape; the caller has checked shapes. */
 static void copy_elements(tf_tensor *dst, const tf_tensor *src) {
   const tf_tensor *ops[2] = {dst, src};
@@ -80,7 +73,7 @@ tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src) {
            "shape %s", tf_shape_str(src->ndim, src->shape, a),
            tf_shape_str(dst->ndim, dst->shape, b));
   tf_bump_version(dst);
-  if (src->storage == dst->storage && !same_view(src, dst)) {
+  if (tf_overlap_of(dst, src) == TF_OVERLAP_PARTIAL) {
     /* Overlapping storage: read everything before writing anything. */
     tf_tensor *tmp;
     TF_TRY(tf_clone(src, &tmp));
@@ -120,34 +113,45 @@ tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out) {
   return TF_OK;
 }
 
-#define DEFINE_FILL(T, NAME, VALUE)                                     \
+void tf_scalar_to(double fvalue, int64_t ivalue, int kind, tf_dtype dtype,
+                  void *elem) {
+  bool is_float = kind == TF_SCALAR_FLOAT;
+  switch (dtype) {
+    /* an int64 goes to float32 in one rounding, not through double */
+    case TF_FLOAT32: *(float *)elem = is_float ? (float)fvalue : (float)ivalue; break;
+    case TF_FLOAT64: *(double *)elem = is_float ? fvalue : (double)ivalue; break;
+    case TF_INT64: *(int64_t *)elem = is_float ? f64_to_i64(fvalue) : ivalue; break;
+    default: *(bool *)elem = is_float ? fvalue != 0 : ivalue != 0; break;
+  }
+}
+
+/* params holds the element to write, already in the destination dtype. */
+#define DEFINE_FILL(T, NAME)                                            \
   static void NAME(int64_t n, char *const *p, const int64_t *s,        \
                    const double *prm) {                                 \
     T *o = (T *)p[0];                                                   \
-    T v = (VALUE);                                                      \
+    T v;                                                                \
+    memcpy(&v, prm, sizeof v);                                          \
     if (s[0] == 1)                                                      \
       for (int64_t i = 0; i < n; i++) o[i] = v;                         \
     else                                                                \
       for (int64_t i = 0; i < n; i++) o[i * s[0]] = v;                  \
   }
-/* params[0] holds the float value; params[1] the int64 bits. */
-static int64_t param_i64(const double *prm) {
-  int64_t v;
-  memcpy(&v, &prm[1], sizeof v);
-  return v;
-}
-DEFINE_FILL(float, fill_f32, (float)prm[0])
-DEFINE_FILL(double, fill_f64, prm[0])
-DEFINE_FILL(int64_t, fill_i64, param_i64(prm))
-DEFINE_FILL(bool, fill_bool, param_i64(prm) != 0)
+DEFINE_FILL(float, fill_f32)
+DEFINE_FILL(double, fill_f64)
+DEFINE_FILL(int64_t, fill_i64)
+DEFINE_FILL(bool, fill_bool)
 static const tf_row_fn fill_table[TF_NUM_DTYPES] = {fill_f32, fill_f64,
                                                     fill_i64, fill_bool};
 
-tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue) {
+tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue, int kind) {
   TF_TRY(tf_check_cpu("fill_", dst));
+  TF_CHECK(kind >= TF_SCALAR_BOOL && kind <= TF_SCALAR_FLOAT, TF_ERR_VALUE,
+           "fill_: unknown scalar kind %d", kind);
+  TF_TRY(tf_check_writable("fill_", dst));
   tf_bump_version(dst);
-  double params[2] = {fvalue, 0};
-  memcpy(&params[1], &ivalue, sizeof ivalue);
+  double params[1];
+  tf_scalar_to(fvalue, ivalue, kind, dst->dtype, params);
   const tf_tensor *ops[1] = {dst};
   tf_iter it;
   tf_iter_init(&it, 1, ops, dst->ndim, dst->shape);

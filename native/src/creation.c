@@ -3,10 +3,10 @@
 #include "internal.h"
 
 tf_status tf_full(int ndim, const int64_t *shape, tf_dtype dtype,
-                  double fvalue, int64_t ivalue, tf_tensor **out) {
+                  double fvalue, int64_t ivalue, int kind, tf_tensor **out) {
   tf_tensor *t = NULL;
   TF_TRY(tf_new(ndim, shape, dtype, &t));
-  tf_status st = tf_fill_(t, fvalue, ivalue);
+  tf_status st = tf_fill_(t, fvalue, ivalue, kind);
   if (st != TF_OK) {
     tf_tensor_release(t);
     return st;
@@ -68,7 +68,7 @@ tf_status tf_eye(int64_t n, int64_t m, tf_dtype dtype, tf_tensor **out) {
            (long long)n, (long long)m);
   int64_t shape[2] = {n, m};
   tf_tensor *t = NULL;
-  TF_TRY(tf_full(2, shape, dtype, 0.0, 0, &t));
+  TF_TRY(tf_full(2, shape, dtype, 0.0, 0, TF_SCALAR_INT, &t));
   int64_t k = n < m ? n : m;
   size_t size = tf_dtype_size(dtype);
   for (int64_t i = 0; i < k; i++) {

@@ -45,15 +45,6 @@ tf_status tf_check_cpu(const char *op, const tf_tensor *t) {
   return TF_OK;
 }
 
-tf_status tf_check_writable(const char *op, const tf_tensor *dst) {
-  for (int d = 0; d < dst->ndim; d++)
-    TF_CHECK(dst->strides[d] != 0 || dst->shape[d] <= 1, TF_ERR_VALUE,
-             "%s: more than one element of the written-to tensor refers to a "
-             "single memory location (dim %d has stride 0, as after expand); "
-             "write into a .clone() or .contiguous() copy", op, d);
-  return TF_OK;
-}
-
 tf_status tf_norm_dim(const char *op, int *dim, int ndim) {
   int lo = ndim ? -ndim : -1, hi = ndim ? ndim - 1 : 0;
   TF_CHECK(*dim >= lo && *dim <= hi, TF_ERR_INDEX,

@@ -54,19 +54,55 @@ const char *tf_dtype_name(tf_dtype dtype);
 
 /* Checks shared by the ops: cpu-only device, dim in range. */
 tf_status tf_check_cpu(const char *op, const tf_tensor *t);
-/* An output whose elements alias each other (a stride-0 dim of size > 1, as
- * expand makes) would be written several times by racing threads, each
- * result depending on the schedule: refused, as in PyTorch. */
-tf_status tf_check_writable(const char *op, const tf_tensor *dst);
 /* Normalize a possibly negative dim into [0, ndim). */
 tf_status tf_norm_dim(const char *op, int *dim, int ndim);
 
+/* ---- overflow-checked shape arithmetic ---- */
+/* Every element count and extent is formed with these: a shape or stride
+ * that overflows int64 is an error, never a wrapped (and so wrong, or out of
+ * bounds) size. They return false on overflow. */
+static inline bool tf_mul_ok(int64_t a, int64_t b, int64_t *r) {
+  return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool tf_add_ok(int64_t a, int64_t b, int64_t *r) {
+  return !__builtin_add_overflow(a, b, r);
+}
+/* The product of the sizes, or false when it does not fit in int64. */
+bool tf_numel_ok(int ndim, const int64_t *shape, int64_t *numel);
+/* The lowest and highest element offsets a geometry reaches (offset plus the
+ * sum of (size - 1) * stride over the dims of negative and of positive
+ * stride); false on overflow. Only meaningful when no size is 0. */
+bool tf_extent_ok(int ndim, const int64_t *shape, const int64_t *strides,
+                  int64_t offset, int64_t *lo, int64_t *hi);
+
+/* ---- memory overlap (overlap.c) ---- */
+/* An output whose elements alias each other (a stride-0 dim of size > 1, as
+ * expand makes, or an as_strided view whose rows overlap) would be written
+ * several times, by racing threads, with a result depending on the
+ * schedule: refused, as in PyTorch. */
+tf_status tf_check_writable(const char *op, const tf_tensor *dst);
+typedef enum {
+  TF_OVERLAP_NONE,    /* no byte in common */
+  TF_OVERLAP_SAME,    /* each element is read from where it is written */
+  TF_OVERLAP_PARTIAL  /* anything else that may share memory */
+} tf_overlap;
+/* How src, read as if broadcast to dst's shape, shares memory with dst. An
+ * elementwise kernel may run directly for NONE and SAME (each element is
+ * read before it is written); for PARTIAL it must read a copy of src, or
+ * an element written early would be read later as input (x += x[0:1],
+ * neg(x.T, out=x)). Conservative: interleaved views that never touch the
+ * same byte may be reported PARTIAL, which only costs a copy. */
+tf_overlap tf_overlap_of(const tf_tensor *dst, const tf_tensor *src);
+
 /* ---- tensor helpers (tensor.c) ---- */
+/* The product of the sizes of a shape that is known to fit (a tensor's). */
 int64_t tf_shape_numel(int ndim, const int64_t *shape);
 /* A new contiguous tensor with its own storage. */
 tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
                  tf_tensor **out);
-/* A new tensor header over t's storage (retained) with the given geometry. */
+/* A new tensor header over t's storage (retained) with the given geometry,
+ * which must lie inside the storage (checked: every view goes through here,
+ * so no view can reach outside its storage). */
 tf_status tf_new_view(const tf_tensor *t, int ndim, const int64_t *shape,
                       const int64_t *strides, int64_t offset,
                       tf_tensor **out);
@@ -81,6 +117,14 @@ static inline char *tf_ptr(const tf_tensor *t) {
 static inline bool tf_is_float(tf_dtype d) {
   return d == TF_FLOAT32 || d == TF_FLOAT64;
 }
+
+/* ---- conversion (copy.c) ---- */
+/* A scalar (fvalue when kind is TF_SCALAR_FLOAT, else ivalue) as one element
+ * of dtype at elem, by the rules of tf_to_dtype: float to int64 truncates
+ * toward zero and saturates, NaN giving 0; anything to bool is "!= 0"; an
+ * int64 becomes a float in one rounding. */
+void tf_scalar_to(double fvalue, int64_t ivalue, int kind, tf_dtype dtype,
+                  void *elem);
 
 /* ---- broadcasting and iteration (iter.c) ---- */
 /* NumPy broadcasting of n shapes; fails with a message naming op. */

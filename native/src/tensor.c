@@ -25,6 +25,30 @@ int64_t tf_shape_numel(int ndim, const int64_t *shape) {
   return n;
 }
 
+bool tf_numel_ok(int ndim, const int64_t *shape, int64_t *numel) {
+  int64_t n = 1;
+  bool zero = false;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] == 0) zero = true;
+    /* Once a size is 0 the count is 0, but the other sizes must still be
+     * valid on their own: keep multiplying the non-zero ones. */
+    else if (!tf_mul_ok(n, shape[d], &n)) return false;
+  }
+  *numel = zero ? 0 : n;
+  return true;
+}
+
+bool tf_extent_ok(int ndim, const int64_t *shape, const int64_t *strides,
+                  int64_t offset, int64_t *lo, int64_t *hi) {
+  int64_t l = offset, h = offset, step;
+  for (int d = 0; d < ndim; d++) {
+    if (!tf_mul_ok(strides[d], shape[d] - 1, &step)) return false;
+    if (!tf_add_ok(step < 0 ? l : h, step, step < 0 ? &l : &h)) return false;
+  }
+  *lo = l, *hi = h;
+  return true;
+}
+
 void tf_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
   int64_t s = 1;
   for (int d = ndim - 1; d >= 0; d--) {
@@ -101,16 +125,16 @@ static tf_status check_shape(const char *op, int ndim, const int64_t *shape) {
   TF_CHECK(ndim >= 0 && ndim <= TF_MAX_DIMS, TF_ERR_VALUE,
            "%s: %d dims requested, but tensors have at most %d", op, ndim,
            TF_MAX_DIMS);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; d++) {
-    char buf[TF_SHAPE_STR];
+  char buf[TF_SHAPE_STR];
+  for (int d = 0; d < ndim; d++)
     TF_CHECK(shape[d] >= 0, TF_ERR_VALUE,
              "%s: negative size in shape %s", op,
              tf_shape_str(ndim, shape, buf));
-    TF_CHECK(shape[d] == 0 || n <= INT64_MAX / 16 / shape[d], TF_ERR_MEMORY,
-             "%s: shape %s is too large", op, tf_shape_str(ndim, shape, buf));
-    n *= shape[d];
-  }
+  /* The byte count must fit too (8 bytes for the widest dtype). */
+  int64_t n, nbytes;
+  TF_CHECK(tf_numel_ok(ndim, shape, &n) && tf_mul_ok(n, 8, &nbytes),
+           TF_ERR_MEMORY, "%s: shape %s is too large (its element count "
+           "does not fit in 64 bits)", op, tf_shape_str(ndim, shape, buf));
   return TF_OK;
 }
 
@@ -138,9 +162,34 @@ tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
   return TF_OK;
 }
 
+/* Every view's geometry is checked once here: its element count fits in
+ * int64 and, unless it is empty, every element lies inside the storage. The
+ * ops check their arguments with their own messages first; this is the net
+ * under them. */
+static tf_status check_view(const tf_tensor *base, int ndim,
+                            const int64_t *shape, const int64_t *strides,
+                            int64_t offset) {
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  int64_t numel, lo, hi;
+  TF_CHECK(tf_numel_ok(ndim, shape, &numel), TF_ERR_VALUE,
+           "view: shape %s has more elements than fit in 64 bits",
+           tf_shape_str(ndim, shape, a));
+  if (numel == 0) return TF_OK;
+  int64_t capacity = (int64_t)(base->storage->nbytes / tf_dtype_size(base->dtype));
+  TF_CHECK(tf_extent_ok(ndim, shape, strides, offset, &lo, &hi) && lo >= 0 &&
+               hi < capacity,
+           TF_ERR_VALUE,
+           "view: shape %s with strides %s at offset %lld reaches outside "
+           "its storage of %lld elements", tf_shape_str(ndim, shape, a),
+           tf_shape_str(ndim, strides, b), (long long)offset,
+           (long long)capacity);
+  return TF_OK;
+}
+
 tf_status tf_new_view(const tf_tensor *base, int ndim, const int64_t *shape,
                       const int64_t *strides, int64_t offset,
                       tf_tensor **out) {
+  TF_TRY(check_view(base, ndim, shape, strides, offset));
   tf_tensor *t = NULL;
   TF_TRY(header_new(ndim, shape, strides, &t));
   atomic_fetch_add_explicit(&base->storage->refcount, 1, memory_order_relaxed);

@@ -21,7 +21,9 @@ static tf_status infer_shape(const char *op, const tf_tensor *t, int ndim,
     } else {
       TF_CHECK(shape[d] >= 0, TF_ERR_VALUE, "%s: invalid size %lld in shape %s",
                op, (long long)shape[d], tf_shape_str(ndim, shape, a));
-      known *= shape[d];
+      TF_CHECK(tf_mul_ok(known, shape[d], &known), TF_ERR_SHAPE,
+               "%s: shape %s has more elements than fit in 64 bits", op,
+               tf_shape_str(ndim, shape, a));
     }
   }
   int64_t numel = tf_tensor_numel(t);
@@ -145,8 +147,12 @@ tf_status tf_slice(const tf_tensor *t, int dim, int64_t start, int64_t stop,
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   memcpy(shape, t->shape, sizeof shape);
   memcpy(strides, t->strides, sizeof strides);
-  shape[dim] = (stop - start + step - 1) / step;
-  strides[dim] = t->strides[dim] * step;
+  /* ceil((stop - start) / step) without forming stop - start + step - 1,
+   * which overflows for a step near 2^63. */
+  shape[dim] = stop > start ? (stop - start - 1) / step + 1 : 0;
+  /* With at most one element the stride is never used; 1 keeps a huge step
+   * from overflowing it. */
+  strides[dim] = shape[dim] > 1 ? t->strides[dim] * step : t->strides[dim];
   int64_t offset = shape[dim] ? t->offset + start * t->strides[dim] : t->offset;
   return tf_new_view(t, t->ndim, shape, strides, offset, out);
 }
@@ -199,6 +205,10 @@ tf_status tf_expand(const tf_tensor *t, int ndim, const int64_t *shape,
     new_shape[d] = want;
     strides[d] = (src >= 0 && have == want) ? t->strides[src] : 0;
   }
+  int64_t numel;
+  TF_CHECK(tf_numel_ok(ndim, new_shape, &numel), TF_ERR_SHAPE,
+           "expand: the target shape %s has more elements than fit in 64 "
+           "bits", tf_shape_str(ndim, new_shape, a));
   return tf_new_view(t, ndim, new_shape, strides, t->offset, out);
 }
 
@@ -239,17 +249,24 @@ tf_status tf_as_strided(const tf_tensor *t, int ndim, const int64_t *shape,
   TF_TRY(tf_check_cpu("as_strided", t));
   TF_CHECK(ndim >= 0 && ndim <= TF_MAX_DIMS, TF_ERR_VALUE,
            "as_strided: tensors have at most %d dims", TF_MAX_DIMS);
-  int64_t lo = offset, hi = offset;
-  bool empty = false;
-  for (int d = 0; d < ndim; d++) {
+  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
+  for (int d = 0; d < ndim; d++)
     TF_CHECK(shape[d] >= 0, TF_ERR_VALUE, "as_strided: negative size %lld",
              (long long)shape[d]);
-    if (shape[d] == 0) empty = true;
-    else if (strides[d] >= 0) hi += strides[d] * (shape[d] - 1);
-    else lo += strides[d] * (shape[d] - 1);
-  }
+  int64_t numel, lo, hi;
+  TF_CHECK(tf_numel_ok(ndim, shape, &numel), TF_ERR_VALUE,
+           "as_strided: size %s has more elements than fit in 64 bits",
+           tf_shape_str(ndim, shape, a));
+  TF_CHECK(offset >= 0, TF_ERR_VALUE,
+           "as_strided: negative storage offset %lld", (long long)offset);
+  if (numel == 0) return tf_new_view(t, ndim, shape, strides, offset, out);
   int64_t capacity = (int64_t)(t->storage->nbytes / tf_dtype_size(t->dtype));
-  TF_CHECK(empty || (lo >= 0 && hi < capacity), TF_ERR_VALUE,
+  TF_CHECK(tf_extent_ok(ndim, shape, strides, offset, &lo, &hi), TF_ERR_VALUE,
+           "as_strided: size %s with stride %s at offset %lld reaches "
+           "further than 64-bit offsets can address",
+           tf_shape_str(ndim, shape, a), tf_shape_str(ndim, strides, b),
+           (long long)offset);
+  TF_CHECK(lo >= 0 && hi < capacity, TF_ERR_VALUE,
            "as_strided: the view reaches elements [%lld, %lld] outside the "
            "storage of %lld elements", (long long)lo, (long long)hi,
            (long long)capacity);

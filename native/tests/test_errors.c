@@ -25,7 +25,7 @@ static void test_creation_errors(void) {
             TF_ERR_VALUE, "negative size in shape (-9223372036854775807, ");
   CHECK_ERR(tf_tensor_from_buffer(1, SHAPE(3), TF_FLOAT64, (const double[]){1, 2}, 16, &out),
             TF_ERR_VALUE, "tensor: 16 bytes given for shape (3,) of float64 (expected 24)");
-  CHECK_ERR(tf_full(1, SHAPE(-1), TF_FLOAT32, 0, 0, &out), TF_ERR_VALUE,
+  CHECK_ERR(tf_full(1, SHAPE(-1), TF_FLOAT32, 0, 0, TF_SCALAR_FLOAT, &out), TF_ERR_VALUE,
             "negative size");
   CHECK_ERR(tf_arange(0, 1, 0, 1, -1, TF_FLOAT32, &out), TF_ERR_VALUE,
             "arange: negative length -1");
@@ -73,7 +73,7 @@ static void test_device_errors(void) {
   CHECK_ERR(tf_view(t, 1, SHAPE(3), &out), TF_ERR_DEVICE, "view");
   CHECK_ERR(tf_clone(t, &out), TF_ERR_DEVICE, "clone");
   CHECK_ERR(tf_copy_(c, t), TF_ERR_DEVICE, "copy_");
-  CHECK_ERR(tf_fill_(t, 1, 1), TF_ERR_DEVICE, "fill_");
+  CHECK_ERR(tf_fill_(t, 1, 1, TF_SCALAR_INT), TF_ERR_DEVICE, "fill_");
   double f;
   int64_t i;
   CHECK_ERR(tf_tensor_item(t, &f, &i), TF_ERR_DEVICE, "item");
@@ -246,8 +246,9 @@ static void *fail_in_thread(void *arg) {
   return NULL;
 }
 
-/* An output with a stride-0 dim of size > 1 (expand) is refused by every
- * writing entry point; a size-1 stride-0 dim is harmless. */
+/* An output whose elements alias each other (a stride-0 dim of size > 1 from
+ * expand, or overlapping as_strided rows) is refused by every writing entry
+ * point; a size-1 stride-0 dim is harmless. */
 static void test_self_overlapping_outputs(void) {
   tf_tensor *row = make_range(2, SHAPE(1, 3), TF_FLOAT32);
   tf_tensor *full = make_range(2, SHAPE(4, 3), TF_FLOAT32);
@@ -258,11 +259,27 @@ static void test_self_overlapping_outputs(void) {
   REQUIRE(wide && same);
   CHECK_ERR(tf_unary_into(TF_UNARY_EXP, full, 0, 0, 0, wide), TF_ERR_VALUE,
             "exp: more than one element of the written-to tensor refers to a single "
-            "memory location (dim 0 has stride 0");
+            "memory location (shape (4, 3), strides (0, 1)");
   CHECK_ERR(tf_binary_into(TF_BINARY_ADD, full, full, wide), TF_ERR_VALUE,
             "add: more than one element");
   CHECK_ERR(tf_copy_(wide, full), TF_ERR_VALUE, "copy_: more than one element");
+  CHECK_ERR(tf_fill_(wide, 1, 1, TF_SCALAR_INT), TF_ERR_VALUE,
+            "fill_: more than one element");
+  tf_tensor *index = make_range(1, SHAPE(2), TF_INT64), *value = NULL;
+  CHECK_OK(tf_full(0, NULL, TF_FLOAT32, 1, 1, TF_SCALAR_INT, &value));
+  CHECK_ERR(tf_index_put_(wide, 1, &index, value, false), TF_ERR_VALUE,
+            "index_put_: more than one element");
+  CHECK_ERR(tf_index_put_(wide, 1, &index, value, true), TF_ERR_VALUE,
+            "index_put_: more than one element");
+  /* rows of 3 that start one element apart overlap without any stride 0 */
+  tf_tensor *rows = NULL;
+  CHECK_OK(tf_as_strided(full, 2, SHAPE(3, 3), SHAPE(1, 1), 0, &rows));
+  CHECK_ERR(tf_fill_(rows, 1, 1, TF_SCALAR_INT), TF_ERR_VALUE,
+            "fill_: more than one element");
   CHECK_OK(tf_unary_into(TF_UNARY_NEG, row, 0, 0, 0, same));
+  tf_tensor_release(index);
+  tf_tensor_release(value);
+  tf_tensor_release(rows);
   tf_tensor_release(row);
   tf_tensor_release(full);
   tf_tensor_release(wide);

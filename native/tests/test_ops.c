@@ -483,7 +483,7 @@ static void test_softmax(void) {
 static void test_index_put_and_nonzero(void) {
   if (!have_index_put()) return;
   tf_tensor *t = NULL;
-  CHECK_OK(tf_full(1, SHAPE(4), TF_FLOAT64, 0, 0, &t));
+  CHECK_OK(tf_full(1, SHAPE(4), TF_FLOAT64, 0, 0, TF_SCALAR_FLOAT, &t));
   tf_tensor *i = make_i64(1, SHAPE(4), (const int64_t[]){1, -1, 1, 1});
   tf_tensor *v = make_f64(1, SHAPE(4), (const double[]){1, 2, 3, 4});
   REQUIRE(t && i && v);
@@ -537,17 +537,17 @@ static void test_flip_pad_tril(void) {
   CHECK_OK(tf_flip(t, (1u << 0) | (1u << 1), &f));
   CHECK_VALUES(f, 0, 5, 4, 3, 2, 1, 0);
   /* dim 1 padded by (1, 2) with -1; dim 0 untouched */
-  CHECK_OK(tf_pad(t, SHAPE(0, 0, 1, 2), TF_PAD_CONSTANT, -1, &p));
+  CHECK_OK(tf_pad(t, SHAPE(0, 0, 1, 2), TF_PAD_CONSTANT, -1, -1, TF_SCALAR_FLOAT, &p));
   CHECK_SHAPE(p, 2, 6);
   CHECK_VALUES(p, 0, -1, 0, 1, 2, -1, -1, -1, 3, 4, 5, -1, -1);
-  CHECK_OK(tf_pad(t, SHAPE(0, 0, 2, 1), TF_PAD_REFLECT, 0, &r));
+  CHECK_OK(tf_pad(t, SHAPE(0, 0, 2, 1), TF_PAD_REFLECT, 0, 0, TF_SCALAR_FLOAT, &r));
   CHECK_VALUES(r, 0, 2, 1, 0, 1, 2, 1, 5, 4, 3, 4, 5, 4);
   CHECK_OK(tf_tril(t, 0, false, &l));
   CHECK_VALUES(l, 0, 0, 0, 0, 3, 4, 0);
   CHECK_OK(tf_tril(t, 1, true, &u));
   CHECK_VALUES(u, 0, 0, 1, 2, 0, 0, 5);
   tf_tensor *out = TF_UNTOUCHED;
-  tf_status st = tf_pad(t, SHAPE(0, 0, 3, 0), TF_PAD_REFLECT, 0, &out);
+  tf_status st = tf_pad(t, SHAPE(0, 0, 3, 0), TF_PAD_REFLECT, 0, 0, TF_SCALAR_FLOAT, &out);
   CHECK(st != TF_OK && strstr(tf_last_error(), "pad"));
   CHECK(out == TF_UNTOUCHED);
   tf_tensor_release(u);

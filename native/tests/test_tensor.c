@@ -224,15 +224,15 @@ static void test_to_dtype(void) {
 
 static void test_creation(void) {
   tf_tensor *t = NULL;
-  CHECK_OK(tf_full(2, SHAPE(2, 2), TF_FLOAT32, 1.5, 0, &t));
+  CHECK_OK(tf_full(2, SHAPE(2, 2), TF_FLOAT32, 1.5, 0, TF_SCALAR_FLOAT, &t));
   CHECK_VALUES(t, 0, 1.5, 1.5, 1.5, 1.5);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_full(1, SHAPE(2), TF_INT64, 0, INT64_MIN + 1, &t));
+  CHECK_OK(tf_full(1, SHAPE(2), TF_INT64, 0, INT64_MIN + 1, TF_SCALAR_INT, &t));
   CHECK_IVALUES(t, INT64_MIN + 1, INT64_MIN + 1);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_fill_(t = make_range(1, SHAPE(3), TF_BOOL), 0, 1));
+  CHECK_OK(tf_fill_(t = make_range(1, SHAPE(3), TF_BOOL), 0, 1, TF_SCALAR_BOOL));
   CHECK_IVALUES(t, 1, 1, 1);
   tf_tensor_release(t);
   t = NULL;
@@ -282,7 +282,7 @@ static void test_version_counter(void) {
   CHECK_OK(tf_clone(t, &c));
   CHECK_OK(tf_unary(TF_UNARY_EXP, t, 0, 0, 0, &e));
   CHECK_EQ_I(tf_tensor_version(t), v0);
-  CHECK_OK(tf_fill_(v, 1.0, 1));
+  CHECK_OK(tf_fill_(v, 1.0, 1, TF_SCALAR_FLOAT));
   CHECK(tf_tensor_version(t) > v0);
   CHECK_EQ_I(tf_tensor_version(v), tf_tensor_version(t));
   int64_t v1 = tf_tensor_version(t);

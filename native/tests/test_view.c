@@ -258,7 +258,7 @@ static void test_views_share_storage(void) {
   CHECK_OK(tf_transpose(t, 0, 1, &tt));
   CHECK_OK(tf_select(tt, 0, 2, &col)); /* t[:, 2] */
   REQUIRE(col);
-  CHECK_OK(tf_fill_(col, -1.0, 0));
+  CHECK_OK(tf_fill_(col, -1.0, 0, TF_SCALAR_FLOAT));
   CHECK_VALUES(t, 0, 0, 1, -1, 3, 4, -1);
   CHECK_VALUES(tt, 0, 0, 3, 1, 4, -1, -1);
   tf_tensor_release(col);

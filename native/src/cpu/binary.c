@@ -277,15 +277,14 @@ static tf_status check_int_operands(int op, const tf_tensor *b) {
 /* ---- dispatch ----------------------------------------------------------- */
 /* Convert an operand to the compute dtype, or copy it when it partially
  * overlaps dst (an exact alias is fine: each element is read before it is
- * written). *owned receives what the caller must release. */
+ * written; a broadcast row of dst, as in x += x[0:1], is not).
+ * *owned receives what the caller must release. */
 static tf_status prepare_operand(const tf_tensor *t, tf_dtype compute,
                                  const tf_tensor *dst, const tf_tensor **use,
                                  tf_tensor **owned) {
   *owned = NULL;
   *use = t;
-  bool overlap = dst && t->storage == dst->storage &&
-                 !(tf_ptr(t) == tf_ptr(dst) && t->ndim == dst->ndim &&
-                   !memcmp(t->strides, dst->strides, sizeof(int64_t) * (size_t)t->ndim));
+  bool overlap = dst && tf_overlap_of(dst, t) == TF_OVERLAP_PARTIAL;
   if (t->dtype != compute || overlap) {
     TF_TRY(tf_to_dtype(t, compute, owned));
     *use = *owned;
@@ -405,9 +404,7 @@ tf_status tf_binary_into(int op, const tf_tensor *a, const tf_tensor *b,
 static tf_status scalar_tensor(double fvalue, int64_t ivalue, int kind,
                                tf_dtype dtype, tf_tensor **out) {
   TF_TRY(tf_new(0, NULL, dtype, out));
-  /* A float scalar always promotes to a float dtype, which reads fvalue. */
-  if (kind != TF_SCALAR_FLOAT) fvalue = (double)ivalue;
-  tf_status st = tf_fill_(*out, fvalue, ivalue);
+  tf_status st = tf_fill_(*out, fvalue, ivalue, kind);
   if (st != TF_OK) tf_tensor_release(*out);
   return st;
 }
@@ -437,8 +434,7 @@ static bool scalar_fast_path(int op, const tf_tensor *t, double fvalue,
       tf_tensor_numel(t) >= TF_PARALLEL_GRAIN)
     return false;
   union { float f32; double f64; } value;
-  if (compute == TF_FLOAT32) value.f32 = (float)(kind == TF_SCALAR_FLOAT ? fvalue : (double)ivalue);
-  else value.f64 = kind == TF_SCALAR_FLOAT ? fvalue : (double)ivalue;
+  tf_scalar_to(fvalue, ivalue, kind, compute, &value);
   tf_tensor *r = NULL;
   if (tf_new(t->ndim, t->shape, result, &r) != TF_OK) return false;
   char *ptrs[3] = {tf_ptr(r), reverse ? (char *)&value : tf_ptr(t),

@@ -350,6 +350,7 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
                         const tf_tensor *values, bool accumulate) {
   TF_TRY(tf_check_cpu("index_put_", t));
   TF_TRY(tf_check_cpu("index_put_", values));
+  TF_TRY(tf_check_writable("index_put_", t));
   int64_t *offs = NULL;
   TF_TRY(index_offsets("index_put_", t, k, indices, &offs));
   const tf_tensor *i0 = indices[0];

@@ -136,7 +136,11 @@ static tf_status pad_check(const tf_tensor *t, const int64_t *pads, int mode,
     TF_CHECK(mode != TF_PAD_REPLICATE || !padded || size > 0, TF_ERR_VALUE,
              "pad: replicate padding of dim %d needs a non-empty dim, but the "
              "input shape is %s", d, tf_shape_str(t->ndim, t->shape, a));
-    shape[d] = before + size + after;
+    TF_CHECK(tf_add_ok(before, size, &shape[d]) &&
+                 tf_add_ok(shape[d], after, &shape[d]),
+             TF_ERR_VALUE, "pad: padding (%lld, %lld) of dim %d of size "
+             "%lld gives more elements than fit in 64 bits", (long long)before,
+             (long long)after, d, (long long)size);
     TF_CHECK(shape[d] >= 0, TF_ERR_VALUE,
              "pad: padding (%lld, %lld) of dim %d of the input shape %s "
              "crops more than the %lld elements there", (long long)before,
@@ -146,18 +150,11 @@ static tf_status pad_check(const tf_tensor *t, const int64_t *pads, int mode,
   return TF_OK;
 }
 
-/* Fill with value, then copy the part of t that survives negative pads. */
+/* Fill with the scalar, then copy the part of t that survives negative pads. */
 static tf_status pad_constant(const tf_tensor *t, const int64_t *pads,
-                              double value, tf_tensor *o) {
-  int64_t ivalue = 0;
-  if (o->dtype == TF_BOOL) {
-    ivalue = value != 0;
-  } else if (o->dtype == TF_INT64 && value == value) {
-    ivalue = value >= 9223372036854775807.0    ? INT64_MAX
-             : value <= -9223372036854775808.0 ? INT64_MIN
-                                               : (int64_t)value;
-  }
-  TF_TRY(tf_fill_(o, value, ivalue));
+                              double fvalue, int64_t ivalue, int kind,
+                              tf_tensor *o) {
+  TF_TRY(tf_fill_(o, fvalue, ivalue, kind));
   int64_t shape[TF_MAX_DIMS], src_off = t->offset, dst_off = o->offset;
   for (int d = 0; d < t->ndim; d++) {
     int64_t before = pads[2 * d], after = pads[2 * d + 1];
@@ -205,7 +202,7 @@ static tf_status pad_gather(const tf_tensor *t, const int64_t *pads, int mode,
 }
 
 tf_status tf_pad(const tf_tensor *t, const int64_t *pads, int mode,
-                 double value, tf_tensor **out) {
+                 double fvalue, int64_t ivalue, int kind, tf_tensor **out) {
   TF_TRY(tf_check_cpu("pad", t));
   TF_CHECK(mode == TF_PAD_CONSTANT || mode == TF_PAD_REFLECT ||
                mode == TF_PAD_REPLICATE, TF_ERR_VALUE,
@@ -216,8 +213,9 @@ tf_status tf_pad(const tf_tensor *t, const int64_t *pads, int mode,
   TF_TRY(pad_check(t, pads, mode, shape));
   tf_tensor *o = NULL;
   TF_TRY(tf_new(t->ndim, shape, t->dtype, &o));
-  tf_status st = mode == TF_PAD_CONSTANT ? pad_constant(t, pads, value, o)
-                                         : pad_gather(t, pads, mode, o);
+  tf_status st = mode == TF_PAD_CONSTANT
+                     ? pad_constant(t, pads, fvalue, ivalue, kind, o)
+                     : pad_gather(t, pads, mode, o);
   if (st != TF_OK) {
     tf_tensor_release(o);
     return st;

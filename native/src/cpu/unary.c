@@ -176,9 +176,12 @@ static inline double uf_floor(double x, params_t p) { (void)p; return floor(x); 
 static inline double uf_ceil(double x, params_t p) { (void)p; return ceil(x); }
 static inline double uf_round(double x, params_t p) { (void)p; return nearbyint(x); }
 static inline double uf_trunc(double x, params_t p) { (void)p; return trunc(x); }
-/* NaN propagates; min > max gives max everywhere, as in PyTorch. */
+/* NaN propagates, from x or from a bound (as NumPy's clip); min > max gives
+ * max everywhere, as in PyTorch. */
 static inline double uf_clamp(double x, params_t p) {
   if (x != x) return x;
+  if (p[0] != p[0]) return p[0];
+  if (p[1] != p[1]) return p[1];
   x = x < p[0] ? p[0] : x;
   return x > p[1] ? p[1] : x;
 }
@@ -201,7 +204,9 @@ static inline int64_t ui_ceil(int64_t x, params_t p) { (void)p; return x; }
 static inline int64_t ui_round(int64_t x, params_t p) { (void)p; return x; }
 static inline int64_t ui_trunc(int64_t x, params_t p) { (void)p; return x; }
 static inline int64_t ui_nan_to_num(int64_t x, params_t p) { (void)p; return x; }
-/* Bounds compare in double; a bound beyond int64's range never binds. */
+/* Bounds compare in double; a bound beyond int64's range never binds.
+ * tinyfin's Python clamp takes int bounds of an int64 tensor through
+ * maximum/minimum instead, which keep every int64 exact. */
 static inline int64_t ui_clamp(int64_t x, params_t p) {
   if ((double)x < p[0]) x = p[0] >= 9.2e18 ? INT64_MAX : (int64_t)ceil(p[0]);
   if ((double)x > p[1]) x = p[1] <= -9.2e18 ? INT64_MIN : (int64_t)floor(p[1]);
@@ -321,9 +326,9 @@ static tf_status unary_dtypes(int op, tf_dtype in, tf_dtype *compute,
 static tf_status unary_run(int op, const tf_tensor *x, const double *params,
                            tf_dtype compute, tf_tensor *dst) {
   tf_tensor *converted = NULL;
-  if (x->dtype != compute ||
-      (x->storage == dst->storage && tf_ptr(x) != tf_ptr(dst))) {
-    /* Another dtype, or a partial overlap with dst: read from a copy. */
+  if (x->dtype != compute || tf_overlap_of(dst, x) == TF_OVERLAP_PARTIAL) {
+    /* Another dtype, or a partial overlap with dst (neg(x.T, out=x)): read
+     * from a copy. */
     TF_TRY(tf_to_dtype(x, compute, &converted));
     x = converted;
   }
