@@ -126,10 +126,10 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
             pool.shutdown()
     bar.finish(f"{len(entries)} ops checked in {time.time() - t0:.1f}s")
     if out:
-        from .report import write_html, write_json
+        from .report import finished_at, write_html, write_json
         os.makedirs(out, exist_ok=True)
         meta = {"depth": depth, "backends": bes, "seconds": round(time.time() - t0, 1),
-                "ops": len(entries)}
+                "ops": len(entries), "seed": seed, "finished": finished_at()}
         write_json(results, os.path.join(out, "report.json"), meta)
         write_html(results, out, meta)
     return results
