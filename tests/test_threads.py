@@ -1,6 +1,11 @@
 """Threads and processes: what the core and the engine promise when Python
 threads share tensors, and after fork().
 
+* Index ops read one snapshot of their index tensor (and nonzero of its
+  input): another thread overwriting it with wild values makes the result
+  meaningless, never an out-of-bounds access. The stress runs in a child
+  interpreter, so that a crash fails this test instead of killing pytest
+  (and under run_asan.sh the child inherits the sanitizer).
 * set_num_threads() applies to every thread, also those started later.
 * A process forked after the parent used the thread pool (multiprocessing,
   DataLoader workers) runs ops of any size instead of hanging in libgomp.
@@ -8,6 +13,8 @@ threads share tensors, and after fork().
 Every wait has a timeout, so a regression fails instead of hanging."""
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -16,7 +23,121 @@ import pytest
 import tinyfin as tf
 from tinyfin import _C
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIG = 1 << 20          # elements: far above the core's parallel grain
+
+
+def _child_env() -> dict:
+    """The environment of a child interpreter that imports this tree's
+    tinyfin (not another checkout's) and keeps the sanitizer settings."""
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=ROOT + (os.pathsep + path if path else ""))
+
+
+# ---- index ops while another thread writes the index ------------------------------
+M = 1000               # size of the indexed dim
+N = 1 << 16            # index elements: each op takes long enough to be raced
+
+
+def _stress_index_ops(seconds: float) -> str:
+    """Writers flip a shared index tensor between in-range and wildly
+    out-of-range values while readers run every index op on it. Each call
+    must raise IndexError or return values that exist in the source; any
+    other outcome raises AssertionError. Returns a summary line."""
+    import time
+    rng = np.random.default_rng(0)
+    good = tf.tensor(rng.integers(0, M, N))
+    wild = np.full(N, 1 << 40, dtype=np.int64)
+    wild[1::4] = -(1 << 40)
+    wild[2::4] = M                 # just past the end
+    wild[3::4] = -M - 1            # just before the start (wraps nowhere)
+    bad = tf.tensor(wild)
+    idx = good.clone()
+    mask = tf.zeros(N, dtype=tf.float64)
+    ones_mask, zeros_mask = tf.ones(N, dtype=tf.float64), tf.zeros(N, dtype=tf.float64)
+    src = tf.arange(M, dtype=tf.float64)
+    src2d = src.reshape(1, M).expand(4, M).contiguous()
+    ones = tf.ones(N, dtype=tf.float64)
+    stop = time.monotonic() + seconds
+    errors, counts = [], {"ok": 0, "IndexError": 0}
+
+    def in_source(values, what):
+        v = values.numpy()
+        assert np.all((v >= 0) & (v < M) & (v == np.round(v))), \
+            f"{what} returned values that are not in the source"
+
+    def check_nonzero():
+        coords = tf.nonzero(mask).numpy()
+        assert coords.ndim == 2 and coords.shape[1] == 1 and coords.shape[0] <= N
+        assert np.all((coords >= 0) & (coords < N)), "nonzero: coordinate out of range"
+
+    def dst_put():
+        dst = tf.zeros(M, dtype=tf.float64)
+        dst[idx] = 1.0
+        v = dst.numpy()
+        assert np.all((v == 0) | (v == 1)), "index_put_ wrote an unexpected value"
+
+    def dst_accumulate():
+        dst = tf.zeros(M, dtype=tf.float64)
+        dst.index_put_((idx,), ones, accumulate=True)
+        assert dst.sum().item() == N, "index_put_(accumulate) lost or invented a count"
+
+    def scatter():
+        out = tf.scatter_add(tf.zeros(M, dtype=tf.float64), 0, idx, ones)
+        v = out.numpy()
+        assert np.all(v >= 0) and v.sum() == N, "scatter_add lost or invented a count"
+
+    ops = [
+        lambda: in_source(tf.gather(src, 0, idx), "gather"),
+        lambda: in_source(src.index_select(0, idx), "index_select"),
+        lambda: in_source(src[idx], "index"),
+        lambda: in_source(src2d[1, idx], "index (2-d)"),
+        lambda: in_source(tf.take_along_dim(src, idx), "take_along_dim"),
+        scatter, dst_put, dst_accumulate, check_nonzero,
+    ]
+
+    def writer(which: int):
+        k = 0
+        while time.monotonic() < stop:
+            if which == 0:
+                idx.copy_(bad if k % 2 else good)
+            else:
+                mask.copy_(ones_mask if k % 2 else zeros_mask)
+            k += 1
+
+    def reader(offset: int):
+        k = offset
+        try:
+            while time.monotonic() < stop:
+                try:
+                    ops[k % len(ops)]()
+                    counts["ok"] += 1
+                except IndexError:
+                    counts["IndexError"] += 1
+                k += 1
+        except BaseException as e:  # noqa: BLE001  reported by the main thread
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in (0, 1)]
+    threads += [threading.Thread(target=reader, args=(r,)) for r in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    return f"ok {counts['ok']} IndexError {counts['IndexError']}"
+
+
+def test_index_ops_survive_an_index_overwritten_concurrently():
+    code = ("import sys, test_threads as t; "
+            "print(t._stress_index_ops(float(sys.argv[1])))")
+    proc = subprocess.run([sys.executable, "-c", code, "2.5"], cwd=os.path.dirname(__file__),
+                          env=_child_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (f"the stress child exited with {proc.returncode}:\n"
+                                  f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    assert proc.stdout.startswith("ok "), proc.stdout
+    ok, raised = int(proc.stdout.split()[1]), int(proc.stdout.split()[3])
+    assert ok > 0 and raised > 0, f"the race was not exercised: {proc.stdout}"
 
 
 # ---- set_num_threads applies to every thread ---------------------------------------------
