@@ -6,6 +6,7 @@ threads share tensors, and after fork().
   meaningless, never an out-of-bounds access. The stress runs in a child
   interpreter, so that a crash fails this test instead of killing pytest
   (and under run_asan.sh the child inherits the sanitizer).
+* backward() from several threads into one leaf adds every contribution.
 * set_num_threads() applies to every thread, also those started later.
 * A process forked after the parent used the thread pool (multiprocessing,
   DataLoader workers) runs ops of any size instead of hanging in libgomp.
@@ -138,6 +139,54 @@ def test_index_ops_survive_an_index_overwritten_concurrently():
     assert proc.stdout.startswith("ok "), proc.stdout
     ok, raised = int(proc.stdout.split()[1]), int(proc.stdout.split()[3])
     assert ok > 0 and raised > 0, f"the race was not exercised: {proc.stdout}"
+
+
+# ---- backward from several threads into one leaf -------------------------------------
+def test_backward_from_threads_accumulates_every_contribution():
+    # Large enough that the accumulation runs with the GIL released, and a
+    # graph whose backward is little more than that accumulation, so the
+    # threads' accumulations overlap often.
+    n = 1 << 18
+    w = tf.zeros(n, dtype=tf.float64, requires_grad=True)
+    threads, rounds = 4, 40
+    barrier = threading.Barrier(threads)
+    errors = []
+
+    def worker(k: int):
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(rounds):
+                (w.sum() * float(k + 1)).backward()     # adds k + 1 to every element
+        except BaseException as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=60)
+    assert not errors, errors[0]
+    expected = rounds * sum(range(1, threads + 1))
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(n, float(expected)))
+
+
+def test_autograd_backward_inputs_from_threads_accumulates():
+    """backward(inputs=...) accumulates through its own path."""
+    n = 1 << 16
+    w = tf.zeros(n, dtype=tf.float64, requires_grad=True)
+    barrier = threading.Barrier(3)
+
+    def worker():
+        barrier.wait(timeout=30)
+        for _ in range(60):
+            (w * 2.0).sum().backward(inputs=[w])
+
+    ts = [threading.Thread(target=worker) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=60)
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(n, 3 * 60 * 2.0))
 
 
 # ---- set_num_threads applies to every thread ---------------------------------------------

@@ -37,8 +37,8 @@ def format_tensor(t) -> str:
         extras.append(f"size={tuple(arr.shape)}")
     if t.dtype not in _DEFAULT_DTYPES or (arr.size == 0 and t.dtype is not _dtypes.float32):
         extras.append(f"dtype={t.dtype!r}")
-    if t.requires_grad:
+    if t.grad_fn is not None:          # PyTorch shows one or the other
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
         extras.append("requires_grad=True")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
