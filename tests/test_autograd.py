@@ -189,7 +189,7 @@ def test_leaf_and_graph_attributes():
     x = leaf((2,))
     y = x.exp()
     assert x.is_leaf and not y.is_leaf and x.grad_fn is None
-    assert "exp" in repr(y.grad_fn) and y.requires_grad
+    assert repr(y.grad_fn) == "<ExpBackward0>" and y.requires_grad
     d = y.detach()
     assert not d.requires_grad and d.is_leaf
     assert _C.tf_tensor_same_storage(d._h, y._h)
@@ -235,6 +235,132 @@ def test_create_graph_gives_higher_derivatives():
     np.testing.assert_allclose(g.detach().numpy(), np.sin(xv) + xv * np.cos(xv), rtol=1e-14)
     np.testing.assert_allclose(h.detach().numpy(), 2 * np.cos(xv) - xv * np.sin(xv), rtol=1e-14)
     np.testing.assert_allclose(t.numpy(), -3 * np.sin(xv) - xv * np.cos(xv), rtol=1e-14)
+
+
+# ---- what the engine is given is validated ------------------------------------------------
+def test_grad_fn_has_pytorchs_names():
+    x = leaf((2, 2))
+    cases = [(x.exp(), "ExpBackward0"), (x @ x, "MatmulBackward0"),
+             (x + x, "AddBackward0"), (x * 2.0, "MulBackward0"), (x.sum(), "SumBackward0"),
+             (x.log_softmax(1), "LogSoftmaxBackward0"), (x.tanh(), "TanhBackward0")]
+    for y, name in cases:
+        assert y.grad_fn.name() == name
+        assert repr(y.grad_fn) == f"<{name}>"
+        assert repr(y).endswith(f", grad_fn=<{name}>)"), repr(y)
+    # As in PyTorch, requires_grad=True is shown for leaves only.
+    assert repr(x).endswith("requires_grad=True)")
+    assert "requires_grad" not in repr(x.exp())
+
+
+def _wrong_shape(g):
+    return g.sum()
+
+
+def _wrong_dtype(g):
+    return g.to(tf.float32)
+
+
+def _not_a_tensor(g):
+    return [1.0, 2.0, 3.0]
+
+
+HOOK_ERRORS = [
+    (_wrong_shape, RuntimeError,
+     r"hook '_wrong_shape' has changed the size of value \(was \(3,\), got \(\)\)"),
+    (_wrong_dtype, RuntimeError,
+     r"hook '_wrong_dtype' has changed the type of value \(was float64, got float32\)"),
+    (_not_a_tensor, TypeError,
+     r"hook '_not_a_tensor' returned a list; a gradient hook must return a Tensor or None"),
+]
+
+
+@pytest.mark.parametrize("hook,exc,message", HOOK_ERRORS, ids=[h[0].__name__ for h in HOOK_ERRORS])
+def test_hook_returning_a_wrong_value_raises_naming_the_hook(hook, exc, message):
+    x = leaf((3,))                          # a hook on a leaf, run by backward
+    x.register_hook(hook)
+    with pytest.raises(exc, match=message):
+        (x * 2.0).sum().backward()
+    assert x.grad is None
+    x = leaf((3,))                          # on a non-leaf
+    h = x * 2.0
+    h.register_hook(hook)
+    with pytest.raises(exc, match=message):
+        h.sum().backward()
+    assert x.grad is None
+    x = leaf((3,))                          # on an input of autograd.grad
+    x.register_hook(hook)
+    with pytest.raises(exc, match=message):
+        tf.autograd.grad((x * 2.0).sum(), x)
+    assert tf.is_grad_enabled()
+
+
+def test_assigned_grad_is_validated():
+    x = leaf((2, 3))
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None but "
+                                        "got grad of type list"):
+        x.grad = [[0.0] * 3] * 2
+    with pytest.raises(RuntimeError, match=r"assigned grad has data of a different size "
+                                           r"\(expected \(2, 3\), got \(3,\)\)"):
+        x.grad = tf.zeros(3, dtype=tf.float64)
+    with pytest.raises(RuntimeError, match=r"assigned grad has data of a different type "
+                                           r"\(expected float64, got float32\)"):
+        x.grad = tf.zeros((2, 3))
+    with pytest.raises(RuntimeError, match="can't assign Variable as its own grad"):
+        x.grad = x
+    assert x.grad is None
+    g = tf.ones((2, 3), dtype=tf.float64)
+    x.grad = g
+    assert x.grad is g
+    (x * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 3.0))
+    del x.grad
+    assert x.grad is None
+
+
+def test_backward_gradient_is_validated():
+    x = leaf((2,))
+    y = x * 2.0
+    with pytest.raises(TypeError, match=r"backward: gradient must be a Tensor or None, got list"):
+        y.backward([1.0, 1.0])
+    with pytest.raises(ValueError, match=r"backward: Mismatch in shape: grad_output\[0\] has a "
+                                         r"shape of \(3,\) and output\[0\] has a shape of \(2,\)"):
+        y.backward(tf.ones(3, dtype=tf.float64))
+    with pytest.raises(TypeError, match=r"backward: grad_tensors\[0\] must be a Tensor or None, "
+                                        r"got list"):
+        tf.autograd.backward([y], [[1.0, 1.0]])
+    with pytest.raises(TypeError, match=r"backward: tensors\[1\] must be a Tensor, got int"):
+        tf.autograd.backward([y, 3])
+    with pytest.raises(TypeError, match=r"backward: expected tensors to be a Tensor or a "
+                                        r"sequence of Tensors, got float"):
+        tf.autograd.backward(1.0)
+    with pytest.raises(ValueError, match=r"backward: got 1 tensors and 2 gradients"):
+        tf.autograd.backward(y, [tf.ones(2, dtype=tf.float64)] * 2)
+    assert x.grad is None
+    # A gradient of another dtype is converted to the output's, as in PyTorch.
+    y.backward(tf.ones(2, dtype=tf.float32))
+    assert x.grad.dtype is tf.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_autograd_grad_arguments_are_validated():
+    x = leaf((2,))
+    y = (x * 2.0).sum()
+    with pytest.raises(TypeError, match=r"grad: inputs\[1\] must be a Tensor, got int"):
+        tf.autograd.grad(y, [x, 3])
+    with pytest.raises(TypeError, match=r"grad: expected inputs to be a Tensor or a sequence of "
+                                        r"Tensors, got int"):
+        tf.autograd.grad(y, 3)
+    with pytest.raises(TypeError, match=r"grad: outputs\[0\] must be a Tensor, got float"):
+        tf.autograd.grad([1.0], [x])
+    with pytest.raises(TypeError, match=r"grad: grad_outputs\[0\] must be a Tensor or None, "
+                                        r"got float"):
+        tf.autograd.grad(y, x, [1.0])
+    with pytest.raises(ValueError, match=r"grad: got 1 outputs and 2 grad_outputs"):
+        tf.autograd.grad(y, x, [None, None])
+    with pytest.raises(ValueError, match=r"grad: inputs is empty"):
+        tf.autograd.grad(y, [])
+    (g,) = tf.autograd.grad(y, [x], [None])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
 
 
 # ---- grad modes ------------------------------------------------------------------------

@@ -49,6 +49,7 @@ _SIGNATURES = {
     "tf_live_tensors": (c_int64, []),
     "tf_set_num_threads": (None, [c_int]),
     "tf_get_num_threads": (c_int, []),
+    "tf_last_parallel_threads": (c_int, []),
     "tf_dtype_size": (c_size_t, [c_int]),
     # tensors
     "tf_tensor_empty": (ST, [c_int, I64P, c_int, OUT]),

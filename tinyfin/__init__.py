@@ -21,11 +21,23 @@ globals().update(_FUNCTIONS)
 
 
 def set_num_threads(n: int) -> None:
-    """Threads for the parallel kernels; results never depend on it."""
+    """Threads for the parallel kernels, in every thread (also those started
+    later); results never depend on it. A process made by fork() runs its
+    kernels on one thread."""
+    import operator
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"set_num_threads: expected a positive int, got "
+                        f"{type(n).__name__}") from None
+    if not 1 <= n <= 1 << 16:
+        raise ValueError(f"set_num_threads: expected a positive int (at most "
+                         f"65536), got {n}")
     _C.tf_set_num_threads(int(n))
 
 
 def get_num_threads() -> int:
+    """The threads a parallel kernel uses now (1 in a forked child)."""
     return _C.tf_get_num_threads()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import operator
 from ctypes import byref, c_double, c_int64, c_void_p
 from typing import Any, Callable, Optional, Tuple
 
@@ -51,7 +52,7 @@ class Tensor:
     _shape: Optional[Tuple[int, ...]] = None
     _dtype: Optional[_dtypes.dtype] = None
     _rg: bool = False                   # requires_grad, read fast by the ops
-    grad: Optional["Tensor"] = None
+    _grad: Optional["Tensor"] = None    # .grad; the engine writes it directly
     grad_fn: Any = None                 # the autograd Node that made this tensor
     _hooks: Optional[list] = None       # gradient hooks of a leaf
 
@@ -62,6 +63,31 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
+
+    def _set_grad(self, value: Optional["Tensor"]) -> None:
+        # Checked as PyTorch does: a gradient of another shape or dtype
+        # would break the next accumulation, or silently broadcast into it.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but "
+                                f"got grad of type {type(value).__name__}")
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type "
+                                   f"(expected {self.dtype.name}, got {value.dtype.name})")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size "
+                                   f"(expected {self.shape}, got {value.shape})")
+        self._grad = value
+
+    def _del_grad(self) -> None:
+        self._grad = None
+
+    # The getter is C code (attrgetter), so reading .grad costs little more
+    # than a plain attribute; only assignments run the checks.
+    grad = property(operator.attrgetter("_grad"), _set_grad, _del_grad,
+                    "The gradient accumulated by backward(), or None.")
 
     def __init__(self, *args, **kwargs) -> None:
         raise TypeError("use tinyfin.tensor(data) or a creation function "

@@ -266,9 +266,15 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out);
 
 /* ---- runtime ------------------------------------------------------------- */
-/* Threads used by parallel kernels (OpenMP); results never depend on it. */
+/* Threads used by parallel kernels (OpenMP); results never depend on it.
+ * The count holds for every thread, also those started later. In a process
+ * made by fork() kernels run on one thread (the parent's OpenMP pool cannot
+ * be used there) and tf_get_num_threads says 1. */
 void tf_set_num_threads(int n);
 int tf_get_num_threads(void);
+/* The team size of the last parallel elementwise loop the calling thread
+ * ran (0 before any): lets tests see the count a region really used. */
+int tf_last_parallel_threads(void);
 
 #ifdef __cplusplus
 }

@@ -168,4 +168,22 @@ void tf_iter_run(const tf_iter *it, tf_row_fn fn, const double *params);
 /* Below this many elements a kernel runs on one thread. */
 #define TF_PARALLEL_GRAIN 32768
 
+/* The team for a parallel region: 1 thread unless `worth` (the work is
+ * large enough to pay for starting threads), and 1 in a process made by
+ * fork(), whose OpenMP pool belongs to the parent (libgomp would wait for
+ * the parent's threads forever); else tf_set_num_threads's count, which
+ * holds for every calling thread. Every parallel region in the core opens
+ * through TF_PARALLEL_FOR or TF_PARALLEL, so none can miss these rules.
+ * The work split never depends on the team size, so neither do results. */
+int tf_team_size(bool worth);
+#define TF_PRAGMA(x) _Pragma(#x)
+/* `#pragma omp parallel for schedule(static)` over the next loop. */
+#define TF_PARALLEL_FOR(worth) \
+  TF_PRAGMA(omp parallel for schedule(static) num_threads(tf_team_size(worth)))
+/* `#pragma omp parallel` over the next block (which holds an `omp for`). */
+#define TF_PARALLEL(worth) TF_PRAGMA(omp parallel num_threads(tf_team_size(worth)))
+/* Called by the thread that opened a region, inside it: remembers the team
+ * size for tf_last_parallel_threads. */
+void tf_note_team(void);
+
 #endif /* TF_INTERNAL_H */

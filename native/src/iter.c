@@ -2,10 +2,6 @@
  * elementwise kernel, serially for small tensors and over OpenMP threads for
  * large ones. Work is split by element ranges that do not depend on the
  * thread count, so the threads never change a result. */
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "internal.h"
 
 tf_status tf_broadcast_shapes(const char *op, int n, const tf_tensor *const *ts,
@@ -128,8 +124,9 @@ void tf_iter_run(const tf_iter *it, tf_row_fn fn, const double *params) {
     /* One long row: split it into fixed chunks. */
     int64_t chunk = TF_PARALLEL_GRAIN;
     int64_t nchunks = (row_len + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static)
+    TF_PARALLEL_FOR(true)
     for (int64_t c = 0; c < nchunks; c++) {
+      if (c == 0) tf_note_team(); /* chunk 0 is the calling thread's */
       int64_t end = (c + 1) * chunk < row_len ? (c + 1) * chunk : row_len;
       run_rows(it, fn, params, 0, 1, c * chunk, end);
     }
@@ -137,26 +134,11 @@ void tf_iter_run(const tf_iter *it, tf_row_fn fn, const double *params) {
   }
   int64_t rows_per_block = TF_PARALLEL_GRAIN / row_len + 1;
   int64_t nblocks = (rows + rows_per_block - 1) / rows_per_block;
-#pragma omp parallel for schedule(static)
+  TF_PARALLEL_FOR(true)
   for (int64_t b = 0; b < nblocks; b++) {
+    if (b == 0) tf_note_team();
     int64_t end = (b + 1) * rows_per_block;
     run_rows(it, fn, params, b * rows_per_block, end < rows ? end : rows, 0,
              row_len);
   }
-}
-
-void tf_set_num_threads(int n) {
-#ifdef _OPENMP
-  omp_set_num_threads(n > 0 ? n : 1);
-#else
-  (void)n;
-#endif
-}
-
-int tf_get_num_threads(void) {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
 }

@@ -55,7 +55,7 @@ static void fill(tf_tensor *t, int per_block, fill_fn fn, const double *params) 
   char *data = tf_ptr(t);
   int64_t chunk = TF_PARALLEL_GRAIN / per_block + 1;
   int64_t nchunks = (blocks + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n >= TF_PARALLEL_GRAIN)
+  TF_PARALLEL_FOR(n >= TF_PARALLEL_GRAIN)
   for (int64_t c = 0; c < nchunks; c++) {
     int64_t end = (c + 1) * chunk < blocks ? (c + 1) * chunk : blocks;
     for (int64_t b = c * chunk; b < end; b++) {

@@ -181,6 +181,7 @@ int main(int argc, char **argv) {
   suite_elementwise();
   suite_errors();
   suite_ops();
+  suite_parallel();
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

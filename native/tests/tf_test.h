@@ -123,5 +123,6 @@ void suite_view(void);
 void suite_elementwise(void);
 void suite_errors(void);
 void suite_ops(void);
+void suite_parallel(void);
 
 #endif /* TF_TEST_H */

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 import weakref
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -55,16 +56,16 @@ _sequence = itertools.count()
 class Node:
     """One recorded op (what PyTorch calls a grad_fn)."""
 
-    __slots__ = ("name", "backward", "next", "saved", "checks", "out_index",
+    __slots__ = ("op", "backward", "next", "saved", "checks", "out_index",
                  "hooks", "retain_ref", "seq", "__weakref__")
 
-    def __init__(self, name: str, backward: Callable, next_: tuple,
+    def __init__(self, op: str, backward: Callable, next_: tuple,
                  saved: tuple) -> None:
         # Creation order: a node's inputs were made before it, so running
         # nodes from the highest seq down reaches each one after all of its
         # consumers (PyTorch's sequence_nr).
         self.seq = next(_sequence)
-        self.name = name
+        self.op = op                            # the name given to record()
         self.backward = backward
         self.next = next_
         self.saved = saved
@@ -73,8 +74,13 @@ class Node:
         self.hooks: Optional[list] = None       # hooks on the output tensor
         self.retain_ref = None                  # output tensor, if retain_grad()
 
+    def name(self) -> str:
+        """PyTorch's name for the node: the op in CamelCase, then
+        Backward0 (log_softmax gives LogSoftmaxBackward0)."""
+        return "".join(w[:1].upper() + w[1:] for w in self.op.split("_")) + "Backward0"
+
     def __repr__(self) -> str:
-        return f"<{self.name}Backward>"
+        return f"<{self.name()}>"
 
     @property
     def next_functions(self) -> tuple:
@@ -89,7 +95,7 @@ class Node:
                 raise RuntimeError(
                         f"one of the variables needed for gradient computation "
                         f"has been modified by an inplace operation: "
-                        f"{self.name} saved a tensor of shape {tuple(item.shape)} "
+                        f"{self.op} saved a tensor of shape {tuple(item.shape)} "
                         f"at version {version}, and it is now at version "
                         f"{_version(item._h)}. Compute the in-place op on a "
                         "clone, or before the op that saved it.")
@@ -160,8 +166,44 @@ def _run_hooks(hooks, grad):
     for hook in hooks:
         result = hook(grad)
         if result is not None:
+            _check_hook_result(hook, grad, result)
             grad = result
     return grad
+
+
+def _check_hook_result(hook, grad, result) -> None:
+    """A hook's replacement must be a gradient for the same tensor (PyTorch's
+    rule): the formulas and the accumulation downstream rely on it."""
+    name = getattr(hook, "__name__", None) or type(hook).__name__
+    if not isinstance(result, Tensor):
+        raise TypeError(f"hook '{name}' returned a {type(result).__name__}; a "
+                        "gradient hook must return a Tensor or None")
+    if result.shape != grad.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value (was "
+                           f"{grad.shape}, got {result.shape})")
+    if result.dtype is not grad.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was "
+                           f"{grad.dtype.name}, got {result.dtype.name})")
+
+
+# backward() may run in several threads whose graphs share a leaf; its .grad
+# is read, added to and written back under this lock, so no contribution is
+# lost (PyTorch's AccumulateGrad holds a mutex too). Only the accumulation
+# holds it, not the formulas.
+grad_lock = threading.Lock()
+
+
+def accumulate_grad(t, g, create_graph: bool) -> None:
+    """Add g into t.grad (g has t's shape and dtype). Call with grad_lock."""
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+    elif t._grad is None:
+        # A private contiguous copy: g may be a broadcast view (stride 0)
+        # or shared with another leaf or with the caller's seed, and the
+        # next backward accumulates into .grad in place.
+        t._grad = _clone_raw(g)
+    else:
+        t._grad.add_(g)
 
 
 def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
@@ -204,7 +246,7 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             if node.retain_ref is not None:
                 t = node.retain_ref()
                 if t is not None:
-                    t.grad = grad if create_graph else grad.detach()
+                    t._grad = grad if create_graph else grad.detach()
             if node in wanted_nodes:
                 captured[wanted_nodes[node]] = grad
             input_grads = node.backward(grad, *node._saved_values())
@@ -234,6 +276,8 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
                     "get None for it")
             if g is not None and t._hooks:
                 g = _run_hooks(t._hooks, g)
+            if g is not None and g.dtype is not t.dtype:
+                g = g.to(t.dtype)
             results.append(g if g is None or create_graph else g.detach())
         return tuple(results)
 
@@ -243,15 +287,8 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             g = _run_hooks(leaf._hooks, g)
         if g.dtype is not leaf.dtype:
             g = g.to(leaf.dtype)
-        if create_graph:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
-        elif leaf.grad is None:
-            # A private contiguous copy: g may be a broadcast view (stride 0)
-            # or shared with another leaf or with the caller's seed, and the
-            # next backward accumulates into .grad in place.
-            leaf.grad = _clone_raw(g)
-        else:
-            leaf.grad.add_(g)
+        with grad_lock:
+            accumulate_grad(leaf, g, create_graph)
     return None
 
 

@@ -2,7 +2,13 @@
  * index_put_) and nonzero. Index tensors are int64 with any strides. Every
  * index is checked before anything is written, so a failing call leaves its
  * target untouched; loops that accumulate run serially in row-major order,
- * so repeated indices add up in one fixed order. */
+ * so repeated indices add up in one fixed order.
+ *
+ * Another Python thread may write an index tensor (or nonzero's input) while
+ * an op runs on it. Each op therefore reads those values exactly once, into
+ * private memory, and both checks and uses that snapshot: a concurrent
+ * write can make the result meaningless but cannot move an access outside
+ * a storage. */
 #include <stdlib.h>
 
 #include "../internal.h"
@@ -43,12 +49,6 @@ static inline void walk_next(walk *w) {
   }
 }
 
-static inline int64_t read_i64(const tf_tensor *t, int64_t off) {
-  int64_t v;
-  memcpy(&v, tf_ptr(t) + off * (int64_t)sizeof v, sizeof v);
-  return v;
-}
-
 /* gather and scatter_add read a 0-d tensor as 1-D of size 1, as PyTorch. */
 static int geom_1d(const tf_tensor *t, int64_t *shape, int64_t *strides) {
   if (t->ndim == 0) {
@@ -61,22 +61,41 @@ static int geom_1d(const tf_tensor *t, int64_t *shape, int64_t *strides) {
   return t->ndim;
 }
 
-/* Every value of index lies in [0, size); PyTorch's gather/scatter do not
- * wrap negative indices, and neither do these. */
-static tf_status check_range(const char *op, const tf_tensor *index,
-                             int dim, int64_t size) {
+/* The snapshot: index's values in row-major order, each checked to lie in
+ * [0, size), or with `wrap` in [-size, size) and wrapped to [0, size) as
+ * advanced indexing does (PyTorch's gather/scatter do not wrap, and neither
+ * do those here); stored times `scale` (a stride turns them into element
+ * offsets). Each value is read once, through a volatile load, so the
+ * compiler cannot read it again after the check: the value checked is the
+ * value used. The caller frees *vals. */
+static tf_status snapshot_index(const char *op, const tf_tensor *index,
+                                int dim, int64_t size, bool wrap,
+                                int64_t scale, int64_t **vals) {
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   int nd = geom_1d(index, shape, strides);
+  int64_t n = tf_shape_numel(nd, shape), lo = wrap ? -size : 0;
+  int64_t *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+  if (!v) return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
+  const volatile int64_t *p = (const volatile int64_t *)tf_ptr(index);
   walk w;
   walk_init(&w, nd, shape, 1);
   memcpy(w.strides[0], strides, sizeof(int64_t) * (size_t)nd);
-  int64_t n = tf_shape_numel(nd, shape);
   for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-    int64_t v = read_i64(index, w.off[0]);
-    TF_CHECK(v >= 0 && v < size, TF_ERR_INDEX,
-             "%s: index %lld is out of bounds for dimension %d with size %lld",
-             op, (long long)v, dim, (long long)size);
+    int64_t x = p[w.off[0]];
+    if (x >= lo && x < size) {
+      v[i] = (x < 0 ? x + size : x) * scale;
+      continue;
+    }
+    free(v);
+    /* Advanced indexing's message leaves the op out: Python names it. */
+    if (wrap)
+      return tf_fail(TF_ERR_INDEX, "index %lld is out of bounds for dimension "
+                     "%d with size %lld", (long long)x, dim, (long long)size);
+    return tf_fail(TF_ERR_INDEX, "%s: index %lld is out of bounds for "
+                   "dimension %d with size %lld", op, (long long)x, dim,
+                   (long long)size);
   }
+  *vals = v;
   return TF_OK;
 }
 
@@ -99,21 +118,26 @@ tf_status tf_gather(const tf_tensor *t, int dim, const tf_tensor *index,
              "in dim %d (only dim %d may be larger)",
              tf_shape_str(index->ndim, index->shape, a),
              tf_shape_str(t->ndim, t->shape, b), d, dim);
-  TF_TRY(check_range("gather", index, dim, ts[dim]));
+  int64_t *iv = NULL;
+  TF_TRY(snapshot_index("gather", index, dim, ts[dim], false, 1, &iv));
   tf_tensor *o = NULL;
-  TF_TRY(tf_new(index->ndim, index->shape, t->dtype, &o));
+  tf_status st = tf_new(index->ndim, index->shape, t->dtype, &o);
+  if (st != TF_OK) {
+    free(iv);
+    return st;
+  }
   walk w;
-  walk_init(&w, nd, is, 2);
-  memcpy(w.strides[0], istr, sizeof(int64_t) * (size_t)nd);
-  memcpy(w.strides[1], tstr, sizeof(int64_t) * (size_t)nd);
-  w.strides[1][dim] = 0; /* the index value picks the position in dim */
+  walk_init(&w, nd, is, 1);
+  memcpy(w.strides[0], tstr, sizeof(int64_t) * (size_t)nd);
+  w.strides[0][dim] = 0; /* the index value picks the position in dim */
   int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(t->dtype);
   const char *src = tf_ptr(t);
   char *dst = tf_ptr(o);
   for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-    int64_t off = w.off[1] + read_i64(index, w.off[0]) * tstr[dim];
+    int64_t off = w.off[0] + iv[i] * tstr[dim];
     memcpy(dst + i * es, src + off * es, (size_t)es);
   }
+  free(iv);
   *out = o;
   return TF_OK;
 }
@@ -168,24 +192,29 @@ tf_status tf_scatter_add(const tf_tensor *t, int dim, const tf_tensor *index,
              "dim %d)", tf_shape_str(index->ndim, index->shape, b),
              tf_shape_str(src->ndim, src->shape, c),
              tf_shape_str(t->ndim, t->shape, a), d, dim);
-  TF_TRY(check_range("scatter_add", index, dim, ts[dim]));
+  int64_t *iv = NULL;
+  TF_TRY(snapshot_index("scatter_add", index, dim, ts[dim], false, 1, &iv));
   tf_tensor *o = NULL;
-  TF_TRY(tf_clone(t, &o));
+  tf_status st = tf_clone(t, &o);
+  if (st != TF_OK) {
+    free(iv);
+    return st;
+  }
   int64_t ostr[TF_MAX_DIMS], os_[TF_MAX_DIMS];
   geom_1d(o, os_, ostr);
   walk w;
-  walk_init(&w, nd, is, 3);
-  memcpy(w.strides[0], istr, sizeof(int64_t) * (size_t)nd);
-  memcpy(w.strides[1], sstr, sizeof(int64_t) * (size_t)nd);
-  memcpy(w.strides[2], ostr, sizeof(int64_t) * (size_t)nd);
-  w.strides[2][dim] = 0;
+  walk_init(&w, nd, is, 2);
+  memcpy(w.strides[0], sstr, sizeof(int64_t) * (size_t)nd);
+  memcpy(w.strides[1], ostr, sizeof(int64_t) * (size_t)nd);
+  w.strides[1][dim] = 0;
   int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(t->dtype);
   const char *sp = tf_ptr(src);
   char *op = tf_ptr(o);
   for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-    int64_t off = w.off[2] + read_i64(index, w.off[0]) * ostr[dim];
-    add_elem(op + off * es, sp + w.off[1] * es, t->dtype);
+    int64_t off = w.off[1] + iv[i] * ostr[dim];
+    add_elem(op + off * es, sp + w.off[0] * es, t->dtype);
   }
+  free(iv);
   *out = o;
   return TF_OK;
 }
@@ -201,34 +230,41 @@ tf_status tf_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
            "index_select: index must be 1-D or 0-d, got shape %s",
            tf_shape_str(index->ndim, index->shape, a));
   int64_t size = t->ndim ? t->shape[dim] : 1;
-  TF_TRY(check_range("index_select", index, dim, size));
+  int64_t dstride = t->ndim ? t->strides[dim] : 0;
+  int64_t *iv = NULL; /* dim's offset table */
+  TF_TRY(snapshot_index("index_select", index, dim, size, false, dstride, &iv));
   int64_t n = tf_tensor_numel(index);
   int64_t shape[TF_MAX_DIMS];
   int ndim = t->ndim ? t->ndim : index->ndim; /* a 0-d input takes index's */
   memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
   if (ndim) shape[dim] = n;
   tf_tensor *o = NULL;
-  TF_TRY(tf_new(ndim, shape, t->dtype, &o));
-  int64_t total = n;
-  for (int d = 0; d < ndim; d++) total += shape[d];
-  int64_t *buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
-  if (!buf) {
+  tf_status st = tf_new(ndim, shape, t->dtype, &o);
+  int64_t total = 0, *buf = NULL;
+  for (int d = 0; d < ndim; d++) total += d == dim ? 0 : shape[d];
+  if (st == TF_OK) {
+    buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
+    if (!buf) st = tf_fail(TF_ERR_MEMORY, "index_select: out of memory");
+  }
+  if (st != TF_OK) {
     tf_tensor_release(o);
-    return tf_fail(TF_ERR_MEMORY, "index_select: out of memory");
+    free(iv);
+    return st;
   }
   int64_t *maps[TF_MAX_DIMS], *m = buf;
-  int64_t istride = index->ndim ? index->strides[0] : 0;
-  int64_t dstride = t->ndim ? t->strides[dim] : 0;
   for (int d = 0; d < ndim; d++) {
+    if (d == dim) {
+      maps[d] = iv;
+      continue;
+    }
     maps[d] = m;
-    for (int64_t j = 0; j < shape[d]; j++)
-      m[j] = d == dim ? read_i64(index, j * istride) * dstride
-                      : j * t->strides[d];
+    for (int64_t j = 0; j < shape[d]; j++) m[j] = j * t->strides[d];
     m += shape[d];
   }
   tf_take_maps(tf_ptr(o), tf_ptr(t), tf_dtype_size(t->dtype), ndim, shape,
                maps);
   free(buf);
+  free(iv);
   *out = o;
   return TF_OK;
 }
@@ -258,24 +294,21 @@ static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
   TF_CHECK(i0->ndim + t->ndim - k <= TF_MAX_DIMS, TF_ERR_VALUE,
            "%s: the result would have %d dims, more than the %d a tensor can "
            "have", op, i0->ndim + t->ndim - k, TF_MAX_DIMS);
-  int64_t n = tf_tensor_numel(i0);
-  int64_t *o = calloc((size_t)(n ? n : 1), sizeof *o);
-  if (!o) return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
+  int64_t n = tf_tensor_numel(i0), *o = NULL;
   for (int j = 0; j < k; j++) {
-    walk w;
-    walk_init(&w, i0->ndim, i0->shape, 1);
-    memcpy(w.strides[0], indices[j]->strides, sizeof(int64_t) * (size_t)i0->ndim);
-    int64_t size = t->shape[j];
-    for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-      int64_t v = read_i64(indices[j], w.off[0]);
-      if (v < -size || v >= size) {
-        free(o);
-        return tf_fail(TF_ERR_INDEX,
-                       "index %lld is out of bounds for dimension %d with "
-                       "size %lld", (long long)v, j, (long long)size);
-      }
-      o[i] += (v < 0 ? v + size : v) * t->strides[j];
+    int64_t *iv = NULL;
+    tf_status st = snapshot_index(op, indices[j], j, t->shape[j], true,
+                                  t->strides[j], &iv);
+    if (st != TF_OK) {
+      free(o);
+      return st;
     }
+    if (o == NULL) { /* the first index's offsets start the sum */
+      o = iv;
+      continue;
+    }
+    for (int64_t i = 0; i < n; i++) o[i] += iv[i];
+    free(iv);
   }
   *offs = o;
   return TF_OK;
@@ -407,24 +440,34 @@ static inline bool is_nonzero(const char *p, tf_dtype dt) {
 tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out) {
   TF_TRY(tf_check_cpu("nonzero", t));
   int64_t n = tf_tensor_numel(t), es = (int64_t)tf_dtype_size(t->dtype);
+  /* The count and the fill read one snapshot (a byte per element): had the
+   * input changed between two reads, the fill could outrun the output. */
+  bool *nz = malloc((size_t)(n ? n : 1));
+  if (!nz) return tf_fail(TF_ERR_MEMORY, "nonzero: out of memory");
   const char *p = tf_ptr(t);
   walk w;
   walk_init(&w, t->ndim, t->shape, 1);
   memcpy(w.strides[0], t->strides, sizeof(int64_t) * (size_t)t->ndim);
   int64_t count = 0;
-  for (int64_t i = 0; i < n; i++, walk_next(&w))
-    count += is_nonzero(p + w.off[0] * es, t->dtype);
+  for (int64_t i = 0; i < n; i++, walk_next(&w)) {
+    nz[i] = is_nonzero(p + w.off[0] * es, t->dtype);
+    count += nz[i];
+  }
   int64_t shape[2] = {count, t->ndim};
   tf_tensor *o = NULL;
-  TF_TRY(tf_new(2, shape, TF_INT64, &o));
+  tf_status st = tf_new(2, shape, TF_INT64, &o);
+  if (st != TF_OK) {
+    free(nz);
+    return st;
+  }
   int64_t *coords = (int64_t *)tf_ptr(o);
-  walk_init(&w, t->ndim, t->shape, 1);
-  memcpy(w.strides[0], t->strides, sizeof(int64_t) * (size_t)t->ndim);
+  walk_init(&w, t->ndim, t->shape, 0);
   for (int64_t i = 0; i < n; i++, walk_next(&w)) {
-    if (!is_nonzero(p + w.off[0] * es, t->dtype)) continue;
+    if (!nz[i]) continue;
     memcpy(coords, w.idx, sizeof(int64_t) * (size_t)t->ndim);
     coords += t->ndim;
   }
+  free(nz);
   *out = o;
   return TF_OK;
 }

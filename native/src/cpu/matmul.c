@@ -177,7 +177,7 @@ tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out) {
   int64_t items = nbatch * blocks_per_batch;
   bool parallel = (double)numel * (double)p.k >= 2e5 && items > 1;
   tf_status status = TF_OK;
-#pragma omp parallel if (parallel)
+  TF_PARALLEL(parallel)
   {
     void *panel = malloc((size_t)KC * NC * elsize);
     if (!panel) {

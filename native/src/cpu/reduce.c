@@ -480,7 +480,7 @@ static part merge(int kind, bool isint, const double *pf, const int64_t *pi,
   do {                                                                        \
     int64_t ntile_ = tile_count(p), ntask_ = ntile_ * (p)->nb;                \
     bool par_ = (p)->M * (p)->N >= TF_PARALLEL_GRAIN && ntask_ > 1;           \
-    _Pragma("omp parallel for schedule(static) if (par_)")                    \
+    TF_PARALLEL_FOR(par_)                                                     \
     for (int64_t t_ = 0; t_ < ntask_; t_++) {                                 \
       int64_t w, o0 = tile_start(p, t_ % ntile_, &w), b = t_ / ntile_;        \
       int64_t start = b * (p)->blen, n = (p)->N - start;                      \

@@ -264,7 +264,7 @@ tf_status tf_tril(const tf_tensor *t, int64_t k, bool upper, tf_tensor **out) {
     for (int64_t r = 0; r < nrows; r++)
       tril_row(base, es, rows, cols, k, upper, r);
   } else {
-#pragma omp parallel for schedule(static)
+    TF_PARALLEL_FOR(true)
     for (int64_t r = 0; r < nrows; r++)
       tril_row(base, es, rows, cols, k, upper, r);
   }

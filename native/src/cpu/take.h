@@ -49,7 +49,7 @@ static inline void tf_take_maps(char *dst, const char *src, size_t elsize,
       tf_take_row(dst, src, es, ndim, shape, maps, r);
     return;
   }
-#pragma omp parallel for schedule(static)
+  TF_PARALLEL_FOR(true)
   for (int64_t r = 0; r < rows; r++)
     tf_take_row(dst, src, es, ndim, shape, maps, r);
 }
