@@ -3,10 +3,10 @@
     tensor([1., 2.], dtype=tinyfin.float64)
 
 The rules are PyTorch's (torch/_tensor_str.py): one width for every
-element; floats print as integers (`1.`) when every finite nonzero value
-is integral, in scientific notation when the nonzero finite magnitudes span
-more than a factor 1000, exceed 1e8 or (non-integral) fall below 1e-4, else
-with `precision` decimals. A tensor of more than `threshold` elements is
+element; floats print in scientific notation when the nonzero finite
+magnitudes span more than a factor 1000, exceed 1e8 or fall below 1e-4
+(or as set_printoptions(sci_mode=) says), else as integers (`1.`) when
+every one is integral, else with `precision` decimals. A tensor of more than `threshold` elements is
 summarised: each dim longer than 2 * edgeitems shows its first and last
 edgeitems entries around "...", and the format is chosen from those shown
 entries alone, so printing takes the same time for any number of elements
@@ -67,11 +67,12 @@ def set_printoptions(precision: Optional[int] = None,
 def _summarized(arr: np.ndarray, edge: int) -> np.ndarray:
     """The entries a summarised print shows: per dim, the first and last
     `edge` when the dim is longer than 2 * edge."""
-    for d, n in enumerate(arr.shape):
-        if n > 2 * edge:
-            index = np.r_[0:edge, n - edge:n]
-            arr = np.take(arr, index, axis=d)
-    return arr
+    if arr.ndim == 0:
+        return arr
+    # one gather of just those entries (np.take would first copy the whole
+    # array contiguous, which for an expanded tensor may not even fit)
+    return arr[np.ix_(*[np.r_[0:edge, n - edge:n] if n > 2 * edge else
+                        np.arange(n) for n in arr.shape])]
 
 
 class _Formatter:
@@ -89,8 +90,8 @@ class _Formatter:
             mags = np.abs(values)
             lo, hi = float(mags.min()), float(mags.max())
             self.int_mode = bool(np.all(values == np.ceil(values)))
-            wide = hi / lo > 1000.0 or hi > 1.0e8
-            self.sci_mode = wide or (not self.int_mode and lo < 1.0e-4)
+            self.sci_mode = (hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+                             if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode)
             for v in values.tolist():
                 if self.sci_mode:
                     self.width = max(self.width, len(f"{v:.{p}e}"))
@@ -98,8 +99,6 @@ class _Formatter:
                     self.width = max(self.width, len(f"{v:.0f}") + 1)
                 else:
                     self.width = max(self.width, len(f"{v:.{p}f}"))
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
 
     def format(self, v) -> str:
         p = PRINT_OPTS.precision
