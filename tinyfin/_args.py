@@ -37,6 +37,8 @@ def as_int(op: str, name: str, value, lo: int = INT64_MIN,
             raise TypeError(f"{op}: {name} must be an int, got "
                             f"{value!r}") from None
     if not lo <= value <= hi:
+        if (lo, hi) == (INT64_MIN, INT64_MAX):
+            raise OverflowError(f"{op}: {name} {value} does not fit in int64")
         raise OverflowError(f"{op}: {name} {value} is out of range; expected "
                             f"an integer in [{lo}, {hi}]")
     return value

@@ -53,7 +53,8 @@ def _ints(op: str, name: str, value, single: bool = True) -> List[int]:
 
 def _dims(op: str, dims, ndim: int) -> List[int]:
     """dims as a list of non-negative ints, each at most once."""
-    dims = [dims] if hasattr(dims, "__index__") else list(dims)
+    dims = list(dims) if isinstance(dims, (tuple, list)) or \
+        getattr(dims, "ndim", 0) >= 1 else [dims]
     out = []
     for d in dims:
         d = _norm_dim(op, d, ndim)
