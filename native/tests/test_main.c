@@ -182,6 +182,7 @@ int main(int argc, char **argv) {
   suite_errors();
   suite_ops();
   suite_parallel();
+  suite_safety();
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

@@ -124,5 +124,6 @@ void suite_elementwise(void);
 void suite_errors(void);
 void suite_ops(void);
 void suite_parallel(void);
+void suite_safety(void);
 
 #endif /* TF_TEST_H */
