@@ -113,12 +113,26 @@ tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out) {
   return TF_OK;
 }
 
+/* The float32 nearest v (ties to even), in one rounding: not through
+ * double, which would round first to 53 bits. The hardware's conversion
+ * does the same; this one is exact under valgrind too, which emulates that
+ * instruction through double. */
+static float i64_to_f32(int64_t v) {
+  uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  if (m < ((uint64_t)1 << 24)) return (float)v; /* exact */
+  int shift = 64 - __builtin_clzll(m) - 24;     /* keep 24 bits */
+  uint64_t q = m >> shift, rest = m & (((uint64_t)1 << shift) - 1);
+  uint64_t half = (uint64_t)1 << (shift - 1);
+  if (rest > half || (rest == half && (q & 1))) q++;
+  float f = ldexpf((float)q, shift); /* q <= 2^24: exact */
+  return v < 0 ? -f : f;
+}
+
 void tf_scalar_to(double fvalue, int64_t ivalue, int kind, tf_dtype dtype,
                   void *elem) {
   bool is_float = kind == TF_SCALAR_FLOAT;
   switch (dtype) {
-    /* an int64 goes to float32 in one rounding, not through double */
-    case TF_FLOAT32: *(float *)elem = is_float ? (float)fvalue : (float)ivalue; break;
+    case TF_FLOAT32: *(float *)elem = is_float ? (float)fvalue : i64_to_f32(ivalue); break;
     case TF_FLOAT64: *(double *)elem = is_float ? fvalue : (double)ivalue; break;
     case TF_INT64: *(int64_t *)elem = is_float ? f64_to_i64(fvalue) : ivalue; break;
     default: *(bool *)elem = is_float ? fvalue != 0 : ivalue != 0; break;
