@@ -25,8 +25,9 @@ import numpy as np
 import tinyfin as tf
 
 from ..opdb import OpInfo
-from .common import Result, outputs_np
+from .common import Result
 from .forward import compare_all, reference, sample_inputs
+from .parity import run_on
 
 THREADS = (1, 2)
 
@@ -62,7 +63,7 @@ def check_paths(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) 
             runs = []
             for n in THREADS:
                 with num_threads(n):
-                    runs.append(outputs_np(op.call(*tensors, *sample.args, **sample.kwargs)))
+                    runs.append(run_on(backend, op.call, tensors, *sample.args, **sample.kwargs))
             for i, (one, two) in enumerate(zip(*runs)):
                 if not _same_bits(one, two):
                     res.fail(f"{where}: output {i} differs between 1 and 2 threads")
