@@ -81,7 +81,7 @@ def test_quick_depth_passes(tmp_path):
     assert not bad, "\n".join(bad)
     checks = {r.check for r in results}
     assert {"forward", "errors", "gradcheck", "accuracy", "grad-accuracy", "numpy-vectors",
-            "higham"} <= checks
+            "higham", "paths", "subgradient"} <= checks
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["results"]) == len(results)
     assert (tmp_path / "index.html").exists()
@@ -100,6 +100,14 @@ def test_cli_options_and_exit_status(tmp_path, capsys):
     assert "unknown dtype(s) ['float16']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--backends", "tpu", "--ops", "exp", "--depth", "quick", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["--ops", "exp", "--checks", "fwd", "--out", str(tmp_path)])
+    assert "unknown check(s) ['fwd']" in capsys.readouterr().err
+    # --checks runs those checks only (and no suite)
+    assert main(["--ops", "sum,relu", "--checks", "paths,subgradient", "--depth", "quick",
+                 "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["results"]
+    assert {r["check"] for r in rows} == {"paths", "subgradient"}
 
 
 def test_suites_are_reported_per_op_and_dtype():

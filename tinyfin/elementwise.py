@@ -208,12 +208,7 @@ def clamp(input: Tensor, min=None, max=None, *,
     exact_int = input.dtype is _dtypes.int64 and all(
         b is None or isinstance(b, numbers.Integral) for b in (min, max))
     if isinstance(min, Tensor) or isinstance(max, Tensor) or exact_int:
-        _check_bound_shapes(input, min, max)
-        result = input
-        if min is not None:
-            result = maximum(result, min)
-        if max is not None:
-            result = minimum(result, max)
+        result = _clamp_by_extremes(input, min, max)
         if out is not None:
             out.copy_(result)
             return out
@@ -223,6 +218,43 @@ def clamp(input: Tensor, min=None, max=None, *,
     if input.dtype is _dtypes.int64:
         input = input.float()  # PyTorch: a float bound promotes int input
     return unary(U["clamp"], input, lo, hi, out=out)
+
+
+def _clamp_by_extremes(input: Tensor, lo, hi) -> Tensor:
+    """clamp as maximum(x, lo) then minimum(., hi), for tensor bounds and for
+    exact int64 bounds, with PyTorch's gradient: x where lo <= x <= hi
+    (all of it at a bound, not maximum's half for a tie), lo where x < lo,
+    hi where x > hi; when lo > hi the result is hi and so is the gradient."""
+    _check_bound_shapes(input, lo, hi)
+    with _no_grad():
+        result = input if lo is None else maximum(input, lo)
+        result = result if hi is None else minimum(result, hi)
+    bounds = tuple(b if isinstance(b, Tensor) else None for b in (lo, hi))
+    if result.dtype.is_floating_point and _grad_state.enabled and (
+            input._rg or any(b is not None and b._rg for b in bounds)):
+        record("clamp", result, (input,) + bounds, _clamp_backward, (input, lo, hi))
+    return result
+
+
+def _clamp_backward(g, x, lo, hi):
+    zero = scalar_tensor(0.0, g)
+    ge_lo = None if lo is None else binary(B["ge"], x, lo)
+    le_hi = None if hi is None else binary(B["le"], x, hi)
+    inside = ge_lo if le_hi is None else le_hi if ge_lo is None else ge_lo.logical_and(le_hi)
+    grads = [where(inside, g, zero)]
+    # a NaN x sends its gradient nowhere (x < lo and x > hi are false too)
+    for bound, beyond, other_wins in ((lo, "lt", lambda: binary(B["lt"], lo, hi)),
+                                      (hi, "gt", lambda: binary(B["lt"], hi, lo))):
+        if not isinstance(bound, Tensor):
+            grads.append(None)
+            continue
+        pred = binary(B[beyond], x, bound)
+        if lo is not None and hi is not None:
+            # lo > hi gives hi everywhere: lo gets nothing, hi everything
+            pred = pred.logical_and(other_wins()) if bound is lo else pred.logical_or(other_wins())
+        grads.append(sum_to(where(pred, g, zero), bound.shape).to(bound.dtype))
+    grads[0] = sum_to(grads[0], x.shape)
+    return tuple(grads)
 
 
 @register("clamp_", "clip_", function=False)

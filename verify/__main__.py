@@ -3,6 +3,7 @@ write DIR/report.json and DIR/index.html; exit 1 on any failure.
 
   --ops exp,log   --dtypes float32,float64   --backends cpu
   --depth quick|default|deep|exhaustive       --out verify-report
+  --checks forward,paths (only these checks)
 """
 from __future__ import annotations
 
@@ -36,44 +37,60 @@ def _weight(op) -> int:
     return 1 + 10 * (op.mp is not None)
 
 
-def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool) -> list:
-    """Checks a, b, c, g, h (and the error inputs) of one op on one backend;
-    parity (g) compares a backend with the reference "cpu" kernels, so it
-    runs on every other backend."""
+# Every check's name, as its Result rows carry it (--checks selects some).
+CHECKS = ("forward", "errors", "paths", "subgradient", "gradcheck", "accuracy", "grad-accuracy",
+          "numpy-vectors", "higham", "parity", "property", "stability", "determinism",
+          "exhaustive")
+
+
+def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> list:
+    """Checks a, b, c, g, h (and the error inputs) of one op on one backend,
+    those named in `checks` (all when None); parity (g) compares a backend
+    with the reference "cpu" kernels, so it runs on every other backend."""
     from .checks.accuracy import check_accuracy, check_grad_accuracy
     from .checks.forward import check_errors, check_forward
     from .checks.gradients import check_gradients
     from .checks.int_args import check_int_args
     from .checks.parity import check_higham, check_parity
+    from .checks.paths import check_paths
+    from .checks.subgradients import check_subgradients
     from .checks.validation_sets import check_validation_set, file_for
 
-    batch = [check_forward(op, d, be, rng) for d in dts]
-    batch.append(check_errors(op, be))
-    batch.append(check_int_args(op, be, rng))
-    if op.differentiable and want_f64:
+    on = lambda name: checks is None or name in checks  # noqa: E731
+    floats = [d for d in dts if d in ("float32", "float64")]
+    batch = [check_forward(op, d, be, rng) for d in dts if on("forward")]
+    if on("errors"):
+        batch.append(check_errors(op, be))
+    if on("int-args"):
+        batch.append(check_int_args(op, be, rng))
+    if op.large is not None and on("paths"):
+        batch.extend(check_paths(op, d, be, rng) for d in dts)
+    if op.subgradients is not None and on("subgradient"):
+        batch.extend(check_subgradients(op, d, be) for d in floats)
+    if op.differentiable and want_f64 and on("gradcheck"):
         batch.append(check_gradients(op, be, rng, depth))
-    for d in dts:
-        if d not in ("float32", "float64"):
-            continue
-        if op.mp is not None:
+    for d in floats:
+        if op.mp is not None and on("accuracy"):
             batch.append(check_accuracy(op, d, be, depth, rng, pool))
-            if op.differentiable and op.mp_deriv is not None:
-                batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
-        if file_for(op):
+        if op.mp is not None and op.differentiable and op.mp_deriv is not None \
+                and on("grad-accuracy"):
+            batch.append(check_grad_accuracy(op, d, be, depth, rng, pool))
+        if file_for(op) and on("numpy-vectors"):
             batch.append(check_validation_set(op, d, be))
-        if op.higham:
+        if op.higham and on("higham"):
             batch.append(check_higham(op, d, be, rng, depth))
-    if be != "cpu":
+    if be != "cpu" and on("parity"):
         batch.extend(check_parity(op, d, be, rng) for d in dts)
     return batch
 
 
 def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
-        progress=True, seed=0, suites=True):
-    """Every check over the selected ops x dtypes x backends; returns the
-    Result rows and, with `out`, writes report.json and index.html there.
-    `suites=False` leaves out the pytest suites (d, e, f), for callers that
-    run under pytest, which collects those files itself."""
+        progress=True, seed=0, suites=True, checks=None):
+    """Every check (or those named in `checks`) over the selected ops x
+    dtypes x backends; returns the Result rows and, with `out`, writes
+    report.json and index.html there. `suites=False` leaves out the pytest
+    suites (d, e, f), for callers that run under pytest, which collects those
+    files itself."""
     from . import opdb
     from .checks.accuracy import make_pool
     from .checks.common import backends as all_backends
@@ -86,12 +103,16 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     unknown = set(bes) - set(all_backends())
     if unknown:
         raise SystemExit(f"verify: unknown backend(s) {sorted(unknown)}; have {all_backends()}")
+    on = lambda name: checks is None or name in checks  # noqa: E731
+    suites = suites and any(on(c) for c in ("property", "stability", "determinism"))
     exhaustive = [op for op in entries if depth == "exhaustive" and op.mp is not None
-                  and "float32" in op.dtypes and (not dtypes or "float32" in dtypes)]
+                  and "float32" in op.dtypes and (not dtypes or "float32" in dtypes)
+                  and on("exhaustive")]
     bar = Progress(sum(map(_weight, entries)) * len(bes) + SUITES_WEIGHT * suites
                    + EXHAUSTIVE_WEIGHT * len(exhaustive) * len(bes), progress)
     results = []
-    pool = make_pool(depth) if any(e.mp for e in entries) else None
+    mpmath = any(on(c) for c in ("accuracy", "grad-accuracy", "exhaustive"))
+    pool = make_pool(depth) if mpmath and any(e.mp for e in entries) else None
     t0 = time.time()
     step = 0.0
     try:
@@ -100,7 +121,7 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
                 bar.update(step, f"{op.id} ({be})")
                 dts = [d for d in op.dtypes if not dtypes or d in dtypes]
                 batch = _op_checks(op, dts, be, depth, np.random.default_rng(seed), pool,
-                                   want_f64=not dtypes or "float64" in dtypes)
+                                   want_f64=not dtypes or "float64" in dtypes, checks=checks)
                 for r in batch:
                     apply_known(r, op)
                 results.extend(batch)
@@ -111,7 +132,8 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
             # tests of its name ("gelu")
             names = [n for e in entries for n in (e.name, e.id) + e.aliases
                      if n in ops or e.name in ops or set(e.aliases) & set(ops)] if ops else None
-            results.extend(run_suites(names, dtypes, depth))
+            results.extend(r for r in run_suites(names, dtypes, depth)
+                           if on(r.check) or r.check == "suites")
             step += SUITES_WEIGHT
         for be in bes:
             for op in exhaustive:
@@ -148,6 +170,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="verify-report",
                    help="folder for report.json and index.html (default: verify-report)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random samples (default: 0)")
+    p.add_argument("--checks", help=f"comma-separated checks (default: all): {', '.join(CHECKS)}")
     p.add_argument("--list-ops", action="store_true", help="print the op ids and exit")
     a = p.parse_args(argv)
     from . import opdb
@@ -158,12 +181,16 @@ def main(argv=None) -> int:
     unknown_dtypes = set(split(a.dtypes) or ()) - set(opdb.ALL_DTYPES)
     if unknown_dtypes:
         p.error(f"unknown dtype(s) {sorted(unknown_dtypes)}; have {list(opdb.ALL_DTYPES)}")
+    unknown_checks = set(split(a.checks) or ()) - set(CHECKS)
+    if unknown_checks:
+        p.error(f"unknown check(s) {sorted(unknown_checks)}; have {list(CHECKS)}")
     try:
         opdb.select(split(a.ops))
     except ValueError as e:
         p.error(str(e))
     from .report import numpy_comparison, table
-    results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed)
+    results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed,
+                  checks=split(a.checks))
     print(table(results))
     vs_numpy = numpy_comparison(results)
     if vs_numpy:

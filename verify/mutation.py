@@ -2,17 +2,19 @@
 
 Each mutant plants one fault into a copy of the library (the production
 sources carry no mutation hooks): the copy of the repository gets a few
-textual edits, is built if its C sources changed, and `python -m verify`
-runs on a few ops inside it. A mutant is caught when the checks named for
-it FAIL there; an unmutated control copy must pass the same ops.
+textual edits, is built if its C sources changed (only the edited sources
+are compiled; the control copy's objects serve for the rest), and `python -m verify`
+runs on a few ops inside it, with the checks named for it. A mutant is
+caught when those checks FAIL there; an unmutated control copy must pass
+the same ops and checks.
 
   python -m verify.mutation                  all mutants and the control
   python -m verify.mutation --only exp-ulp   some of them
   --jobs 2 (mutants run side by side)   --keep (leave the copies)
   --workdir build/mutants
 
-Prints one row per mutant (caught or not, the checks that failed with the
-first message of each) and exits 1 when a mutant escapes, a copy fails to
+Prints one row per mutant (its class of fault, caught or not, the checks
+that failed with the first message of each) and exits 1 when a mutant escapes, a copy fails to
 build or to run, or the control fails. Copies live in WORKDIR/<name>/ and
 are removed afterwards unless they went wrong (or --keep).
 """
@@ -22,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -38,6 +41,7 @@ COPIED = ("Makefile", "pyproject.toml", "native", "tinyfin", "verify", "tests")
 SKIPPED = shutil.ignore_patterns("*.so", "*.o", "*.tmp*", "__pycache__", ".hypothesis",
                                  ".pytest_cache")
 LIB = "tinyfin/libtinyfin.so"     # where `make lib` puts it, relative to a copy
+OBJ = "build/obj"                 # a copy's object files
 CONTROL = "control"
 VERIFY_TIMEOUT_S = 600
 
@@ -59,11 +63,26 @@ class Mutant:
     edits: Tuple[Edit, ...]
     ops: Tuple[str, ...]          # what verify runs on (few: each run costs seconds)
     expected: Tuple[str, ...]     # checks that must FAIL for the mutant to count as caught
+    kind: str = ""                # the class of fault (FAULT_CLASSES)
 
     @property
     def native(self) -> bool:
         """True when the C core changed, so the copy needs its own build."""
         return any(e.path.startswith("native/") for e in self.edits)
+
+
+# The classes of fault the mutants stand for: each is a way a kernel or a
+# formula can be wrong that some check must see.
+FAULT_CLASSES = {
+    "gradient": "a backward formula wrong everywhere",
+    "accuracy": "a math function a few ULPs off",
+    "layout": "strides, broadcasting or zero signs mishandled",
+    "stability": "an overflow the formula should have avoided",
+    "paths": "a blocked, tiled or parallel path only large sizes reach",
+    "options": "a keyword option, a mode or a negative index mishandled",
+    "subgradient": "the convention at a kink, tie or bound broken",
+    "data": "tensor() from Python data in the wrong dtype or value",
+}
 
 
 MUTANTS: Tuple[Mutant, ...] = (
@@ -72,7 +91,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("tinyfin/elementwise_grad.py",
                  '"cos": (lambda g, x, out, p: -g * E.sin(x), "x"),',
                  '"cos": (lambda g, x, out, p: g * E.sin(x), "x"),'),),
-           ops=("cos",), expected=("gradcheck",)),
+           ops=("cos",), expected=("gradcheck",), kind="gradient"),
     Mutant("exp-ulp",
            "float32 exp (vectorized path) rounds every finite non-zero result one ULP up",
            (Edit("native/src/cpu/fast_math.h", "#include <string.h>\n",
@@ -81,7 +100,7 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "  float result = (float)tf_exp_poly(xf);\n",
                  "  float result = (float)tf_exp_poly(xf);\n"
                  "  if (result > 0 && result < INFINITY) result = nextafterf(result, INFINITY);\n")),
-           ops=("exp",), expected=("accuracy",)),
+           ops=("exp",), expected=("accuracy",), kind="accuracy"),
     Mutant("iter-stride",
            "elementwise iterator: a non-unit inner stride s is walked as s - 1",
            (Edit("native/src/iter.c",
@@ -89,26 +108,122 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "  for (int k = 0; k < it->nops; k++)\n"
                  "    inner_strides[k] = it->strides[k][inner] > 1 ? it->strides[k][inner] - 1\n"
                  "                                                 : it->strides[k][inner];\n"),),
-           ops=("sin",), expected=("forward",)),
+           ops=("sin",), expected=("forward",), kind="layout"),
     Mutant("mul-drops-neg-zero",
            "float mul computed as x * y + 0, which turns an exact -0 into +0",
            (Edit("native/src/cpu/binary.c", "#define BF_mul(T, x, y) ((x) * (y))\n",
                  "#define BF_mul(T, x, y) ((x) * (y) + (T)0)\n"),),
-           ops=("mul",), expected=("forward",)),
+           ops=("mul",), expected=("forward",), kind="layout"),
     Mutant("softmax-no-max",
            "softmax exponentiates x instead of x - max(x) (no max-subtraction)",
            (Edit("native/src/cpu/reduce.c",
                  "  if (st == TF_OK) st = run_pass(&p, K_VMAX, NULL, 0, mx, ri, rat);\n",
                  "  if (st == TF_OK) st = run_pass(&p, K_VMAX, NULL, 0, mx, ri, rat);\n"
                  "  for (int64_t o = 0; st == TF_OK && !take_log && o < p.M; o++) mx[o] = 0.0;\n"),),
-           ops=("softmax",), expected=("stability",)),
+           ops=("softmax",), expected=("stability",), kind="stability"),
     Mutant("matmul-transposed-b",
            "matmul reads a transposed (column-major) B as if it were contiguous",
            (Edit("native/src/cpu/matmul.c",
                  "  p->b_cs = b->ndim == 1 ? 0 : b->strides[b->ndim - 1];\n",
                  "  p->b_cs = b->ndim == 1 ? 0 : b->strides[b->ndim - 1];\n"
                  "  if (p->b_rs == 1 && p->b_cs == p->k) p->b_rs = p->n, p->b_cs = 1;\n"),),
-           ops=("matmul",), expected=("forward",)),
+           ops=("matmul",), expected=("forward",), kind="layout"),
+    # ---- paths only large sizes reach: caught by `paths` (1 and 2 threads
+    # agree, so only the reference comparison sees them)
+    Mutant("matmul-n-panel",
+           "matmul packs every 512-column panel of B from column 0 (ignores the panel's start j0)",
+           (Edit("native/src/cpu/matmul.c",
+               "panel[p * nc + q] = b[(k0 + p) * g->b_rs + (j0 + q) * g->b_cs];",
+               "panel[p * nc + q] = b[(k0 + p) * g->b_rs + q * g->b_cs];"),),
+           ops=("matmul",), expected=("paths",), kind="paths"),
+    Mutant("reduce-merge-tie",
+           "merging the blocks of a float max/min, a later block wins a tie (argmax: not the first index)",
+           (Edit("native/src/cpu/reduce.c",
+               "better_f(mx ? K_MAX : K_MIN, pf[b], r.f, true)) {",
+               "better_f(mx ? K_MAX : K_MIN, pf[b], r.f, true) || pf[b] == r.f) {"),),
+           ops=("argmax",), expected=("paths",), kind="paths"),
+    Mutant("reduce-run-carry",
+           "a block that starts inside the reduced range splits its start into per-dim indices "
+           "without carrying (several reduced dims, more than one block)",
+           (Edit("native/src/cpu/reduce.c",
+               "      pos_ /= (p)->rshape[d_];                                                \\\n", ""),),
+           ops=("sum",), expected=("paths",), kind="paths"),
+    Mutant("iter-row-carry",
+           "the iterator starts a block of rows from indices taken without carrying "
+           "(3 or more dims that do not merge, above the parallel grain)",
+           (Edit("native/src/iter.c", "    rest /= it->shape[d];\n", ""),),
+           ops=("exp",), expected=("paths",), kind="paths"),
+    Mutant("tril-last-row",
+           "the parallel tril/triu loop skips the last row, which keeps its dropped entries",
+           (Edit("native/src/cpu/shape.c",
+                 "#pragma omp parallel for schedule(static)\n    for (int64_t r = 0; r < nrows; r++)",
+                 "#pragma omp parallel for schedule(static)\n    for (int64_t r = 0; r < nrows - 1; r++)"),),
+           ops=("tril",), expected=("paths",), kind="paths"),
+    # ---- options: caught by `forward`, on samples of the options
+    Mutant("pad-reflect-replicate",
+           "pad's reflect and replicate branches swapped",
+           (Edit("native/src/cpu/shape.c", "      if (mode == TF_PAD_REFLECT) {",
+               "      if (mode != TF_PAD_REFLECT) {"),),
+           ops=("pad",), expected=("forward",), kind="options"),
+    Mutant("index-negative-wrap",
+           "a negative tensor index i is counted from the front (-1 - i) instead of the end",
+           (Edit("native/src/cpu/index.c", "o[i] += (v < 0 ? v + size : v) * t->strides[j];",
+               "o[i] += (v < 0 ? -1 - v : v) * t->strides[j];"),),
+           ops=("getitem",), expected=("forward",), kind="options"),
+    Mutant("norm-neg-inf",
+           "norm(p=-inf) computes max |x| (the p=inf branch)",
+           (Edit("native/src/cpu/reduce.c", "param > 0 ? K_ABSMAX : K_ABSMIN;", "K_ABSMAX;"),),
+           ops=("norm(p=-inf)",), expected=("forward",), kind="options"),
+    Mutant("var-unbiased-flag",
+           "var/std read unbiased=True as correction 0 and unbiased=False as 1",
+           (Edit("tinyfin/reduction.py", "correction = 1 if unbiased is None or unbiased else 0",
+               "correction = 1 if unbiased is None or not unbiased else 0"),),
+           ops=("var",), expected=("forward",), kind="options"),
+    Mutant("reduce-dtype-ignored",
+           "sum/mean/prod/norm/softmax ignore dtype= (reduce in the input's dtype)",
+           (Edit("tinyfin/reduction.py", "    return x.to(_dtypes.get(dtype))\n", "    return x\n"),),
+           ops=("sum",), expected=("forward",), kind="options"),
+    Mutant("keepdim-all-dims",
+           "keepdim is ignored when a reduction runs over every dim",
+           (Edit("tinyfin/reduction.py", "x._h, mask, bool(keepdim), float(param)",
+               "x._h, mask, bool(keepdim) and mask != 0, float(param)"),),
+           ops=("sum",), expected=("forward",), kind="options"),
+    # ---- subgradients: caught by `subgradient` (gradcheck moves its inputs
+    # off kinks and ties, the mpmath sweeps never land on them)
+    Mutant("relu-grad-at-0", "relu'(0) = 1 instead of 0",
+           (Edit("tinyfin/elementwise_grad.py", "E.where(x > 0, g, 0.0), \"x\"),",
+               "E.where(x >= 0, g, 0.0), \"x\"),"),),
+           ops=("relu",), expected=("subgradient",), kind="subgradient"),
+    Mutant("abs-grad-at-0", "abs'(0) = 1 instead of 0",
+           (Edit("tinyfin/elementwise_grad.py", "(lambda g, x, out, p: g * E.sign(x), \"x\")",
+               "(lambda g, x, out, p: E.where(x >= 0, g, -g), \"x\")"),),
+           ops=("abs",), expected=("subgradient",), kind="subgradient"),
+    Mutant("maximum-tie-share", "maximum/minimum give each tied operand the whole gradient",
+           (Edit("tinyfin/elementwise_grad.py", "(a == b).to(g.dtype) * 0.5", "(a == b).to(g.dtype) * 1.0"),),
+           ops=("maximum",), expected=("subgradient",), kind="subgradient"),
+    Mutant("amax-tie-share", "amax/amin/max() give each tied extreme the whole gradient",
+           (Edit("tinyfin/reduction.py", "return where(mask, gk / count, 0.0)", "return where(mask, gk, 0.0)"),),
+           ops=("amax",), expected=("subgradient",), kind="subgradient"),
+    Mutant("clamp-grad-at-bound", "clamp passes no gradient at x == min or x == max",
+           (Edit("tinyfin/elementwise_grad.py", "(x >= p[0]).logical_and(x <= p[1])",
+               "(x > p[0]).logical_and(x < p[1])"),),
+           ops=("clamp",), expected=("subgradient",), kind="subgradient"),
+    Mutant("norm-grad-at-zero", "the 2-norm's gradient at a zero vector is 0 / 0 = NaN, not 0",
+           (Edit("tinyfin/reduction.py", "return (where(zero, 0.0, gk * x / safe),)",
+               "return (gk * x / nk,)"),),
+           ops=("norm",), expected=("subgradient",), kind="subgradient"),
+    # ---- tensors from Python data: caught by `forward` on tensor()/as_tensor()
+    Mutant("tensor-ints-via-float32",
+           "tensor() treats Python ints as floats: [1, 2] is float32, 2**40 + 1 is rounded",
+           (Edit("tinyfin/creation.py", '    if arr.dtype.kind == "f":\n        arr = arr.astype(np.float32)',
+               '    if arr.dtype.kind in "fi":\n        arr = arr.astype(np.float32)'),),
+           ops=("tensor",), expected=("forward",), kind="data"),
+    Mutant("as-tensor-ignores-dtype",
+           "as_tensor(t, dtype=d) returns the tensor t itself for any valid dtype d",
+           (Edit("tinyfin/creation.py",
+               'dtype is None or _dtypes.get(dtype, "as_tensor") is data.dtype):',
+               'dtype is None or _dtypes.get(dtype, "as_tensor") is not None):'),),
+           ops=("as_tensor",), expected=("forward",), kind="data"),
 )
 
 
@@ -152,13 +267,47 @@ def make_copy(dest: str, edits: Sequence[Edit] = ()) -> None:
         apply_edit(dest, e)
 
 
-def build(copy: str) -> str:
-    """`make lib` inside the copy (LIB named, so an exported LIB cannot send
-    it elsewhere); returns the library's path."""
-    proc = subprocess.run(["make", "--no-print-directory", "-C", copy, "lib", f"LIB={LIB}"],
-                          capture_output=True, text=True)
+def _build_settings(copy: str) -> Tuple[List[str], List[str]]:
+    """The compiler command with its flags and the C sources, as the copy's
+    Makefile has them, so that a copy is built exactly as `make lib` builds
+    the library (one translation unit per source there too)."""
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "-C", copy, "--eval",
+                           "print-build: ; @echo $(CC) $(CFLAGS_COMMON) $(CFLAGS); echo $(SOURCES)",
+                           "print-build"], capture_output=True, text=True)
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
+        raise RuntimeError(f"cannot read the build settings of {copy}:\n{proc.stderr[-2000:]}")
+    return shlex.split(lines[0]), lines[1].split()
+
+
+def _run(cmd: List[str], cwd: str) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"make lib failed in {copy}:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}")
+        raise RuntimeError(f"build failed in {cwd}: {' '.join(cmd[-3:])}\n{proc.stderr[-4000:]}")
+
+
+def build(copy: str, reuse: Optional[str] = None, edited: Sequence[str] = ()) -> str:
+    """Compile the copy's C sources to objects under OBJ and link its library
+    at LIB; returns the library's path. Given `reuse` (the control copy, built
+    first), only the `edited` sources are compiled and the control's objects
+    serve for the others (all are compiled when a header was edited): a
+    mutant costs one file's compilation instead of the whole library's."""
+    cc, sources = _build_settings(copy)
+    stale = sources if reuse is None or any(e.endswith(".h") for e in edited) else \
+        [src for src in sources if src in edited]
+    objects = []
+    os.makedirs(os.path.join(copy, OBJ), exist_ok=True)
+    jobs = []
+    for src in sources:
+        obj = os.path.join(OBJ, src.replace("/", "_") + ".o")
+        if src in stale:
+            jobs.append(cc + ["-c", src, "-o", obj])
+            objects.append(obj)
+        else:
+            objects.append(os.path.join(os.path.abspath(reuse), obj))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda cmd: _run(cmd, copy), jobs))
+    _run(cc + ["-shared", "-o", LIB] + objects + ["-lm"], copy)
     return os.path.join(copy, LIB)
 
 
@@ -199,16 +348,18 @@ def failed_checks(report: dict) -> Dict[str, str]:
     return out
 
 
-def run_verify(name: str, copy: str, lib: str, ops: Sequence[str]) -> Outcome:
-    """`python -m verify --ops OPS --depth quick` with cwd = the copy. Exit 0
-    or 1 with a report.json is a finished run; anything else (a crash, a
-    timeout) is an error, not a detection."""
+def run_verify(name: str, copy: str, lib: str, ops: Sequence[str],
+               checks: Sequence[str]) -> Outcome:
+    """`python -m verify --ops OPS --checks CHECKS --depth quick` with cwd =
+    the copy (only the checks a mutant must fail: the others would cost the
+    run most of its time). Exit 0 or 1 with a report.json is a finished run;
+    anything else (a crash, a timeout) is an error, not a detection."""
     res = Outcome(name, tuple(ops))
     out = os.path.join(copy, "verify-report")
     t0 = time.time()
     try:
         proc = subprocess.run([sys.executable, "-m", "verify", "--ops", ",".join(ops),
-                               "--depth", "quick", "--out", out],
+                               "--checks", ",".join(checks), "--depth", "quick", "--out", out],
                               cwd=copy, env=_env(copy, lib), capture_output=True, text=True,
                               timeout=VERIFY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -236,17 +387,22 @@ def run_mutant(m: Mutant, workdir: str, control_lib: str) -> Outcome:
     t0 = time.time()
     try:
         make_copy(copy, m.edits)
-        lib = build(copy) if m.native else control_lib
+        lib = build(copy, os.path.join(workdir, CONTROL), [e.path for e in m.edits]) \
+            if m.native else control_lib
         check_loads_copy(copy, lib)
     except Exception as e:  # noqa: BLE001 - reported as this mutant's error
         return Outcome(m.name, m.ops, error=str(e), seconds=time.time() - t0)
-    res = run_verify(m.name, copy, lib, m.ops)
+    res = run_verify(m.name, copy, lib, m.ops, m.expected)
     res.seconds = time.time() - t0
     return res
 
 
 def control_ops(mutants: Sequence[Mutant]) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(op for m in mutants for op in m.ops))
+
+
+def control_checks(mutants: Sequence[Mutant]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(c for m in mutants for c in m.expected))
 
 
 def prepare_control(workdir: str) -> str:
@@ -273,7 +429,7 @@ def run_all(mutants: Sequence[Mutant] = MUTANTS, workdir: Optional[str] = None,
     build_s = time.time() - t0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         ctl = pool.submit(run_verify, CONTROL, os.path.join(workdir, CONTROL), control_lib,
-                          control_ops(mutants))
+                          control_ops(mutants), control_checks(mutants))
         futures = [pool.submit(run_mutant, m, workdir, control_lib) for m in mutants]
         control = ctl.result()
         control.seconds += build_s
@@ -293,18 +449,21 @@ def table(mutants: Sequence[Mutant], results: Sequence[Outcome], control: Outcom
     """One row per mutant: caught, the failed checks (expected ones marked
     *), the time, then its description and each failed check's first message."""
     width = max([len(m.name) for m in mutants] + [len(CONTROL)])
-    lines = [f"{'mutant':{width}s}  {'caught':6s}  {'seconds':>7s}  checks that failed "
-             f"(* = expected)", "-" * (width + 60)]
+    kw = max(len(k) for k in FAULT_CLASSES)
+    lines = [f"{'mutant':{width}s}  {'class':{kw}s}  {'caught':6s}  {'seconds':>7s}  "
+             f"checks that failed (* = expected)", "-" * (width + kw + 60)]
     for m, r in zip(mutants, results):
         checks = ", ".join(c + ("*" if c in m.expected else "") for c in r.failed) or "-"
-        lines.append(f"{m.name:{width}s}  {_verdict(m, r):6s}  {r.seconds:7.1f}  {checks}")
-        lines.append(f"{'':{width}s}  {m.description} [ops: {','.join(m.ops)}; "
+        lines.append(f"{m.name:{width}s}  {m.kind:{kw}s}  {_verdict(m, r):6s}  {r.seconds:7.1f}  "
+                     f"{checks}")
+        lines.append(f"{'':{width + kw + 2}s}  {m.description} [ops: {','.join(m.ops)}; "
                      f"expected: {', '.join(m.expected)}]")
-        lines += _details(width, r)
+        lines += _details(width + kw + 2, r)
     status = "ERROR" if control.error else "FAIL" if control.failed else "pass"
-    lines.append(f"{CONTROL:{width}s}  {status:6s}  {control.seconds:7.1f}  "
-                 f"unmutated copy over ops {','.join(control.ops)}")
-    return "\n".join(lines + _details(width, control))
+    lines.append(f"{CONTROL:{width}s}  {'':{kw}s}  {status:6s}  {control.seconds:7.1f}  "
+                 f"unmutated copy over ops {','.join(control.ops)} "
+                 f"(checks {','.join(control_checks(mutants))})")
+    return "\n".join(lines + _details(width + kw + 2, control))
 
 
 def _details(width: int, r: Outcome) -> List[str]:

@@ -56,6 +56,31 @@ class Sample:
     grad: bool = True        # usable for gradcheck (no kink, small enough)
 
 
+# A Sample keyword argument `out=OUT` is replaced by a tensor of the result's
+# shape and dtype, filled with junk (NaN, 2^62, True): the op must write its
+# result there and return that tensor (checks/forward.py).
+OUT = "<a buffer for the result>"
+
+
+@dataclasses.dataclass
+class Subgrad:
+    """A gradient at a point where the derivative is undefined (a kink, a
+    tie, a bound, a zero of a norm), checked as a value by checks/subgradients.py:
+    the backward of the op at `inputs` with upstream gradient `grad` (ones
+    when None) must give `expected`, one array per input (None: that input
+    is not a float, or gets no gradient). The expected values are the
+    convention tinyfin documents (PyTorch's), written out by hand, never
+    computed by tinyfin. Exact unless `ulp` allows rounding in the elements
+    away from the convention (a norm's other entries)."""
+    desc: str
+    inputs: Tuple[np.ndarray, ...]
+    expected: Tuple[Optional[np.ndarray], ...]
+    args: tuple = ()
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    grad: Optional[np.ndarray] = None
+    ulp: float = 0.0
+
+
 @dataclasses.dataclass
 class ErrorInput:
     """`make()` runs the faulty call; it must raise `exc` whose message
@@ -108,6 +133,16 @@ class OpInfo:
     # "mean": a vector; "sum-dim", "mean-dim": a matrix over one dim; "dot",
     # "mv", "vm", "mm", "bmm": the matmul shapes). Empty: not checked.
     higham: Tuple[str, ...] = ()
+    # Samples large enough to reach the kernel's blocked, tiled and parallel
+    # paths (matmul's packing panels, the reductions' blocks, the iterator's
+    # chunks); checks/paths.py runs each with 1 and with 2 threads. Their
+    # allowed error per output element comes from `error_bound(dtype, arrays,
+    # *args, **kwargs)` (float64 inputs; one array per output, derived from the
+    # kernel's error bound, verify/bounds.py), else from `tol`.
+    large: Optional[Callable[[str, np.random.Generator], Iterable[Sample]]] = None
+    error_bound: Optional[Callable] = None
+    # The documented gradients at non-differentiable points, per dtype.
+    subgradients: Optional[Callable[[str], Iterable[Subgrad]]] = None
 
     @property
     def id(self) -> str:
@@ -237,6 +272,15 @@ def finite_values(dtype: str, shape, rng: np.random.Generator, lo: float = -4.0,
     return np.asarray(rng.uniform(lo, hi, size=shape)).astype(dtype)
 
 
+def grid_values(dtype: str, shape, rng: np.random.Generator) -> np.ndarray:
+    """Half-integers in [-4, 4] (int64: integers; bool: coin flips): values
+    repeat, so extremes tie (which the tie rules must resolve), and sums of
+    a few are exact in float32, whatever their order."""
+    if dtype in ("int64", "bool"):
+        return finite_values(dtype, shape, rng)
+    return (rng.integers(-8, 9, size=shape) / 2).astype(dtype)
+
+
 def extreme_values(dtype: str) -> np.ndarray:
     """+-0, subnormals, the normal range's ends, +-inf, NaN and ordinary values."""
     if dtype == "bool":
@@ -250,6 +294,24 @@ def extreme_values(dtype: str) -> np.ndarray:
             1.0, -1.0, 0.5, -0.5, 2.5, -2.5, 1e-30, -1e-30, 100.0, -100.0,
             1e4, -1e4]
     return np.array(vals, dtype=dtype)
+
+
+# Sizes above TF_PARALLEL_GRAIN (32768 elements) for ops on the strided
+# iterator (iter.c): one long row with stride 2,
+# which the iterator splits into chunks of 32768 elements, and a transposed
+# 3-D tensor whose dims do not merge, split into blocks of rows that begin
+# in the middle of the outer dims.
+ITER_SHAPES = (((40000,), "strided", "one long strided row (2 chunks)"),
+               ((40, 30, 50), "transposed", "3-D transposed (blocks of rows)"))
+
+
+def iterator_samples(inputs: Callable) -> Callable:
+    """`large` samples of an elementwise op: inputs(dtype, rng, shape) gives
+    its input arrays for a result of that shape."""
+    def gen(dtype, rng):
+        return [Sample(tuple(inputs(dtype, rng, shape)), layout=layout, desc=desc, grad=False)
+                for shape, layout, desc in ITER_SHAPES]
+    return gen
 
 
 def unary_layout_samples(dtype: str, rng: np.random.Generator, lo: float, hi: float,

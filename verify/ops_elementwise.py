@@ -8,6 +8,7 @@ looser than the targets (float32 1 ULP, float64 2 ULP) unless documented.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import mpmath
@@ -16,8 +17,8 @@ import numpy as np
 import tinyfin as tf
 
 from .opdb import quiet_numpy as _np
-from .opdb import (ALL_DTYPES, FLOAT, NUMERIC, ErrorInput, OpInfo, Sample, Tol,
-                   extreme_values, finite_values, unary_layout_samples)
+from .opdb import (ALL_DTYPES, FLOAT, NUMERIC, OUT, ErrorInput, OpInfo, Sample, Subgrad, Tol,
+                   extreme_values, finite_values, iterator_samples, unary_layout_samples)
 
 mpf = mpmath.mpf
 F32_1, F64_4 = Tol(ulp=1), Tol(ulp=4)
@@ -169,9 +170,17 @@ def _plain_call(name):
     return lambda x, **k: getattr(tf, name)(x, **k)
 
 
-def _unary_samples(lo, hi, dtypes_extra=True):
+def _takes_out(name) -> bool:
+    return "out" in inspect.signature(getattr(tf, name)).parameters
+
+
+def _unary_samples(lo, hi, out=False):
+    """The standard samples, and with `out` one that writes into out=."""
     def gen(dtype, rng):
         s = unary_layout_samples(dtype, rng, lo, hi)
+        if out:
+            s.append(Sample((finite_values(dtype, (3, 4), rng, lo, hi),), kwargs=dict(out=OUT),
+                            desc="out=", grad=False))
         return s
     return gen
 
@@ -180,11 +189,12 @@ def _unary_entry(name, ref, mp, mpd, domain, lo, hi, *, dtypes=FLOAT,
                  differentiable=True, gradgrad=True, nondiff="", call=None,
                  variant="", tol=None, ulp_bound=None, grad_ulp=None, notes="",
                  grad_floor=0.0, c_op=None, methods=None):
+    out = call is None and not variant and _takes_out(name)
     call = call or _plain_call(name)
     methods = (name, name + "_") if methods is None else methods
     return OpInfo(
         name=name, variant=variant, call=call, ref=_np(ref), kind="unary",
-        dtypes=dtypes, samples=_unary_samples(lo, hi),
+        dtypes=dtypes, samples=_unary_samples(lo, hi, out=out),
         errors=lambda: _unary_errors(name, call),
         methods=methods, c_ops=(f"unary:{c_op or name}",),
         differentiable=differentiable, gradgrad=gradgrad, nondiff=nondiff,
@@ -265,10 +275,27 @@ def _clamp_samples(dtype, rng):
     return unary_layout_samples(dtype, rng, -4, 4)
 
 
+def _clamp_ref(x, min=-1, max=2):
+    if min is not None:
+        x = np.maximum(x, min)
+    return x if max is None else np.minimum(x, max)
+
+
+def _clamp_option_samples(dtype, rng):
+    """clamp(x, -1, 2) in the usual layouts, then its other forms: min > max
+    (the result is max), max only, a float bound on int64 (promotes), out=."""
+    x = lambda: finite_values(dtype, (3, 4), rng)  # noqa: E731
+    return _clamp_samples(dtype, rng) + [
+        Sample((x(),), args=(2, 1), desc="min > max"),
+        Sample((x(),), kwargs=dict(min=None, max=1), desc="max only"),
+        Sample((x(),), args=(-1.5, 2.5), desc="float bounds"),
+        Sample((x(),), kwargs=dict(out=OUT), desc="out=", grad=False)]
+
+
 ENTRIES += [
-    OpInfo("clamp", lambda x: tf.clamp(x, -1, 2),
-           _np(lambda x: np.minimum(np.maximum(x, -1), 2)), "unary",
-           dtypes=NUMERIC, samples=_clamp_samples, aliases=("clip",),
+    OpInfo("clamp", lambda x, min=-1, max=2, **k: tf.clamp(x, min, max, **k),
+           _np(_clamp_ref), "unary",
+           dtypes=NUMERIC, samples=_clamp_option_samples, aliases=("clip",),
            methods=("clamp", "clamp_", "clip", "clip_"), c_ops=("unary:clamp",),
            differentiable=True, nondiff="at min and max", tol=dict(EXACT_TOL),
            errors=lambda: [ErrorInput("no bounds", lambda: tf.clamp(tf.ones(2)),
@@ -300,7 +327,7 @@ for _n, _ref in [("isnan", np.isnan), ("isinf", np.isinf), ("isfinite", np.isfin
                  ("logical_not", lambda x: x == 0)]:
     ENTRIES.append(OpInfo(
         _n, _plain_call(_n), _np(_ref), "unary", dtypes=ALL_DTYPES,
-        samples=_clamp_samples, methods=(_n, _n + "_"), c_ops=(f"unary:{_n}",),
+        samples=_unary_samples(-4, 4, out=True), methods=(_n, _n + "_"), c_ops=(f"unary:{_n}",),
         errors=(lambda n=_n: _unary_errors(n, _plain_call(n)))))
 
 
@@ -376,6 +403,14 @@ def _binary_samples(name):
     return gen
 
 
+def _with_out(gen, name):
+    """gen's samples and one that writes into out=."""
+    def samples(dtype, rng):
+        a, b = binary_operands(name, dtype, rng, (3, 4), (4,))
+        return gen(dtype, rng) + [Sample((a, b), kwargs=dict(out=OUT), desc="out=", grad=False)]
+    return samples
+
+
 def _binary_errors(name):
     f = getattr(tf, name)
     errs = [ErrorInput("shape mismatch", lambda: f(tf.ones(2, 3), tf.ones(4)),
@@ -405,8 +440,9 @@ for _n, _ref in BINARY_REF.items():
     _m = (_n, _n + "_") + tuple(a for a in ALIASES.get(_n, ()) if a != "true_divide") \
         if _n not in ("maximum", "minimum") else (_n, _n + "_")
     ENTRIES.append(OpInfo(
-        _n, (lambda n: lambda a, b: getattr(tf, n)(a, b))(_n), _np(_ref), "binary",
-        dtypes=_dt, samples=_binary_samples(_n), errors=(lambda n=_n: _binary_errors(n)),
+        _n, (lambda n: lambda a, b, **k: getattr(tf, n)(a, b, **k))(_n), _np(_ref), "binary",
+        dtypes=_dt, samples=_with_out(_binary_samples(_n), _n),
+        errors=(lambda n=_n: _binary_errors(n)),
         aliases=ALIASES.get(_n, ()), methods=_m + ALIASES.get(_n, ()),
         c_ops=(f"binary:{_n}",),
         differentiable=_n not in CMP and _n not in LOGIC,
@@ -464,8 +500,8 @@ ENTRIES.append(OpInfo(
 for _n, _ref in [("tanh_backward", lambda g, x: g / np.cosh(x) ** 2),
                  ("sigmoid_backward", lambda g, x: g * expit(x) * expit(-x))]:
     ENTRIES.append(OpInfo(
-        _n, (lambda n: lambda g, x: getattr(tf, n)(g, x))(_n), _np(_ref), "binary",
-        dtypes=FLOAT, samples=_binary_samples("mul"), c_ops=(f"binary:{_n}",),
+        _n, (lambda n: lambda g, x, **k: getattr(tf, n)(g, x, **k))(_n), _np(_ref), "binary",
+        dtypes=FLOAT, samples=_with_out(_binary_samples("mul"), "mul"), c_ops=(f"binary:{_n}",),
         methods=(), differentiable=True, gradgrad=True,
         # float64: the reference's own cosh / expit errors add up to ~4 ULP
         tol={"float32": Tol(ulp=1), "float64": Tol(ulp=8)}))
@@ -538,3 +574,98 @@ _ERRORS = {
 for _e in ENTRIES:
     if _e.id in _ERRORS:
         _e.errors = _ERRORS[_e.id]
+
+
+# ---- the remaining options: alpha on sub and on integers, elu's alpha, where
+# with only a condition (its true elements' coordinates, as nonzero).
+ENTRIES += [
+    OpInfo("sub", lambda a, b: tf.sub(a, b, alpha=2.5), _np(lambda a, b: a - 2.5 * b), "binary",
+           variant="alpha=2.5", samples=next(e for e in ENTRIES if e.id == "add(alpha=2.5)").samples,
+           differentiable=True, gradgrad=True,
+           tol={"float32": Tol(rtol=2e-7), "float64": Tol(rtol=4e-16)}),
+    OpInfo("add", lambda a, b: tf.add(a, b, alpha=3), _np(lambda a, b: a + 3 * b), "binary",
+           variant="alpha=3", dtypes=NUMERIC,
+           samples=lambda dt, rng: [s for s in _binary_samples("add")(dt, rng)
+                                    if s.desc != "extreme pairs"],
+           tol={"float32": Tol(rtol=2e-7), "float64": Tol(rtol=4e-16)}),
+    OpInfo("elu", lambda x: tf.elu(x, alpha=0.5), _np(lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
+           "unary", variant="alpha=0.5", samples=_clamp_samples, differentiable=True,
+           nondiff="at 0 (gradient alpha there)", tol=dict(UNARY_TOL)),
+    OpInfo("where", lambda c: tf.where(c), _np(lambda c: np.nonzero(c)), "index",
+           variant="condition only", dtypes=("bool",),
+           samples=lambda dt, rng: [Sample((rng.random(s) < 0.5,), desc=f"{s}")
+                                    for s in [(3, 4), (5,), (2, 3, 4), (0, 2)]]),
+]
+
+
+# ---- large samples (checks/paths.py): a few ops of each iterator client
+def _unary_large(dtype, rng, shape):
+    return (finite_values(dtype, shape, rng),)
+
+
+def _binary_large(name):
+    def gen(dtype, rng):
+        out = iterator_samples(lambda dt, r, shape: binary_operands(name, dt, r, shape, shape))(dtype, rng)
+        a, b = binary_operands(name, dtype, rng, (40, 30, 50), (30, 1))
+        out.append(Sample((a, b), desc="(40, 30, 50) with (30, 1): no dims merge", grad=False))
+        return out
+    return gen
+
+
+for _e in ENTRIES:
+    if _e.id in ("exp", "neg", "isnan", "clamp"):
+        _e.large = iterator_samples(_unary_large)
+    elif _e.id in ("add", "mul", "maximum", "eq"):
+        _e.large = _binary_large(_e.name)
+    elif _e.id == "where":
+        _e.large = iterator_samples(lambda dt, rng, shape: (
+            rng.random(shape) < 0.5, finite_values(dt, shape, rng), finite_values(dt, shape, rng)))
+
+
+# ---- subgradients (checks/subgradients.py): the conventions of
+# tinyfin/elementwise_grad.py, which are PyTorch's, at the points themselves
+def _a(*v):
+    return np.array(v, np.float64)
+
+
+def _zero_slope(*points):
+    return [Subgrad("zero gradient at the jumps", (_a(*points),), (np.zeros(len(points)),))]
+
+
+SUBGRADIENTS = {
+    "abs": [Subgrad("at 0 and -0: 0", (_a(-1, 0, -0.0, 2),), (_a(-1, 0, 0, 1),))],
+    "relu": [Subgrad("at 0 and -0: 0", (_a(-1, 0, -0.0, 2),), (_a(0, 0, 0, 1),))],
+    "leaky_relu": [Subgrad("at 0: negative_slope", (_a(-1, 0, 1),), (_a(0.01, 0.01, 1),))],
+    "leaky_relu(0.2)": [Subgrad("at 0: negative_slope", (_a(-1, 0, 1),), (_a(0.2, 0.2, 1),))],
+    "elu": [Subgrad("at 0: alpha (the left slope)", (_a(0, -0.0, 1),), (_a(1, 1, 1),))],
+    "elu(alpha=0.5)": [Subgrad("at 0: alpha (the left slope)", (_a(0, 1),), (_a(0.5, 1),))],
+    "sign": _zero_slope(-1, 0, -0.0, 2),
+    "floor": _zero_slope(-1, 0, 2),
+    "ceil": _zero_slope(-1, 0, 2),
+    "trunc": _zero_slope(-1, 0, 2),
+    "round": _zero_slope(-0.5, 0.5, 1.5),
+    "clamp": [Subgrad("at the bounds: passes", (_a(-2, -1, 0, 2, 3),), (_a(0, 1, 1, 1, 0),)),
+              Subgrad("min > max: 0 everywhere", (_a(0, 1, 1.5, 2, 3),), (np.zeros(5),), args=(2, 1)),
+              Subgrad("max only, at the bound", (_a(0, 1.5, 2),), (_a(1, 1, 0),),
+                      kwargs=dict(min=None, max=1.5))],
+    "clamp(min=0.5)": [Subgrad("at min: passes", (_a(0, 0.5, 1),), (_a(0, 1, 1),))],
+    # the input gets the gradient where min <= x <= max, a bound only where
+    # it is the result alone (PyTorch's clamp_backward_min_max)
+    "clamp(tensor bounds)": [Subgrad("at the bounds: x gets it, the bounds do not",
+                                     (_a(-2, -1, 0, 2, 3), _a(-1, -1, -1, -1, -1), _a(2, 2, 2, 2, 2)),
+                                     (_a(0, 1, 1, 1, 0), _a(1, 0, 0, 0, 0), _a(0, 0, 0, 0, 1)))],
+    "nan_to_num": [Subgrad("at inf and NaN: 0", (_a(np.inf, 1, np.nan, -np.inf),), (_a(0, 1, 0, 0),))],
+    "softplus": [Subgrad("above the threshold: 1", (_a(21, 30),), (_a(1, 1),))],
+    "softplus(beta=2,threshold=5)": [Subgrad("beta x above the threshold: 1", (_a(2.6, 3),), (_a(1, 1),))],
+    "maximum": [Subgrad("ties split evenly", (_a(1, 2, 3), _a(1, 1, 3)), (_a(.5, 1, .5), _a(.5, 0, .5)))],
+    "minimum": [Subgrad("ties split evenly", (_a(1, 2, 3), _a(1, 1, 3)), (_a(.5, 0, .5), _a(.5, 1, .5)))],
+    # d/da a^b = 0 where b == 0; d/db a^b = 0 where a == 0 and b >= 0
+    "pow": [Subgrad("at a = 0", (_a(0, 0, 0, 0), _a(0, 2, .5, -1)),
+                    (_a(0, 0, np.inf, -np.inf), _a(0, 0, 0, -np.inf)))],
+    "remainder": [Subgrad("at the jumps", (_a(6, -6), _a(3, 3)), (_a(1, 1), _a(-2, 2)))],
+    "floor_divide": [Subgrad("zero gradient", (_a(6, -6, 5), _a(3, 3, 3)), (np.zeros(3), np.zeros(3)))],
+    "sqrt": [Subgrad("at 0: inf", (_a(0),), (_a(np.inf),))],
+}
+for _e in ENTRIES:
+    if _e.id in SUBGRADIENTS:
+        _e.subgradients = (lambda cases: lambda dtype: cases)(SUBGRADIENTS[_e.id])

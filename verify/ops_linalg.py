@@ -9,6 +9,7 @@ import numpy as np
 
 import tinyfin as tf
 
+from .bounds import matmul_bound
 from .opdb import ErrorInput, OpInfo, Sample, Tol, finite_values
 
 TOL = {"float32": Tol(rtol=1e-5, atol=1e-6), "float64": Tol(rtol=1e-13, atol=1e-15)}
@@ -26,12 +27,33 @@ def _pairs(pairs, layouts=("contiguous",)):
     return gen
 
 
+# Sizes past every blocked path of matmul.c: n above the 512-column packing
+# panel and k above the 256-deep one, neither a multiple of the 4 x 32
+# register tile, m above the 64-row block that threads split (70 = 64 + 6,
+# 67 = 16 * 4 + 3, 530 = 512 + 18 = 16 * 32 + 18, 300 = 256 + 44).
+LARGE = {
+    "matmul": [((70, 300), (300, 530)), ((2, 67, 260), (260, 515)), ((600,), (600, 530)),
+               ((70, 600), (600,))],
+    "mm": [((70, 300), (300, 530))],
+    "bmm": [((2, 67, 260), (2, 260, 515))],
+    "mv": [((70, 600), (600,))],
+    "dot": [((5000,), (5000,))],
+    "outer": [((300,), (130,))],
+}
+
+
+def _matmul_error_bound(dtype, a, b):
+    return matmul_bound(dtype, a, b)
+
+
 def _entry(name, call, ref, pairs, aliases=(), errors=(), higham=()):
     return OpInfo(name, call, ref, "linalg", dtypes=("float32", "float64", "int64"),
                   samples=_pairs(pairs, ("contiguous", "transposed", "strided")),
                   aliases=aliases, methods=(name,) + aliases, differentiable=True,
                   gradgrad=True, tol=dict(TOL), errors=lambda: list(errors),
-                  higham=higham)
+                  higham=higham, large=_pairs(LARGE[name], ("contiguous", "transposed")),
+                  error_bound=_matmul_error_bound if name != "outer" else
+                  (lambda dtype, a, b: matmul_bound(dtype, a[:, None], b[None, :])))
 
 
 ENTRIES = [

@@ -3,11 +3,14 @@ move values, never round them), so their forward check is bitwise against
 NumPy in every dtype; float ones are differentiable (gradients scatter back)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 import tinyfin as tf
 
-from .opdb import ALL_DTYPES, ErrorInput, OpInfo, Sample, Tol, finite_values
+from .opdb import (ALL_DTYPES, ErrorInput, OpInfo, Sample, Tol, finite_values, grid_values,
+                   iterator_samples)
 
 EXACT = {"float32": Tol(ulp=0), "float64": Tol(ulp=0)}
 
@@ -30,6 +33,8 @@ def _specs(specs):
                     arrs.append(rng.integers(0, s[2], size=s[1]).astype(np.int64))
                 elif isinstance(s, tuple) and s and s[0] == "mask":
                     arrs.append(rng.random(s[1]) < 0.5)
+                elif isinstance(s, tuple) and s and s[0] == "grid":
+                    arrs.append(grid_values(dtype, s[1], rng))
                 else:
                     arrs.append(finite_values(dtype, s, rng))
             n = int(np.prod(arrs[0].shape)) if arrs else 0
@@ -43,13 +48,192 @@ def _specs(specs):
 C, T, S, E = "contiguous", "transposed", "strided", "expanded"
 
 
+# ---- references with PyTorch's conventions where NumPy has none -----------------
+def _flatten_ref(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return x.reshape(x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+def _expand_ref(x, *sizes):
+    """-1 keeps the size of the tensor's dim (aligned at the right)."""
+    lead = len(sizes) - x.ndim
+    return np.broadcast_to(x, tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes)))
+
+
+def _to_ref(x, *args, dtype=None):
+    """x.to(dtype), x.to(other tensor), x.to("cpu", dtype)."""
+    for a in args:
+        if isinstance(a, tf.Tensor):
+            dtype = a.dtype
+        elif isinstance(a, tf.dtype):
+            dtype = a
+    return x.astype(dtype.numpy)
+
+
+def _split_ref(x, s, dim=0):
+    """An int: pieces of s (the last smaller); a list: those sizes."""
+    n = x.shape[dim]
+    cuts = np.cumsum(s)[:-1] if isinstance(s, (list, tuple)) else range(s, n, s)
+    return tuple(np.split(x, list(cuts), axis=dim))
+
+
+def _pad_ref(x, p, mode="constant", value=0.0):
+    """torch.nn.functional.pad: p lists (before, after) from the last dim;
+    negative amounts crop (constant mode); reflect excludes the edge
+    (NumPy's reflect), replicate repeats it (NumPy's edge)."""
+    widths = [(0, 0)] * (x.ndim - len(p) // 2) + \
+        [(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)][::-1]
+    x = x[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))]
+    widths = [(max(b, 0), max(a, 0)) for b, a in widths]
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=np.asarray(value).astype(x.dtype))
+    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge"}[mode])
+
+
+def _gather_ref(x, i, dim=1):
+    """torch.gather: the index may be smaller than the input in the other
+    dims, which then read only their leading part."""
+    d = dim % x.ndim
+    x = x[tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(i.shape))]
+    return np.take_along_axis(x, i, axis=d)
+
+
+# ---- __getitem__, __setitem__ and index_put: an index spec in the sample's
+# args, with NumPy's semantics (which tinyfin follows), read by both sides
+class _Index:
+    """An index as NumPy reads it (ints, slices, None, Ellipsis, int and bool
+    arrays, lists); `tinyfin` is the same index with tensors for arrays."""
+    def __init__(self, spec):
+        self.numpy = spec
+
+    @property
+    def tinyfin(self):
+        def conv(i):
+            if isinstance(i, np.ndarray):
+                return tf.from_numpy(i)
+            return tuple(conv(j) for j in i) if isinstance(i, tuple) else i
+        return conv(self.numpy)
+
+    def __repr__(self):
+        def show(i):
+            if isinstance(i, np.ndarray):
+                return f"array{i.tolist()}"
+            if isinstance(i, slice):
+                return f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}" + \
+                    ("" if i.step is None else f":{i.step}")
+            if isinstance(i, tuple):
+                return ", ".join(map(show, i))
+            return "..." if i is Ellipsis else repr(i)
+        return f"[{show(self.numpy)}]"
+
+
+def _getitem_call(x, spec):
+    return x[spec.tinyfin]
+
+
+def _setitem_call(x, *rest):
+    """y = x.clone(); y[spec] = value: a tensor input (x, value; spec) or a
+    Python scalar (x; spec, value)."""
+    value, spec = (rest[0], rest[1]) if isinstance(rest[0], tf.Tensor) else (rest[1], rest[0])
+    y = x.clone()
+    y[spec.tinyfin] = value
+    return y
+
+
+def _setitem_ref(x, *rest):
+    value, spec = (rest[1], rest[0]) if isinstance(rest[0], _Index) else (rest[0], rest[1])
+    y = x.copy()
+    y[spec.numpy] = value
+    return y
+
+
+def _negated(rng, positions, size):
+    """positions (distinct) with about half written from the end (p - size)."""
+    return np.where(rng.random(len(positions)) < 0.5, positions - size, positions).astype(np.int64)
+
+
+def _getitem_samples(dtype, rng):
+    x = lambda: finite_values(dtype, (3, 4, 5), rng)  # noqa: E731
+    mask = rng.random((3, 4)) < 0.5
+    specs = [-1, (-1, -2), (slice(-2, None), -1), (slice(None, -1, 2), slice(1, None, 3)),
+             (Ellipsis, -1), (None, -2, slice(None), None), np.array([-1, 0, -3]),
+             (np.array([-1, 1]), slice(None), np.array([-2, 0])),
+             (slice(1, None), np.array([[-1], [0]]), np.array([2, -5])), [-1, 2], mask,
+             (mask[:, 0], -1), np.array(True), (Ellipsis, np.array([-1, 0])), (-3, slice(None), 4)]
+    return [Sample((x(),), args=(_Index(i),), desc=repr(_Index(i)),
+                   layout=T if k % 3 == 1 else C) for k, i in enumerate(specs)]
+
+
+def _setitem_samples(dtype, rng):
+    f = lambda *s: finite_values(dtype, s, rng)  # noqa: E731
+    scalar = {"bool": True, "int64": 7}.get(dtype, 7.5)
+    cases = [((-1,), f(4, 5)), ((slice(None), -2), scalar), (np.array([-1, 0]), f(5)),
+             (rng.random((3, 4)) < 0.5, scalar), ((Ellipsis, -1), f(3, 4)),
+             (([0, -1], [-1, 0]), f(2, 5)), ((slice(1, None), np.array([-2, 1])), f(2, 2, 5))]
+    out = []
+    for k, (spec, value) in enumerate(cases):
+        i = _Index(spec)
+        if isinstance(value, np.ndarray):
+            out.append(Sample((f(3, 4, 5), value), args=(i,), desc=f"{i} = tensor{value.shape}"))
+        else:
+            out.append(Sample((f(3, 4, 5),), args=(i, value), desc=f"{i} = {value!r}",
+                              layout=T if k % 2 else C))
+    return out
+
+
+def _index_put_call(x, v, spec, accumulate=False):
+    return tf.index_put(x, spec.tinyfin, v, accumulate=accumulate)
+
+
+def _index_put(x, v, spec, accumulate=False):
+    out = x.copy()
+    index = tuple(slice(None) if i is None else i for i in spec.numpy)
+    if accumulate:
+        np.add.at(out, index, v)
+    else:
+        out[index] = v
+    return out
+
+
+def _index_put_samples(dtype, rng):
+    """Distinct positions (some negative) without accumulate, repeated ones
+    with it; a None (a whole dim), two index tensors, a bool mask."""
+    f = lambda *s: finite_values(dtype, s, rng)  # noqa: E731
+    rows = _negated(rng, rng.permutation(5)[:2], 5)
+    cases = [((rows,), f(2, 3), {}), ((rows,), f(3), {}), ((rows,), f(), {}),
+             ((np.array([0, -5, 2, 2, -1]),), grid_values(dtype, (5, 3), rng), {"accumulate": True}),
+             ((None, _negated(rng, np.array([0, 2]), 3)), f(5, 2), {}),
+             ((_negated(rng, np.array([1, 4, 0]), 5), np.array([-1, 0, 1])), f(3), {}),
+             ((rng.random((5, 3)) < 0.5,), f(), {}),
+             ((np.array([-1, -1, 3]), np.array([0, 0, -3])), grid_values(dtype, (3,), rng),
+              {"accumulate": True})]
+    if dtype == "bool":   # True + True: the sum has no bool form; accumulate is an or
+        cases = [c for c in cases if not c[2]]
+    return [Sample((grid_values(dtype, (5, 3), rng), v), args=(_Index(spec),), kwargs=kw,
+                   desc=f"{_Index(spec)} {kw or ''} values {v.shape}") for spec, v, kw in cases]
+
+
+def _chunk_ref(x, chunks, dim=0):
+    """PyTorch's chunk: pieces of ceil(n / chunks), so maybe fewer chunks."""
+    n = x.shape[dim]
+    size = -(-n // chunks) if n else 1
+    return tuple(np.split(x, list(range(size, n, size)), axis=dim))
+
+
 def E_(desc, make, exc, match):
     return ErrorInput(desc, make, exc, match)
 
 
 def _entry(name, call, ref, specs, *, kind="shape", aliases=(), methods=None,
-           dtypes=ALL_DTYPES, diff=True, errors=(), variant=""):
-    return OpInfo(name, call, _np(ref), kind, dtypes=dtypes, samples=_specs(specs),
+           dtypes=ALL_DTYPES, diff=True, errors=(), variant="", grad_if=None):
+    """grad_if(sample): which small samples gradcheck takes (default: all)."""
+    samples = _specs(specs)
+    if grad_if is not None:
+        samples = (lambda gen: lambda dt, rng: [
+            dataclasses.replace(s, grad=s.grad and grad_if(s)) for s in gen(dt, rng)])(samples)
+    return OpInfo(name, call, _np(ref), kind, dtypes=dtypes, samples=samples,
                   aliases=aliases, variant=variant,
                   methods=(name,) if methods is None else methods,
                   differentiable=diff, gradgrad=diff, tol=dict(EXACT),
@@ -64,14 +248,18 @@ ENTRIES = [
            kind="view", methods=("reshape", "view", "view_as", "reshape_as"),
            errors=[E_("bad size", lambda: tf.reshape(tf.ones(2, 3), (4,)), ValueError,
                       r"reshape: shape \(4,\) is invalid for input of shape \(2, 3\)")]),
-    _entry("flatten", lambda x, *a: tf.flatten(x, *a), lambda x, *a: x.reshape(-1) if not a
-           else x.reshape(x.shape[:a[0]] + (-1,)),
-           [(((2, 3, 4),), (), {}, C), (((2, 3, 4),), (1,), {}, S), (((),), (), {}, C)], kind="view"),
+    _entry("flatten", lambda x, *a, **k: tf.flatten(x, *a, **k), _flatten_ref,
+           [(((2, 3, 4),), (), {}, C), (((2, 3, 4),), (1,), {}, S), (((),), (), {}, C),
+            (((2, 3, 4, 5),), (), {"start_dim": 1, "end_dim": -2}, T),
+            (((2, 3, 4),), (0, 1), {}, C)], kind="view"),
     _entry("unflatten", lambda x, d, s: tf.unflatten(x, d, s),
-           lambda x, d, s: x.reshape(x.shape[:d] + tuple(s) + x.shape[d + 1:]),
-           [(((2, 6),), (1, (2, 3)), {}, C), (((6, 2),), (0, (3, 2)), {}, T)], kind="view"),
-    _entry("squeeze", lambda x, *a: tf.squeeze(x, *a), lambda x, *a: np.squeeze(x, *a),
-           [(((1, 3, 1),), (), {}, C), (((1, 3, 1),), (0,), {}, C), (((),), (), {}, C)],
+           lambda x, d, s: x.reshape(x.shape[:d % x.ndim] + tuple(s) + x.shape[d % x.ndim + 1:]),
+           [(((2, 6),), (1, (2, 3)), {}, C), (((6, 2),), (0, (3, 2)), {}, T),
+            (((2, 6),), (-1, (-1, 3)), {}, C)], kind="view"),
+    _entry("squeeze", lambda x, *a, **k: tf.squeeze(x, *a, **k),
+           lambda x, *a, dim=None: np.squeeze(x, *a) if a else np.squeeze(x, dim),
+           [(((1, 3, 1),), (), {}, C), (((1, 3, 1),), (0,), {}, C), (((),), (), {}, C),
+            (((1, 3, 1, 2),), ((0, -2),), {}, C), (((1, 3, 1),), (), {"dim": -1}, T)],
            kind="view"),
     _entry("unsqueeze", tf.unsqueeze, np.expand_dims,
            [(((3,),), (0,), {}, C), (((3, 4),), (-1,), {}, T), (((),), (0,), {}, C)],
@@ -79,17 +267,21 @@ ENTRIES = [
            errors=[E_("dim out of range", lambda: tf.unsqueeze(tf.ones(2), 3), IndexError,
                       r"unsqueeze: dim 3")]),
     _entry("transpose", tf.transpose, lambda x, a, b: np.swapaxes(x, a, b),
-           [(((2, 3),), (0, 1), {}, C), (((2, 3, 4),), (0, 2), {}, S), (((0, 2),), (0, 1), {}, C)],
+           [(((2, 3),), (0, 1), {}, C), (((2, 3, 4),), (0, 2), {}, S), (((0, 2),), (0, 1), {}, C),
+            (((2, 3, 4),), (-1, 0), {}, T)],
            kind="view", aliases=("swapaxes", "swapdims"),
            methods=("transpose", "swapaxes", "swapdims")),
     _entry("permute", lambda x, *d: tf.permute(x, *d), lambda x, *d: np.transpose(x, d),
-           [(((2, 3, 4),), (2, 0, 1), {}, C), (((2, 3, 4),), (1, 2, 0), {}, S)], kind="view"),
+           [(((2, 3, 4),), (2, 0, 1), {}, C), (((2, 3, 4),), (1, 2, 0), {}, S),
+            (((2, 3, 4),), (-1, 0, -2), {}, T)], kind="view"),
     _entry("t", tf.t, lambda x: x.T, [(((2, 3),), (), {}, C), (((3,),), (), {}, C)], kind="view"),
     _entry("movedim", tf.movedim, np.moveaxis,
-           [(((2, 3, 4),), (0, 2), {}, C), (((2, 3, 4),), ((0, 1), (2, 0)), {}, S)], kind="view",
+           [(((2, 3, 4),), (0, 2), {}, C), (((2, 3, 4),), ((0, 1), (2, 0)), {}, S),
+            (((2, 3, 4),), (-1, 0), {}, T)], kind="view",
            aliases=("moveaxis",), methods=("movedim", "moveaxis")),
-    _entry("expand", lambda x, *s: x.expand(*s), lambda x, *s: np.broadcast_to(x, s),
-           [(((3, 1),), (3, 4), {}, C), (((),), (2, 2), {}, C)], kind="view",
+    _entry("expand", lambda x, *s: x.expand(*s), _expand_ref,
+           [(((3, 1),), (3, 4), {}, C), (((),), (2, 2), {}, C), (((3, 1),), (2, -1, 4), {}, T)],
+           kind="view",
            methods=("expand", "expand_as")),
     _entry("broadcast_to", tf.broadcast_to, np.broadcast_to,
            [(((3, 1),), ((2, 3, 4),), {}, C), (((4,),), ((0, 4),), {}, C)], kind="view",
@@ -97,19 +289,25 @@ ENTRIES = [
     _entry("broadcast_tensors", lambda a, b: tf.broadcast_tensors(a, b),
            lambda a, b: tuple(np.broadcast_arrays(a, b)),
            [(((3, 1), (4,)), (), {}, C)], kind="view"),
-    _entry("as_strided", lambda x, s, st, o: tf.as_strided(x, s, st, o),
-           lambda x, s, st, o: np.lib.stride_tricks.as_strided(
-               x.reshape(-1)[o:], s, tuple(v * x.itemsize for v in st)),
-           [(((12,),), ((3, 2), (4, 1), 1), {}, C)], kind="view",
+    _entry("as_strided", lambda x, s, st, o=None: tf.as_strided(x, s, st, o),
+           lambda x, s, st, o=None: np.lib.stride_tricks.as_strided(
+               x.reshape(-1)[o or 0:], s, tuple(v * x.itemsize for v in st)),
+           [(((12,),), ((3, 2), (4, 1), 1), {}, C), (((12,),), ((2, 3), (1, 2)), {}, C)],
+           kind="view",
            errors=[E_("out of bounds", lambda: tf.as_strided(tf.ones(4), (3,), (2,), 0),
                       ValueError, r"as_strided")]),
-    _entry("narrow", tf.narrow, lambda x, d, s, n: np.take(x, range(s, s + n), axis=d),
-           [(((5, 4),), (0, 1, 3), {}, C), (((5, 4),), (1, 2, 2), {}, T)], kind="view"),
+    _entry("narrow", tf.narrow, lambda x, d, s, n: np.take(x, range(s % x.shape[d], s % x.shape[d] + n),
+                                                           axis=d),
+           [(((5, 4),), (0, 1, 3), {}, C), (((5, 4),), (1, 2, 2), {}, T),
+            (((5, 4),), (-1, -3, 2), {}, C)], kind="view"),
     _entry("contiguous", lambda x: x.contiguous(), np.ascontiguousarray,
            [(((3, 4),), (), {}, T), (((2, 3, 4),), (), {}, S)], kind="view"),
     _entry("clone", tf.clone, np.copy, [(((3, 4),), (), {}, T), (((),), (), {}, C)], kind="view"),
-    _entry("to", lambda x: x.to(tf.float64), lambda x: x.astype(np.float64),
-           [(((3, 4),), (), {}, T)], kind="view", diff=True,
+    _entry("to", lambda x, *a, **k: x.to(*a, **k), _to_ref,
+           [(((3, 4),), (tf.float64,), {}, T), (((3, 4),), (tf.float32,), {}, C),
+            (((3, 4),), (), {"dtype": tf.int64}, S), (((3, 4),), ("cpu", tf.bool), {}, C),
+            (((3, 4),), (tf.tensor([1]),), {}, C)], kind="view", diff=True, 
+           grad_if=lambda s: bool(s.args) and s.args[0] is tf.float64,
            methods=("to", "double", "float", "long", "bool", "type_as", "cpu", "cuda"),
            errors=[E_("cuda in a cpu-only build", lambda: tf.ones(2).cuda(), RuntimeError,
                       r"cuda: device 'cuda' is not available: this build of tinyfin has no "
@@ -117,83 +315,114 @@ ENTRIES = [
                    E_("a cuda device string", lambda: tf.ones(2).to("cuda:0"), RuntimeError,
                       r"to: device 'cuda:0' is not available")]),
     _entry("unbind", tf.unbind, lambda x, d=0: tuple(np.moveaxis(x, d, 0)),
-           [(((3, 4),), (1,), {}, T)]),
+           [(((3, 4),), (1,), {}, T), (((3, 4),), (-1,), {}, C), (((3, 4),), (), {}, C)]),
     # ---- copies by shape ----
     _entry("cat", lambda a, b, **k: tf.cat([a, b], **k),
            lambda a, b, dim=0: np.concatenate([a, b], axis=dim),
            [(((2, 3), (4, 3)), (), {}, C), (((2, 3), (2, 5)), (), {"dim": 1}, T),
-            (((0, 3), (2, 3)), (), {}, C)], aliases=("concat", "concatenate"), methods=(),
+            (((0, 3), (2, 3)), (), {}, C), (((2, 3), (2, 2)), (), {"dim": -1}, C)],
+           aliases=("concat", "concatenate"), methods=(),
            errors=[E_("ndim mismatch", lambda: tf.cat([tf.ones(2), tf.ones(2, 2)]), ValueError,
                       r"cat: tensors must have the same number of dims")]),
     _entry("stack", lambda a, b, **k: tf.stack([a, b], **k),
            lambda a, b, dim=0: np.stack([a, b], axis=dim),
-           [(((2, 3), (2, 3)), (), {"dim": 1}, C), (((), ()), (), {}, C)], methods=()),
+           [(((2, 3), (2, 3)), (), {"dim": 1}, C), (((), ()), (), {}, C),
+            (((2, 3), (2, 3)), (), {"dim": -1}, T)], methods=()),
     _entry("hstack", lambda a, b: tf.hstack([a, b]), lambda a, b: np.hstack([a, b]),
            [(((2, 3), (2, 2)), (), {}, C), (((3,), (2,)), (), {}, C)], methods=()),
     _entry("vstack", lambda a, b: tf.vstack([a, b]), lambda a, b: np.vstack([a, b]),
            [(((2, 3), (1, 3)), (), {}, C), (((3,), (3,)), (), {}, C)], methods=(),
            aliases=("row_stack",)),
     _entry("split", lambda x, s, **k: tf.split(x, s, **k),
-           lambda x, s, dim=0: tuple(np.split(x, range(s, x.shape[dim], s), axis=dim)),
-           [(((5, 3),), (2,), {}, C), (((3, 4),), (2,), {"dim": 1}, T)]),
+           _split_ref,
+           [(((5, 3),), (2,), {}, C), (((3, 4),), (2,), {"dim": 1}, T),
+            (((3, 5),), ([1, 4],), {"dim": -1}, C)]),
     _entry("split_with_sizes", lambda x, s, **k: tf.split_with_sizes(x, s, **k),
            lambda x, s, dim=0: tuple(np.split(x, np.cumsum(s)[:-1], axis=dim)),
-           [(((5, 3),), ([2, 3],), {}, C)]),
-    _entry("chunk", tf.chunk, lambda x, c, dim=0: tuple(np.array_split(x, c, axis=dim)),
-           [(((6, 3),), (3,), {}, C), (((4, 2),), (2,), {}, T)]),
+           [(((5, 3),), ([2, 3],), {}, C), (((3, 5),), ([0, 5],), {"dim": -1}, T)]),
+    _entry("chunk", tf.chunk, _chunk_ref,
+           [(((6, 3),), (3,), {}, C), (((4, 2),), (2,), {}, T), (((5, 3),), (2,), {}, C),
+            (((3, 7),), (3,), {"dim": -1}, T)]),
     _entry("flip", tf.flip, lambda x, d: np.flip(x, d),
-           [(((3, 4),), ((0,),), {}, C), (((2, 3, 4),), ((0, 2),), {}, S), (((),), ((),), {}, C)]),
+           [(((3, 4),), ((0,),), {}, C), (((2, 3, 4),), ((0, 2),), {}, S), (((),), ((),), {}, C),
+            (((2, 3, 4),), ((-1, -3),), {}, T), (((3, 4),), (1,), {}, C)]),
     _entry("fliplr", tf.fliplr, np.fliplr, [(((3, 4),), (), {}, T)]),
     _entry("flipud", tf.flipud, np.flipud, [(((3, 4),), (), {}, T)]),
     _entry("repeat", lambda x, *s: x.repeat(*s), lambda x, *s: np.tile(x, s),
            [(((2, 3),), (2, 1), {}, C), (((3,),), (2, 2), {}, C)]),
-    _entry("tile", tf.tile, np.tile, [(((2, 3),), ((2, 1),), {}, T)]),
+    _entry("tile", tf.tile, np.tile, [(((2, 3),), ((2, 1),), {}, T), (((2, 3),), ((2,),), {}, C),
+                                      (((2, 3),), ((2, 1, 2),), {}, C)]),
     _entry("roll", lambda x, s, **k: tf.roll(x, s, **k),
            lambda x, s, dims=None: np.roll(x, s, axis=dims),
-           [(((3, 4),), (1,), {}, C), (((3, 4),), (-1,), {"dims": 1}, T)]),
-    _entry("pad", lambda x, p, **k: tf.pad(x, p, **k),
-           lambda x, p, value=0.0: np.pad(x, [(0, 0)] * (x.ndim - len(p) // 2) +
-                                          [(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)][::-1],
-                                          constant_values=value),
-           [(((3, 4),), ((1, 2),), {}, C), (((3, 4),), ((1, 0, 0, 2),), {"value": 1.0}, T)],
-           dtypes=("float32", "float64"), methods=()),
-    _entry("tril", tf.tril, np.tril, [(((3, 4),), (), {}, C), (((4, 3),), (1,), {}, T)],
+           [(((3, 4),), (1,), {}, C), (((3, 4),), (-1,), {"dims": 1}, T),
+            (((3, 4),), ((1, -6),), {"dims": (0, -1)}, C), (((3, 4),), (13,), {"dims": -2}, C)]),
+    _entry("pad", lambda x, p, **k: tf.pad(x, p, **k), _pad_ref,
+           [(((3, 4),), ((1, 2),), {}, C), (((3, 4),), ((1, 0, 0, 2),), {"value": 1.0}, T),
+            (((3, 4),), ((2, 3),), {"mode": "reflect"}, C),
+            (((2, 3, 4),), ((3, 1, 2, 0),), {"mode": "reflect"}, S),
+            (((5,),), ((4, 4),), {"mode": "reflect"}, C),
+            (((3, 4),), ((2, 3),), {"mode": "replicate"}, T),
+            (((2, 3, 4),), ((1, 1, 1, 1, 1, 1),), {"mode": "replicate"}, C),
+            (((3, 4),), ((-1, 2),), {}, C), (((3, 4),), ((1, -2, -1, 1),), {"value": -1.0}, T),
+            (((3, 4),), ((2, 1),), {"mode": "constant", "value": 2.5}, S)],
+           methods=()),
+    _entry("tril", tf.tril, lambda x, diagonal=0: np.tril(x, diagonal), [(((3, 4),), (), {}, C), (((4, 3),), (1,), {}, T),
+                                      (((2, 3, 4),), (-1,), {}, S), (((3, 4),), (), {"diagonal": 9}, C)],
            methods=("tril", "tril_")),
-    _entry("triu", tf.triu, np.triu, [(((3, 4),), (), {}, C), (((4, 3),), (-1,), {}, T)],
+    _entry("triu", tf.triu, lambda x, diagonal=0: np.triu(x, diagonal), [(((3, 4),), (), {}, C), (((4, 3),), (-1,), {}, T),
+                                      (((2, 3, 4),), (2,), {}, S), (((3, 4),), (), {"diagonal": -9}, C)],
            methods=("triu", "triu_")),
     # ---- indexing ----
-    _entry("gather", lambda x, i: tf.gather(x, 1, i), lambda x, i: np.take_along_axis(x, i, axis=1),
-           [(((3, 4), ("idx", (3, 2), 4)), (), {}, C)], kind="index",
+    _entry("gather", lambda x, i, dim=1: tf.gather(x, dim, i), _gather_ref,
+           [(((3, 4), ("idx", (3, 2), 4)), (), {}, C), (((3, 4), ("idx", (2, 3), 3)), (), {"dim": 0}, T),
+            (((2, 3, 4), ("idx", (2, 3, 5), 4)), (), {"dim": -1}, S)], kind="index",
            errors=[E_("index out of range", lambda: tf.gather(tf.ones(2, 3), 1, tf.tensor([[5]])),
-                      IndexError, r"gather: index 5 is out of bounds")]),
+                      IndexError, r"gather: index 5 is out of bounds"),
+                   E_("negative index (as PyTorch)", lambda: tf.gather(tf.ones(2, 3), 1, tf.tensor([[-1]])),
+                      IndexError, r"gather: index -1 is out of bounds for dimension 1 with size 3")]),
     _entry("take_along_dim", tf.take_along_dim,
            lambda x, i, dim=None: np.take_along_axis(x, i, axis=dim),
-           [(((3, 4), ("idx", (3, 2), 4)), (), {"dim": 1}, C)], kind="index"),
-    _entry("index_select", lambda x, i: tf.index_select(x, 1, i), lambda x, i: np.take(x, i, axis=1),
-           [(((3, 4), ("idx", (5,), 4)), (), {}, T)], kind="index"),
-    _entry("scatter_add", lambda x, i, s: tf.scatter_add(x, 1, i, s),
-           lambda x, i, s: _scatter_add(x, 1, i, s),
-           [(((3, 4), ("idx", (3, 4), 4), (3, 4)), (), {}, C)], kind="index",
+           [(((3, 4), ("idx", (3, 2), 4)), (), {"dim": 1}, C),
+            (((3, 4), ("idx", (1, 2), 4)), (), {"dim": -1}, T),
+            (((3, 4), ("idx", (5,), 12)), (), {}, C)], kind="index"),
+    _entry("index_select", lambda x, i, dim=1: tf.index_select(x, dim, i),
+           lambda x, i, dim=1: np.take(x, np.atleast_1d(i), axis=dim),
+           [(((3, 4), ("idx", (5,), 4)), (), {}, T), (((3, 4), ("idx", (), 3)), (), {"dim": 0}, C),
+            (((2, 3, 4), ("idx", (3,), 4)), (), {"dim": -1}, S)], kind="index"),
+    _entry("scatter_add", lambda x, i, s, dim=1: tf.scatter_add(x, dim, i, s),
+           lambda x, i, s, dim=1: _scatter_add(x, dim, i, s),
+           [((("grid", (3, 4)), ("idx", (3, 4), 4), ("grid", (3, 4))), (), {}, C),
+            ((("grid", (3, 4)), ("idx", (2, 4), 3), ("grid", (3, 4))), (), {"dim": 0}, T),
+            ((("grid", (2, 3, 4)), ("idx", (2, 3, 2), 4), ("grid", (2, 3, 2))), (), {"dim": -1}, C)],
+           kind="index",
            dtypes=("float32", "float64", "int64"), methods=("scatter_add", "scatter_add_")),
-    _entry("index_put", lambda x, i, v: tf.index_put(x, (i,), v),
-           lambda x, i, v: _index_put(x, i, v),
-           [(((5, 3), ("idx", (2,), 5), (2, 3)), (), {}, C)], kind="index",
-           methods=("index_put", "index_put_")),
-    _entry("masked_fill", lambda x, m: tf.masked_fill(x, m, 2.0),
-           lambda x, m: np.where(m, np.asarray(2.0).astype(x.dtype), x),
-           [(((3, 4), ("mask", (3, 4))), (), {}, C), (((3, 4), ("mask", (4,))), (), {}, T)],
-           kind="index", dtypes=("float32", "float64"), methods=("masked_fill", "masked_fill_")),
+    OpInfo("index_put", _index_put_call, _index_put, "index", samples=_index_put_samples,
+           methods=("index_put", "index_put_"), differentiable=True, tol=dict(EXACT)),
+    _entry("masked_fill", lambda x, m, value=2.0: tf.masked_fill(x, m, value),
+           lambda x, m, value=2.0: np.where(m, np.asarray(
+               value.item() if isinstance(value, tf.Tensor) else value).astype(x.dtype), x),
+           [(((3, 4), ("mask", (3, 4))), (), {}, C), (((3, 4), ("mask", (4,))), (), {}, T),
+            (((3, 4), ("mask", (3, 1))), (), {"value": tf.tensor(-1.5)}, C),
+            (((3, 4), ("mask", (3, 4))), (), {"value": 7}, S)],
+           kind="index", methods=("masked_fill", "masked_fill_")),
     _entry("masked_select", tf.masked_select, lambda x, m: x[np.broadcast_to(m, x.shape)],
            [(((3, 4), ("mask", (3, 4))), (), {}, C)], kind="index"),
     _entry("nonzero", tf.nonzero, lambda x: np.argwhere(x),
            [(((3, 4),), (), {}, C), (((0,),), (), {}, C)], kind="index", diff=False),
+    _entry("nonzero", lambda x: tf.nonzero(x, as_tuple=True), np.nonzero,
+           [(((3, 4),), (), {}, C), (((2, 3, 4),), (), {}, T), (((0,),), (), {}, C)],
+           kind="index", diff=False, variant="as_tuple", methods=()),
+    OpInfo("getitem", _getitem_call, lambda x, spec: np.asarray(x[spec.numpy]), "index",
+           dtypes=ALL_DTYPES, samples=_getitem_samples, differentiable=True, tol=dict(EXACT)),
+    OpInfo("setitem", _setitem_call, _setitem_ref, "index", dtypes=ALL_DTYPES,
+           samples=_setitem_samples, differentiable=True, tol=dict(EXACT)),
     _entry("argwhere", tf.argwhere, np.argwhere, [(((3, 4),), (), {}, T)], kind="index",
            diff=False),
 ]
 for _e in ENTRIES:
     if _e.name in ("gather", "scatter_add", "index_select", "take_along_dim",
                    "index_put", "masked_fill", "masked_select", "nonzero", "argwhere",
-                   "as_strided"):
+                   "as_strided", "getitem", "setitem"):
         _e.gradgrad = False
     if _e.name == "as_strided":
         _e.differentiable = False
@@ -369,6 +598,8 @@ _ERRORS = {
            TypeError, r"take_along_dim: index tensors must be int64, got float32"),
         E_("index out of range", lambda: tf.take_along_dim(tf.ones(3, 4), tf.tensor([[5]]), dim=1),
            IndexError, r"take_along_dim: index 5 is out of bounds for dimension 1 with size 4"),
+        E_("negative index (as PyTorch)", lambda: tf.take_along_dim(tf.ones(3, 4), tf.tensor([[-1]]), dim=1),
+           IndexError, r"take_along_dim: index -1 is out of bounds for dimension 1 with size 4"),
         E_("ndim mismatch", lambda: tf.take_along_dim(tf.ones(3, 4), _idx(0, 1), dim=1),
            ValueError, r"take_along_dim: input \(3, 4\) and indices \(2,\) must have the same "
            r"number of dims")],
@@ -377,6 +608,8 @@ _ERRORS = {
            r"index_select: index tensors must be int64, got float32"),
         E_("index out of range", lambda: tf.index_select(tf.ones(3, 4), 1, _idx(4)), IndexError,
            r"index_select: index 4 is out of bounds for dimension 1 with size 4"),
+        E_("negative index (as PyTorch)", lambda: tf.index_select(tf.ones(3, 4), 1, _idx(-1)), IndexError,
+           r"index_select: index -1 is out of bounds for dimension 1 with size 4"),
         E_("2-d index", lambda: tf.index_select(tf.ones(3, 4), 1, tf.tensor([[0]])), ValueError,
            r"index_select: index must be 1-D or 0-d, got shape \(1, 1\)")],
     "scatter_add": lambda: [
@@ -385,7 +618,10 @@ _ERRORS = {
         E_("src dtype", lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.tensor([[0]]), tf.tensor([[1]])),
            TypeError, r"scatter_add: src has dtype int64 but the input has float32"),
         E_("index out of range", lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.tensor([[4]]), tf.ones(1, 1)),
-           IndexError, r"scatter_add: index 4 is out of bounds for dimension 1 with size 4")],
+           IndexError, r"scatter_add: index 4 is out of bounds for dimension 1 with size 4"),
+        E_("negative index (as PyTorch)",
+           lambda: tf.scatter_add(tf.ones(3, 4), 1, tf.tensor([[-1]]), tf.ones(1, 1)),
+           IndexError, r"scatter_add: index -1 is out of bounds for dimension 1 with size 4")],
     "index_put": lambda: [
         E_("float index", lambda: tf.index_put(tf.ones(5, 3), (tf.tensor([0.0]),), tf.ones(1, 3)),
            IndexError, r"index_put: tensors used as indices must be int64 or bool, got float32"),
@@ -420,14 +656,48 @@ for _e in ENTRIES:
 
 
 def _scatter_add(x, d, i, s):
+    """torch.scatter_add: src may be larger than the index (its rest unused)."""
     out = x.copy()
     idx = list(np.indices(i.shape))
-    idx[d] = i
-    np.add.at(out, tuple(idx), s)
+    idx[d % x.ndim] = i
+    np.add.at(out, tuple(idx), s[tuple(slice(0, n) for n in i.shape)])
     return out
 
 
-def _index_put(x, i, v):
-    out = x.copy()
-    out[i] = v
-    return out
+# ---- large samples (checks/paths.py): copies run on the strided iterator
+# above TF_PARALLEL_GRAIN; gathers (index_select, gather, pad, advanced
+# indexing) on take.h's row loop, which splits the rows over threads there
+def _big(dtype, rng, shape):
+    return (finite_values(dtype, shape, rng),)
+
+
+def _large_gathers(name):
+    def gen(dtype, rng):
+        x = finite_values(dtype, (300, 200), rng)
+        if name == "index_select":
+            cases = [((x, rng.integers(0, 200, 250)), {"dim": 1}), ((x, rng.integers(0, 300, 170)), {"dim": 0})]
+        elif name == "gather":
+            cases = [((x, rng.integers(0, 200, (300, 150))), {"dim": 1}),
+                     ((x, rng.integers(0, 300, (170, 200))), {"dim": 0})]
+        elif name == "pad":
+            cases = [((x,), {"p": (2, 3, 1, 2), "mode": m}) for m in ("reflect", "replicate", "constant")]
+        else:   # getitem: an advanced index over two dims, and a mask
+            cases = [((x,), {"spec": _Index((rng.integers(-300, 300, (250, 1)), rng.integers(0, 200, 150)))}),
+                     ((x,), {"spec": _Index(rng.random((300, 200)) < 0.7)})]
+        return [Sample(tuple(np.asarray(a) for a in arrs), kwargs=kw, desc=f"{name} {kw.get('mode', '')}"
+                       f"{[np.shape(a) for a in arrs]}", grad=False) for arrs, kw in cases]
+    return gen
+
+
+for _e in ENTRIES:
+    if _e.id in ("contiguous", "clone"):
+        _e.large = iterator_samples(_big)
+    elif _e.id == "to":
+        _e.large = (lambda gen: lambda dt, rng: [dataclasses.replace(s, args=(tf.float64,))
+                                                 for s in gen(dt, rng)])(iterator_samples(_big))
+    elif _e.id in ("index_select", "gather", "pad", "getitem"):
+        _e.large = _large_gathers(_e.id)
+    elif _e.id in ("tril", "triu"):   # tril.c's row loop runs in parallel from 32768 elements
+        _e.large = lambda dt, rng: [
+            Sample((finite_values(dt, s, rng),), args=(k,), desc=f"{s} diagonal {k}", grad=False)
+            for s, k in (((200, 190), 3), ((3, 100, 130), -2))]

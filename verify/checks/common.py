@@ -72,8 +72,8 @@ def in_layout(arr: np.ndarray, layout: str):
 
 def outputs_np(out) -> List[np.ndarray]:
     if isinstance(out, (tuple, list)):
-        return [np.array(o.numpy(), copy=True) for o in out]
-    return [np.array(out.numpy(), copy=True)]
+        return [np.array(o.detach().numpy(), copy=True) for o in out]
+    return [np.array(out.detach().numpy(), copy=True)]
 
 
 def refs_np(ref) -> List[np.ndarray]:

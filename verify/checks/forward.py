@@ -9,19 +9,31 @@ import numpy as np
 
 import tinyfin as tf
 
-from ..opdb import OpInfo
+from ..opdb import OUT, OpInfo
 from ..ulp import ulp_distance, wrong_zero_sign
 from .common import Result, in_layout, outputs_np, refs_np
 
 FLOATS = ("float32", "float64")
 
 
-def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list) -> None:
+def compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list,
+            allowed=None) -> None:
+    """One output against its reference: shape, dtype, exact integers and
+    bools, the sign of exact zeros, then the entry's tolerance, or, given
+    `allowed` (an array of |error| bounds per element), that bound."""
     tol = op.tol_for(dtype, res.backend)
     where = f"{op.id} {dtype} [{sample.desc}]"
     if got.shape != want.shape:
         res.fail(f"{where}: shape {got.shape} != reference {want.shape}")
         return
+    requested = sample.kwargs.get("dtype")
+    if requested is not None or op.kind == "creation" or op.name == "to":
+        # dtype= names the result's dtype (the references of creation ops and
+        # of to() are built in the dtype the op must give)
+        expected_dtype = want.dtype if requested is None else np.dtype(requested.numpy)
+        if got.dtype != expected_dtype:
+            res.fail(f"{where}: result dtype {got.dtype}, expected {expected_dtype}")
+            return
     if want.dtype == np.bool_ or got.dtype == np.bool_:
         if got.dtype != np.bool_ or not np.array_equal(got, want.astype(bool)):
             res.fail(f"{where}: bool result differs (dtype {got.dtype})")
@@ -34,7 +46,7 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
                      f"{np.max(np.abs(got - want)) if got.size else 0})")
         return
     if dtype in FLOATS and op.name not in ("to",) and op.kind != "creation" \
-            and got.dtype != np.dtype(dtype):
+            and requested is None and got.dtype != np.dtype(dtype):
         res.fail(f"{where}: result dtype {got.dtype}, expected {dtype}")
         return
     if got.size == 0:
@@ -42,6 +54,9 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
     _check_zero_signs(res, where, got, want)
     with np.errstate(all="ignore"):
         expect = np.asarray(want, np.float64).astype(got.dtype)
+    if allowed is not None:
+        _within_bound(res, where, got, want, allowed)
+        return
     if tol.ulp is not None:
         d = ulp_distance(got, expect)
         worst = float(np.max(d))
@@ -67,6 +82,22 @@ def _compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list)
         ulps.append(float(np.max(np.where(fin, err, 0.0))) / (scale * float(eps)))
 
 
+def _within_bound(res: Result, where: str, got, want, allowed) -> None:
+    """|got - want| <= allowed elementwise; NaN and inf where the reference has them."""
+    a, r = got.astype(np.float64), np.asarray(want, np.float64)
+    allowed = np.broadcast_to(np.asarray(allowed, np.float64), r.shape)
+    fin = np.isfinite(r)
+    bad_special = (np.isnan(a) != np.isnan(r)) | (np.isinf(r) & (a != r))
+    err = np.where(fin & np.isfinite(a), np.abs(a - r), np.where(fin, np.inf, 0.0))
+    if np.any(bad_special) or np.any(err > allowed):
+        ratio = np.where(bad_special, np.inf, err / np.where(allowed > 0, allowed, np.inf))
+        ratio = np.where((err > 0) & (allowed == 0), np.inf, ratio)
+        i = np.unravel_index(int(np.argmax(ratio)), err.shape)
+        res.fail(f"{where}: {int(np.sum(bad_special | (err > allowed)))} of {err.size} elements "
+                 f"beyond the error bound; worst at {tuple(map(int, i))}: got {a[i]!r}, "
+                 f"expected {r[i]!r} (bound {allowed[i]:.3g})")
+
+
 def _check_zero_signs(res: Result, where: str, got: np.ndarray, want) -> None:
     """A zero of the wrong sign where the float64 reference is exactly zero
     fails whatever the tolerance: the ULP distance counts +0 and -0 as
@@ -89,12 +120,61 @@ def _check_random(res: Result, op: OpInfo, dtype: str, sample) -> None:
     shape, lo, hi = op.ref(*[np.asarray(x) for x in sample.inputs], *sample.args, **sample.kwargs)
     if a.shape != tuple(shape):
         res.fail(f"{where}: shape {a.shape} != {tuple(shape)}")
-    if a.dtype != np.dtype(dtype):
-        res.fail(f"{where}: dtype {a.dtype} != {dtype}")
+    requested = sample.kwargs.get("dtype")
+    want_dtype = np.dtype(dtype if requested is None else requested.numpy)
+    if a.dtype != want_dtype:
+        res.fail(f"{where}: dtype {a.dtype} != {want_dtype}")
     if a.size and (np.min(a) < lo or np.max(a) > hi):
         res.fail(f"{where}: values outside [{lo}, {hi}]: [{np.min(a)}, {np.max(a)}]")
     if not np.array_equal(a, b):
         res.fail(f"{where}: not reproducible under manual_seed")
+
+
+def sample_inputs(op: OpInfo, sample) -> tuple:
+    """(values for the reference, tensors for the op) of a sample's inputs."""
+    vals, tensors = [], []
+    for a in sample.inputs:
+        v, t = in_layout(a, sample.layout)
+        # math functions take int64/bool inputs as numbers; creation ops
+        # only copy or imitate their inputs, in the inputs' own dtype
+        to64 = op.kind != "creation" and (v.dtype.kind == "f" or (op.mp is not None and op.name not in (
+            "neg", "abs", "sign", "square", "relu", "floor", "ceil", "round", "trunc")))
+        vals.append(v.astype(np.float64) if to64 else v)
+        tensors.append(t)
+    return vals, tensors
+
+
+def call(op: OpInfo, tensors, sample):
+    """The op on a sample; a keyword out=OUT becomes a buffer of the result's
+    shape and dtype, filled with junk, which the op must fill and return."""
+    names = [k for k, v in sample.kwargs.items() if v is OUT]
+    if not names:
+        return op.call(*tensors, *sample.args, **sample.kwargs)
+    plain = {k: v for k, v in sample.kwargs.items() if k not in names}
+    like = op.call(*tensors, *sample.args, **plain)
+    buffer = tf.empty_like(like).fill_(float("nan") if like.dtype.is_floating_point else
+                                       (True if like.dtype is tf.bool else 2 ** 62))
+    got = op.call(*tensors, *sample.args, **plain, **{names[0]: buffer})
+    if got is not buffer:
+        raise AssertionError(f"with {names[0]}= the op returned another tensor than the buffer")
+    return got
+
+
+def reference(op: OpInfo, vals, sample) -> list:
+    with warnings.catch_warnings():  # NumPy's mean of an empty slice etc.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return refs_np(op.ref(*vals, *sample.args,
+                              **{k: v for k, v in sample.kwargs.items() if v is not OUT}))
+
+
+def compare_all(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list,
+                allowed=None) -> None:
+    if len(got) != len(want):
+        res.fail(f"{op.id} {dtype} [{sample.desc}]: {len(got)} outputs, "
+                 f"reference has {len(want)}")
+        return
+    for i, (g, w) in enumerate(zip(got, want)):
+        compare(res, op, dtype, sample, g, w, ulps, None if allowed is None else allowed[i])
 
 
 def check_forward(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) -> Result:
@@ -106,24 +186,9 @@ def check_forward(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator
             if op.random:
                 _check_random(res, op, dtype, sample)
                 continue
-            vals, tensors = [], []
-            for a in sample.inputs:
-                v, t = in_layout(a, sample.layout)
-                # math functions take int64/bool inputs as numbers
-                to64 = v.dtype.kind == "f" or (op.mp is not None and op.name not in (
-                    "neg", "abs", "sign", "square", "relu", "floor", "ceil", "round", "trunc"))
-                vals.append(v.astype(np.float64) if to64 else v)
-                tensors.append(t)
-            got = outputs_np(op.call(*tensors, *sample.args, **sample.kwargs))
-            with warnings.catch_warnings():  # NumPy's mean of an empty slice etc.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                want = refs_np(op.ref(*vals, *sample.args, **sample.kwargs))
-            if len(got) != len(want):
-                res.fail(f"{op.id} {dtype} [{sample.desc}]: {len(got)} outputs, "
-                         f"reference has {len(want)}")
-                continue
-            for g, w in zip(got, want):
-                _compare(res, op, dtype, sample, g, w, ulps)
+            vals, tensors = sample_inputs(op, sample)
+            got = outputs_np(call(op, tensors, sample))
+            compare_all(res, op, dtype, sample, got, reference(op, vals, sample), ulps)
         except Exception as e:  # a crash is a failure of this sample, not of the run
             res.fail(f"{op.id} {dtype} [{sample.desc}]: raised {type(e).__name__}: {e}")
     if ulps:
