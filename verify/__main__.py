@@ -38,7 +38,7 @@ def _weight(op) -> int:
 
 
 # Every check's name, as its Result rows carry it (--checks selects some).
-CHECKS = ("forward", "errors", "paths", "subgradient", "gradcheck", "accuracy", "grad-accuracy",
+CHECKS = ("forward", "errors", "int-args", "paths", "subgradient", "gradcheck", "accuracy", "grad-accuracy",
           "numpy-vectors", "higham", "parity", "property", "stability", "determinism",
           "exhaustive")
 
@@ -62,7 +62,7 @@ def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> li
     if on("errors"):
         batch.append(check_errors(op, be))
     if on("int-args"):
-        batch.append(check_int_args(op, be, rng))
+        batch.append(check_int_args(op, be))
     if op.large is not None and on("paths"):
         batch.extend(check_paths(op, d, be, rng) for d in dts)
     if op.subgradients is not None and on("subgradient"):

@@ -22,6 +22,7 @@ from typing import Dict, Set, Tuple
 import numpy as np
 
 import tinyfin as tf
+from tinyfin._args import numpy_keywords
 from tinyfin._exports import FUNCTIONS
 
 from . import opdb
@@ -64,11 +65,18 @@ def _key_of(code, cells) -> Tuple:
     return (code,) + tuple(c for c in cells if isinstance(c, (str, int)))
 
 
+# The wrapper numpy_keywords puts around the reductions (axis=, keepdims=):
+# its frames are skipped, so the function it wraps is seen as called from
+# where the wrapper was.
+_WRAPPER_CODE = numpy_keywords(lambda: None).__code__
+
+
 def _functions() -> Dict[Tuple, Tuple[str, inspect.Signature]]:
     table = {}
     for name, f in FUNCTIONS.items():
         if name in opdb.NOT_OPS:
             continue
+        f = inspect.unwrap(f)
         cells = [c.cell_contents for c in (f.__closure__ or ())]
         key = _key_of(f.__code__, cells)
         first = table.get(key, (name,))[0]    # aliases: report the first name
@@ -104,6 +112,8 @@ class _Recorder:
         if event != "call" or frame.f_code not in self.codes:
             return
         caller = frame.f_back
+        if caller is not None and caller.f_code is _WRAPPER_CODE:
+            caller = caller.f_back
         if caller is not None and caller.f_code.co_filename.startswith(PACKAGE):
             return   # tinyfin calling itself
         loc = frame.f_locals
