@@ -4,8 +4,8 @@ the checks named for it, and the unmutated control copy passes the same ops.
 The mutants run once per session (a module fixture): each copies the repo
 into a temporary directory, applies its edits, builds its own library when
 its C sources changed and runs `python -m verify --depth quick` on a few
-ops, two copies at a time: 100 s on a two-core machine shared with another
-verify run (six library builds of ~7 s each and seven short verify runs)."""
+ops, two copies at a time: ~110 s on a two-core machine shared with another
+verify run (seven library builds of ~7 s each and eight short verify runs)."""
 from __future__ import annotations
 
 import dataclasses
