@@ -188,7 +188,9 @@ static inline bool up_logical_not(double x) { return x == 0; }
  * inputs all lie where the branch-free <name>_vec applies runs it
  * vectorized, any other block goes element by element through uf_<name>
  * (which gives the same results there). Built per instruction set, as
- * their fma() is a libm call without FMA. */
+ * their fma() is a libm call without FMA; the baseline build, where the
+ * compiler fuses no multiply-add, may differ from the FMA builds in the
+ * last bit of a rare result (both within the same ~0.5 ULP). */
 #define F64_LOOP(name) UNARY_LOOP(unary_##name##_f64, double, double, uf_##name(x, prm))
 #define F64_LOOP_VIA_F64(name) F64_LOOP(name)
 #define F64_LOOP_FAST_EXP(name) F64_LOOP(name)
