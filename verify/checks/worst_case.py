@@ -30,7 +30,8 @@ report the worst point and keep it in the plot. Over seeds 0-7 at the
 default depth, on the kernels before double-double, the cells and zoom
 stages alone (no switch point declared) found float64 sigmoid's window in
 8 runs, silu's in 5 and gelu's (seeds 0-2) in 3; with the switch points,
-every run found all three.
+each of seeds 0-2 found all three (sigmoid 2.42-2.47, silu 2.09-2.18,
+gelu 4.34-4.50 ULP).
 """
 from __future__ import annotations
 
