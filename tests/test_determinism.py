@@ -10,7 +10,10 @@ thread count.
   log_softmax, matmul / bmm (incl. transposed operands), cat / stack /
   gather / index_select / scatter_add (repeated indices) / masked_select /
   take_along_dim / index_put with accumulate, and random generation with
-  the same seed.
+  the same seed;
+* the float64 double-double kernels give the same bits through their
+  vectorized blocks and element by element (a block holding a NaN, a
+  strided view).
 The thread count is restored after every test.
 """
 from __future__ import annotations
@@ -262,3 +265,34 @@ def test_random_same_seed_same_numbers_with_1_and_2_threads(dtype):
     tf.manual_seed(1235)
     other = bits(tf.rand(BIG, dtype=TFD[dtype]))
     assert not np.array_equal(first[0], other[0]), "another seed, other numbers"
+
+
+# The float64 kernels of native/src/cpu/unary_dd.h run vectorized on blocks
+# of 64 contiguous inputs that all lie in their main range and element by
+# element otherwise; a result must not depend on which (on its neighbours,
+# on the layout).
+DD_OPS = [("sigmoid", {}), ("silu", {}), ("tanh", {}), ("erf", {}), ("expm1", {}),
+          ("log10", {}), ("rsqrt", {}), ("elu", {}), ("gelu", {}),
+          ("gelu", {"approximate": "tanh"}), ("softplus", {}),
+          ("softplus", {"beta": 2.0, "threshold": 5.0})]
+
+
+@pytest.mark.parametrize("op,kwargs", DD_OPS,
+                         ids=[n + "".join(f"-{k}={v}" for k, v in kw.items()) for n, kw in DD_OPS])
+def test_float64_vector_and_scalar_paths_agree(op, kwargs):
+    rng = np.random.default_rng(5)
+    n = 1 << 16
+    x = np.concatenate([rng.uniform(-40, 40, n), rng.standard_normal(n) * 3,
+                        np.exp(rng.uniform(-60, 6, n)) * rng.choice([-1.0, 1.0], n)])
+    f = getattr(tf, op)
+    blocks = f(tf.from_numpy(x), **kwargs).numpy()               # vectorized blocks
+    y = x.copy()
+    y[::64] = np.nan                                               # every block has a NaN:
+    scalar = f(tf.from_numpy(y), **kwargs).numpy()                 # element by element
+    big = np.zeros(2 * x.size)
+    big[::2] = x
+    strided = f(tf.as_strided(tf.from_numpy(big), (x.size,), (2,), 0), **kwargs).numpy()
+    keep = np.ones(x.size, bool)
+    keep[::64] = False
+    assert np.array_equal(blocks.view(np.int64)[keep], scalar.view(np.int64)[keep])
+    assert np.array_equal(blocks.view(np.int64), strided.view(np.int64))

@@ -241,3 +241,85 @@ def test_check_parity_compares_every_sample(monkeypatch):
     monkeypatch.setattr(parity, "run_on", shifted(2))
     r = parity.check_parity(exp, "float32", "stand-in", np.random.default_rng(0))
     assert r.status == "FAIL" and r.max_ulp == 2.0
+
+
+# ---- the accuracy check's worst-case search ------------------------------------
+def _excess(op, ulps):
+    """op with ulps(x) ULPs of error added to its (correctly rounded) float64
+    result: a planted fault confined to the inputs where ulps(x) > 0."""
+    def call(t):
+        x = np.asarray(t.numpy(), np.float64)
+        y = np.array(op.call(t).numpy(), copy=True)
+        k = ulps(x)
+        with np.errstate(all="ignore"):
+            y = np.where(k > 0, y + k * np.spacing(np.abs(y)), y)
+        return tensor_of(y)
+    return call
+
+
+def _accuracy(op, search, points=20_000):
+    from verify.checks.accuracy import check_accuracy
+    return check_accuracy(op, "float64", "cpu", "quick", np.random.default_rng(0),
+                          points=points, search=search)
+
+
+def test_worst_case_search_finds_a_window_the_sweep_misses():
+    """A window of excess error shaped like the one float64 sigmoid had near
+    x = -36.74 (a few percent of a binade wide, rising to its peak; here 3
+    ULP at x = 36.32 on top of exp, above 1 ULP over 2.7% of [32, 64)): the
+    stratified sweep puts ~3 points in that binade and misses it, the
+    search climbs to the peak and reports it. (Over seeds 0-9 and a window
+    at 50.7 instead, the search found it every time.)"""
+    exp = _entry("exp")
+    c, w = 36.32, 0.64
+    planted = dataclasses.replace(exp, call=_excess(
+        exp, lambda x: np.maximum(0.0, 3.0 * (1 - np.minimum(np.abs(x - c), w) / w))))
+    plain = _accuracy(planted, search=False)
+    assert plain.status == "pass" and plain.max_ulp < 1.0
+    assert "search" not in plain.extra or plain.extra["search"]["search_points"] == 0
+    r = _accuracy(planted, search=True)
+    assert r.status == "FAIL" and "exp float64" in r.failures[0]
+    worst = r.extra["worst"]
+    assert abs(worst["x"] - c) < w / 8 and 2.5 < worst["ulp"] == r.max_ulp < 3.6
+    assert r.extra["search"]["sweep_max_ulp"] < 1.0
+    assert r.extra["search"]["found_by"] in ("cells", "zoom", "ulp")
+    # the plot carries the worst point
+    plot = dict(zip(r.extra["plot"]["x"], r.extra["plot"]["err"]))
+    assert plot[worst["x"]] == worst["ulp"]
+    # the exact value at that x is exp's, from mpmath (not from the check)
+    with mpmath.workprec(128):
+        exact = mpmath.exp(mpmath.mpf(worst["x"]))
+        got = planted.call(tensor_of(np.array([worst["x"]]))).numpy()[0]
+        assert float(abs(mpmath.mpf(got) - exact) / np.spacing(float(exact))) == \
+            pytest.approx(worst["ulp"], rel=1e-6)
+
+
+def test_worst_case_search_probes_the_switch_points():
+    """A formula switched a few ULPs too late (an off-by-some threshold): 3
+    ULP wrong on the 40 floats above a declared switch point only, which
+    neither the sweep nor the binade refinement can hit by chance."""
+    exp = _entry("exp")
+    s = 3.0
+    top = np.array([s]).view(np.int64)[0] + 40
+    planted = dataclasses.replace(exp, switch_points=(s,), call=_excess(
+        exp, lambda x: np.where((x >= s) & (x.view(np.int64) < top), 3.0, 0.0)))
+    assert _accuracy(planted, search=False).status == "pass"
+    r = _accuracy(planted, search=True)
+    assert r.status == "FAIL" and r.extra["search"]["found_by"] in ("switch", "ulp")
+    assert s <= r.extra["worst"]["x"] <= s * (1 + 64 * 2.0 ** -52)
+    assert 2.5 < r.extra["worst"]["ulp"] < 3.6
+    # and without the switch point the search does not find it
+    blind = _accuracy(dataclasses.replace(planted, switch_points=()), search=True)
+    assert blind.status == "pass"
+
+
+def test_every_accuracy_result_carries_its_worst_point():
+    """The report's contract: extra["worst"] = {"x", "ulp"} over sweep and
+    search, the worst point among the plotted ones."""
+    from verify.checks.accuracy import check_accuracy
+    for name, dtype in [("sigmoid", "float64"), ("log", "float32"), ("abs", "float64")]:
+        r = check_accuracy(_entry(name), dtype, "cpu", "quick", np.random.default_rng(1))
+        w = r.extra["worst"]
+        assert set(w) == {"x", "ulp"} and isinstance(w["x"], float)
+        assert w["ulp"] == r.max_ulp
+        assert w["x"] in r.extra["plot"]["x"]

@@ -101,6 +101,15 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "  float result = (float)tf_exp_poly(xf);\n"
                  "  if (result > 0 && result < INFINITY) result = nextafterf(result, INFINITY);\n")),
            ops=("exp",), expected=("accuracy",), kind="accuracy"),
+    Mutant("sigmoid-window",
+           "float64 sigmoid rounds 1 + e^-x in double again below x = -36.7, the "
+           "narrow window (2.4 ULP) it had before its double-double denominator",
+           (Edit("native/src/cpu/unary_dd.h",
+                 "  return over_one_plus_exp_neg(1.0, (dd_t){x, 0.0});\n}\n"
+                 "TF_DD_INLINE double uf_sigmoid(",
+                 "  return x < -36.7 ? 1.0 / (1.0 + exp(-x)) : over_one_plus_exp_neg(1.0, (dd_t){x, 0.0});\n}\n"
+                 "TF_DD_INLINE double uf_sigmoid("),),
+           ops=("sigmoid",), expected=("accuracy",), kind="accuracy"),
     Mutant("iter-stride",
            "elementwise iterator: a non-unit inner stride s is walked as s - 1",
            (Edit("native/src/iter.c",

@@ -116,6 +116,10 @@ class OpInfo:
     ulp_bound: Dict[str, float] = dataclasses.field(default_factory=dict)
     grad_ulp_bound: Dict[str, float] = dataclasses.field(default_factory=dict)
     sample_range: Tuple[float, float] = (-4.0, 4.0)   # where ordinary samples are drawn
+    # inputs where the kernel changes formula or an intermediate crosses a
+    # precision boundary (read from native/src/cpu/unary.c): the accuracy
+    # check's worst-case search samples densely around each
+    switch_points: Tuple[float, ...] = ()
     grad_floor: float = 0.0              # derivative errors are measured in ULPs of max(|f'|, floor)
     variant: str = ""                    # e.g. "tanh" for gelu(approximate="tanh")
     notes: str = ""

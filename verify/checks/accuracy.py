@@ -9,8 +9,9 @@ number and their neighbours, plus the inputs on both sides of the op's own
 overflow and underflow thresholds (found by bisection on the reference).
 
 Reference ("exact" value as a float64 pair hi + lo):
-  float32: the float64 NumPy reference is ~2^-52 relative, far finer than a
-    float32 ULP, so it is used as is -- except where it lies within 2^-40
+  float32: the float64 NumPy reference (or, where that is a slow Python
+    loop, tinyfin's float64 kernel: float64_reference) is ~2^-52 relative,
+    far finer than a float32 ULP, so it is used as is -- except where it lies within 2^-40
     relative of a float32 rounding boundary (a tie), where the value is
     recomputed with mpmath at 128 bits so the correctly rounded result is
     known; that keeps the sweep fast.
@@ -25,28 +26,58 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import mpmath
 import numpy as np
-from mpmath.libmp import to_float
+from mpmath.libmp import from_float, mpf_sub, to_float
 
 import tinyfin as tf
 
 from ..opdb import OpInfo, all_ops
 from ..ulp import real_ulp_error, ulp_of
+from . import worst_case
 from .common import Result, tensor_of
 
 PREC = 128
 POINTS = {"quick": 2_000, "default": 100_000, "deep": 400_000, "exhaustive": 1_000_000}
 GRAD_POINTS = {"quick": 200, "default": 3_000, "deep": 20_000, "exhaustive": 50_000}
 TIE_MARGIN = 2.0 ** -40
+# the worst-case search's budget, in sweeps: float32's reference is NumPy's
+# float64 (mpmath only near ties), so it can afford more points
+SEARCH_SHARE = {"float32": 4.0, "float64": 3.0}
 
 
 def _np_ref(op: OpInfo, x64: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.asarray(op.ref(x64), np.float64)
+
+
+FAST_REF_NS = 50                # a reference slower than this per point is not NumPy's
+_FLOAT64_REFS: dict = {}
+
+
+def float64_reference(op: OpInfo) -> Tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """("numpy" | "tinyfin float64", f): the cheapest independent float64
+    reference of op for float32 results. NumPy's float64 function (glibc's
+    libm) when it runs at NumPy speed; where the entry's reference is a
+    Python-level loop (erf, gelu: mpmath, ~40 us a point), tinyfin's own
+    float64 kernel, a different code path from the float32 one, whose
+    accuracy the float64 sweep measures against mpmath (<= 1 ULP). Either
+    is ~2^-52 relative."""
+    if op.id not in _FLOAT64_REFS:
+        def tinyfin_ref(x64):
+            return np.asarray(op.call(tf.from_numpy(np.ascontiguousarray(x64))).numpy(),
+                              np.float64)
+        probe = np.linspace(-10, 10, 1 << 14)
+        t0 = time.perf_counter()
+        _np_ref(op, probe)
+        per_point_ns = (time.perf_counter() - t0) / probe.size * 1e9
+        _FLOAT64_REFS[op.id] = (("numpy", lambda x64: _np_ref(op, x64)) if per_point_ns < FAST_REF_NS
+                                else ("tinyfin float64", tinyfin_ref))
+    return _FLOAT64_REFS[op.id]
 
 
 # ---- points ---------------------------------------------------------------------
@@ -132,35 +163,34 @@ _WORKER_OP: Optional[OpInfo] = None
 
 
 def _mp_pair(f, x: float) -> Tuple[float, float, bool]:
-    """(hi, lo, ok) of f(x) at PREC bits; ok False where mpmath has no real
-    value (the caller then uses NumPy)."""
-    with mpmath.workprec(PREC):
-        try:
-            v = f(mpmath.mpf(x))
-        except (ZeroDivisionError, ValueError, OverflowError):
+    """(hi, lo, ok) of f(x) at the working precision (the caller sets PREC
+    bits); ok False where mpmath has no real value (the caller then uses
+    NumPy)."""
+    try:
+        v = f(mpmath.mpf(x))
+    except (ZeroDivisionError, ValueError, OverflowError):
+        return 0.0, 0.0, False
+    if not isinstance(v, mpmath.mpf):
+        if isinstance(v, (int, float)):
+            v = mpmath.mpf(v)
+        else:
             return 0.0, 0.0, False
-        if not isinstance(v, mpmath.mpf):
-            if isinstance(v, (int, float)):
-                v = mpmath.mpf(v)
-            else:
-                return 0.0, 0.0, False
-        if mpmath.isnan(v):
-            return 0.0, 0.0, False
-        hi = to_float(v._mpf_, strict=False, rnd="n")
-        if math.isinf(hi) or hi == 0.0:
-            return hi, 0.0, True
-        lo = to_float((v - mpmath.mpf(hi))._mpf_, strict=False, rnd="n")
-        return hi, lo, True
+    if mpmath.isnan(v):
+        return 0.0, 0.0, False
+    hi = to_float(v._mpf_, strict=False, rnd="n")
+    if math.isinf(hi) or hi == 0.0:
+        return hi, 0.0, True
+    lo = to_float(mpf_sub(v._mpf_, from_float(hi), PREC, "n"), strict=False, rnd="n")
+    return hi, lo, True
 
 
 def _mp_chunk(args):
     op_id, which, xs = args
     op = next(o for o in all_ops() if o.id == op_id)
     f = op.mp if which == "f" else op.mp_deriv
-    out = np.zeros((len(xs), 3))
-    for i, x in enumerate(xs):
-        out[i] = _mp_pair(f, float(x))
-    return out
+    with mpmath.workprec(PREC):     # once per chunk: the context costs ~10% per point
+        out = [_mp_pair(f, x) for x in np.asarray(xs, np.float64).tolist()]
+    return np.array(out, np.float64).reshape(-1, 3)
 
 
 def mp_pairs(op: OpInfo, which: str, xs: np.ndarray, pool) -> np.ndarray:
@@ -176,9 +206,17 @@ def reference(op: OpInfo, x: np.ndarray, pool) -> Tuple[np.ndarray, np.ndarray]:
     """(hi, lo) of op's exact values at x (see the module docstring)."""
     dtype = x.dtype
     x64 = x.astype(np.float64)
-    npr = _np_ref(op, x64)
-    hi, lo = npr.copy(), np.zeros_like(npr)
     finite = np.isfinite(x64)
+    fast = finite & (x64 != 0)
+    if dtype == np.float32 and float64_reference(op)[0] != "numpy" and np.any(fast):
+        # finite non-zero inputs from the fast float64 reference; the IEEE
+        # limits (non-finite inputs) and signed zeros from the entry's own
+        npr = np.empty_like(x64)
+        npr[fast] = float64_reference(op)[1](x64[fast])
+        npr[~fast] = _np_ref(op, x64[~fast])
+    else:
+        npr = _np_ref(op, x64)
+    hi, lo = npr.copy(), np.zeros_like(npr)
     if op.domain is not None:
         finite &= np.array([bool(op.domain(v)) if np.isfinite(v) else False for v in x64])
     if dtype == np.float32:
@@ -206,38 +244,75 @@ def _worst(x, got, hi, lo, err, k=3) -> List[str]:
             for i in order]
 
 
-def check_accuracy(op: OpInfo, dtype: str, backend: str, depth: str, rng,
-                   pool=None) -> Result:
-    res = Result("accuracy", op.id, dtype, backend)
-    npdt = np.dtype(dtype)
-    x = sweep_points(op, npdt, POINTS[depth], rng)
+def _errors(op: OpInfo, x: np.ndarray, npdt, pool) -> Tuple[np.ndarray, ...]:
+    """(got, hi, lo, err) of op at the points x."""
     hi, lo = reference(op, x, pool)
     got = np.array(op.call(tensor_of(x)).numpy(), copy=True)
-    err = real_ulp_error(got, hi, lo, npdt)
-    res.n = int(x.size)
+    return got, hi, lo, real_ulp_error(got, hi, lo, npdt)
+
+
+def check_accuracy(op: OpInfo, dtype: str, backend: str, depth: str, rng,
+                   pool=None, *, points: Optional[int] = None,
+                   search: bool = True) -> Result:
+    """The stratified sweep (`points` of them, POINTS[depth] by default),
+    then, with `search`, the worst-case search (worst_case.py) with a budget
+    of SEARCH_SHARE[dtype] times the sweep. max_ulp, the failures and
+    extra["worst"] cover both; mean_ulp is the sweep's (the search's points
+    are chosen for their error, so their mean means nothing)."""
+    res = Result("accuracy", op.id, dtype, backend)
+    npdt = np.dtype(dtype)
+    n = points or POINTS[depth]
+    x = sweep_points(op, npdt, n, rng)
+    got, hi, lo, err = _errors(op, x, npdt, pool)
     fin = np.isfinite(err)
-    res.max_ulp = float(np.max(err)) if err.size else 0.0
     res.mean_ulp = float(np.mean(err[fin])) if np.any(fin) else 0.0
+    sweep_max = float(np.max(err)) if err.size else 0.0
+    stage = np.zeros(x.size, np.int8)
+    n_sweep = x.size
+    if search:
+        parts = []
+
+        def evaluate(pts):
+            parts.append(_errors(op, pts, npdt, pool))
+            return parts[-1][3]
+        sx, _, sst = worst_case.search(op, npdt, x, err, evaluate,
+                                       int(n * SEARCH_SHARE[dtype]), rng)
+        if parts:
+            got, hi, lo, err = (np.concatenate([a] + [p[i] for p in parts])
+                                for i, a in enumerate((got, hi, lo, err)))
+            x = np.concatenate([x, sx])
+            stage = np.concatenate([stage, sst])
+    res.n = int(x.size)
+    res.max_ulp = float(np.max(err)) if err.size else 0.0
     res.bound = op.bound_for(dtype, backend)
+    iw = int(np.argmax(np.where(np.isnan(err), -1.0, err))) if err.size else None
+    if iw is not None:
+        res.extra["worst"] = {"x": float(x[iw]), "ulp": float(err[iw])}
+    res.extra["search"] = {"sweep_points": int(n_sweep), "search_points": int(x.size - n_sweep),
+                           "sweep_max_ulp": sweep_max,
+                           "found_by": worst_case.STAGES[stage[iw]] if iw is not None else None}
     bad = err > res.bound
     if np.any(bad):
         for w in _worst(x, got, hi, lo, err):
             res.fail(f"{op.id} {dtype}: {int(np.sum(bad))} of {x.size} points beyond "
                      f"{res.bound} ULP; {w}")
-    # NumPy's own float32 function on the same points, for comparison
+    # NumPy's own float32 function on the sweep's points, for comparison
     if dtype == "float32":
         with np.errstate(all="ignore"):
             try:
-                npv = np.asarray(op.ref(x))
+                npv = np.asarray(op.ref(x[:n_sweep]))
                 if npv.dtype == np.float32:
-                    ne = real_ulp_error(npv, hi, lo, npdt)
+                    ne = real_ulp_error(npv, hi[:n_sweep], lo[:n_sweep], npdt)
                     res.extra["numpy_max_ulp"] = float(np.max(ne[np.isfinite(ne)]))
             except Exception:  # noqa: BLE001
                 pass
-    # data for the plots: error against x, thinned
-    keep = np.nonzero(np.isfinite(x64 := x.astype(np.float64)) & fin)[0]
+    # data for the plots: error against x, thinned, always with the worst point
+    x64 = x.astype(np.float64)
+    keep = np.nonzero(np.isfinite(x64) & np.isfinite(err))[0]
     if keep.size > 4000:
         keep = np.sort(rng.choice(keep, 4000, replace=False))
+    if iw is not None and np.isfinite(x64[iw]) and np.isfinite(err[iw]) and iw not in keep:
+        keep = np.sort(np.append(keep, iw))
     res.extra["plot"] = {"x": x64[keep].tolist(), "err": err[keep].tolist()}
     return res
 

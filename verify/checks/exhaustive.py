@@ -23,30 +23,12 @@ import tinyfin as tf
 
 from ..opdb import OpInfo
 from ..ulp import real_ulp_error
-from .accuracy import mp_pairs
+from .accuracy import float64_reference, mp_pairs
 from .common import Result
 
 CHUNK = 1 << 22                 # bit patterns per step (16 MiB of float32)
 CONFIRM_MARGIN = 1e-6           # in float32 ULPs; the reference is ~4e-9 ULP off
 MAX_CONFIRM = 2000              # mpmath confirmations per chunk (a broken op has millions)
-FAST_REF_NS = 50                # a reference slower than this per point is not NumPy's
-
-
-def _float64_reference(op: OpInfo) -> Tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """("numpy" | "tinyfin float64", f): the cheapest independent float64
-    reference that can run over 2^32 points."""
-    def numpy_ref(x64):
-        with np.errstate(all="ignore"):
-            return np.asarray(op.ref(x64), np.float64)
-
-    def tinyfin_ref(x64):
-        return np.asarray(op.call(tf.from_numpy(x64)).numpy(), np.float64)
-
-    probe = np.linspace(-10, 10, 1 << 14)
-    t0 = time.perf_counter()
-    numpy_ref(probe)
-    per_point_ns = (time.perf_counter() - t0) / probe.size * 1e9
-    return ("numpy", numpy_ref) if per_point_ns < FAST_REF_NS else ("tinyfin float64", tinyfin_ref)
 
 
 def errors_vs_float64(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -74,7 +56,7 @@ def check_exhaustive(op: OpInfo, backend: str, pool=None, bits: Tuple[int, int] 
     a stand-in used by the tests to plant a fault)."""
     res = Result("exhaustive", op.id, "float32", backend)
     res.bound = op.bound_for("float32", backend)
-    name, ref = _float64_reference(op)
+    name, ref = float64_reference(op)
     res.extra["reference"] = name
     call = call or op.call
     start, stop = bits
@@ -107,7 +89,8 @@ def check_exhaustive(op: OpInfo, backend: str, pool=None, bits: Tuple[int, int] 
     res.max_ulp = worst
     res.mean_ulp = total / max(res.n, 1)
     if worst_x is not None:
-        res.extra["worst"] = {"x": worst_x[0], "got": worst_x[1]}
+        # as the accuracy check's (x, ulp), with the result it got
+        res.extra["worst"] = {"x": worst_x[0], "ulp": worst, "got": worst_x[1]}
     if beyond:
         res.fail(f"{op.id} float32: {beyond} of {res.n} inputs beyond {res.bound} ULP; "
                  f"worst x={np.float32(worst_x[0])!r}: got {np.float32(worst_x[1])!r} "

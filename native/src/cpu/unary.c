@@ -5,15 +5,18 @@
  * computes in double and rounds once), ui_<op> on int64 for NUM ops and
  * up_<op> (a predicate) for PRED ops. Macros expand them into strided row
  * loops per dtype; the contiguous case is a plain loop the compiler
- * vectorizes. */
+ * vectorizes. The float64 kernels that carry double-doubles are in
+ * unary_dd.h; their float32 counterparts here are the plain formulas
+ * (uf_<op>_short). */
 #include <float.h>
 #include <math.h>
 
 #include "../internal.h"
-#include "double_double.h"
 #include "fast_math.h"
 
 typedef const double *params_t; /* p0, p1, p2 of tf_unary */
+
+#include "unary_dd.h" /* float64 kernels of the ops whose float32 one is _short */
 
 /* ---- float functions ---------------------------------------------------- */
 static inline double uf_neg(double x, params_t p) { (void)p; return -x; }
@@ -25,24 +28,26 @@ static inline double uf_sign(double x, params_t p) {
 }
 static inline double uf_exp(double x, params_t p) { (void)p; return exp(x); }
 static inline double uf_exp2(double x, params_t p) { (void)p; return exp2(x); }
-static inline double uf_expm1(double x, params_t p) { (void)p; return expm1(x); }
+static inline double uf_expm1_short(double x, params_t p) { (void)p; return expm1(x); }
 static inline double uf_log(double x, params_t p) { (void)p; return log(x); }
 static inline double uf_log2(double x, params_t p) { (void)p; return log2(x); }
-static inline double uf_log10(double x, params_t p) { (void)p; return log10(x); }
+static inline double uf_log10_short(double x, params_t p) { (void)p; return log10(x); }
 static inline double uf_log1p(double x, params_t p) { (void)p; return log1p(x); }
 static inline double uf_sqrt(double x, params_t p) { (void)p; return sqrt(x); }
-static inline double uf_rsqrt(double x, params_t p) { (void)p; return 1.0 / sqrt(x); }
+static inline double uf_rsqrt_short(double x, params_t p) { (void)p; return 1.0 / sqrt(x); }
 static inline double uf_reciprocal(double x, params_t p) { (void)p; return 1.0 / x; }
 static inline double uf_square(double x, params_t p) { (void)p; return x * x; }
 static inline double uf_sin(double x, params_t p) { (void)p; return sin(x); }
 static inline double uf_cos(double x, params_t p) { (void)p; return cos(x); }
 static inline double uf_tan(double x, params_t p) { (void)p; return tan(x); }
-/* libm's tanh is up to ~2.1 ULP off near |x| = 0.23. Here tanh|x| =
+/* float32 tanh (float64: unary_dd.h). libm's tanh is up to ~2.1 ULP off
+ * near |x| = 0.23 in float64, which float32 would round away but not
+ * always; here tanh|x| =
  * t / (t + 2) with t = expm1(2|x|): t + 2 is kept as an exact pair (s, s_lo)
  * and the quotient gets one Newton correction from the exact residual
  * t - q s (fma), so only expm1's error (scaled by 2 / (t + 2) <= 1) and the
  * final rounding remain: below 1.5 ULP. */
-static inline double uf_tanh(double x, params_t p) {
+static inline double uf_tanh_short(double x, params_t p) {
   (void)p;
   double a = fabs(x);
   if (x != x || a < 0x1p-28) return x; /* NaN; tanh x rounds to x (keeps -0) */
@@ -54,12 +59,10 @@ static inline double uf_tanh(double x, params_t p) {
   q += (fma(-q, s, t) - q * s_lo) / s;
   return copysign(q, x);
 }
-/* 1 / (1 + e^-x): three roundings. Below x = -708, e^-x would overflow and
- * 1 + e^x is 1, so the value is e^x itself. */
-static inline double uf_sigmoid(double x, params_t p) {
+/* float32: the plain formula (~2^-51 relative, which float32 rounds away) */
+static inline double uf_sigmoid_short(double x, params_t p) {
   (void)p;
-  if (x < -708.0) return exp(x);
-  return 1.0 / (1.0 + exp(-x));
+  return x < -708.0 ? exp(x) : 1.0 / (1.0 + exp(-x));
 }
 /* NaN propagates; relu(-0.0) is +0.0 as in PyTorch. */
 static inline double uf_relu(double x, params_t p) {
@@ -69,79 +72,18 @@ static inline double uf_relu(double x, params_t p) {
 static inline double uf_leaky_relu(double x, params_t p) {
   return x < 0 ? x * p[0] : x;
 }
-static inline double uf_elu(double x, params_t p) {
+static inline double uf_elu_short(double x, params_t p) {
   return x <= 0 ? p[0] * expm1(x) : x;
 }
-/* exact: x/2 * erfc(-x/sqrt2), which does not cancel for negative x as
- * x/2 * (1 + erf(x/sqrt2)) does. tanh form: x/2 * (1 + tanh(u)) written as
- * x * sigmoid(2u) for the same reason.
- * For x << 0 both are x times a tail whose relative sensitivity to its
- * argument is ~x^2 (erfc) or ~2|u| ~ x^3 / 10 (sigmoid): rounding the
- * argument once would cost hundreds of ULPs at x ~ -25. So the argument is
- * carried as a double-double z = hi + lo and the tail corrected to first
- * order in lo: erfc(hi + lo) = erfc(hi) - lo 2/sqrt(pi) e^-hi^2, and
- * e^-(hi + lo) = e^-hi (1 - lo) in sigmoid. */
-static const dd_t NEG_SQRT1_2 = {-0.7071067811865476, 4.833646656726457e-17};
-static const dd_t SQRT_2_OVER_PI = {0.7978845608028654, -4.98465440455546e-17};
-
-/* e^(a_hi + a_lo) * 2^128 for a in about [-800, -600], where e^a itself
- * is subnormal or nearly: the product it enters is formed at full precision
- * and scaled back with one rounding (ldexp(., -128)). 128 ln2 is split so
- * that a_hi + 128 LN2_HI is exact; the rest, t, enters as 1 + t + t^2/2. */
-static inline double exp_scaled_2p128(double a_hi, double a_lo) {
-  const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
-  double t = a_lo + 128.0 * LN2_LO;
-  return exp(a_hi + 128.0 * LN2_HI) * (1.0 + t + 0.5 * t * t);
-}
-
-static inline double gelu_erfc(double x) {
-  dd_t z = dd_mul_d(NEG_SQRT1_2, x);
-  if (z.hi > 38.0) return -0.0; /* |gelu| < 1e-600: below every subnormal */
-  if (z.hi > 26.0) {
-    /* erfc(z) = e^-z^2 / (z sqrt(pi)) (1 - 1/(2z^2) + 3/(4z^4) - ...); the
-     * twelfth term, 23!! / (2z^2)^12, is below 1e-20 here. The result is
-     * subnormal or nearly, e^-z^2 too. */
-    double w = 1.0 / (2.0 * z.hi * z.hi), series = 1.0;
-    for (int k = 12; k >= 1; k--) series = 1.0 - (2 * k - 1) * w * series;
-    dd_t z2 = dd_mul(z, z);
-    double tail = exp_scaled_2p128(-z2.hi, -z2.lo) * (0.5 * M_2_SQRTPI) / z.hi * series;
-    return ldexp(0.5 * x * tail, -128);
-  }
-  if (z.hi <= 0.0) return 0.5 * x * erfc(z.hi); /* x >= 0: insensitive */
-  double tail = erfc(z.hi) - z.lo * M_2_SQRTPI * exp(-z.hi * z.hi);
-  return 0.5 * x * tail;
-}
-
-/* x sigmoid(2u) in double: ~25 ULP off for x << 0, where the rounding of u
- * is magnified, but accurate to 1e-13, which the float32 kernel rounds away;
- * for x >= 0 the magnification is below 0.3 and the float64 kernel uses it. */
+/* gelu's tanh form x sigmoid(2u) in double: ~25 ULP off for x << 0, where
+ * the rounding of u is magnified, but accurate to 1e-13, which the float32
+ * kernel rounds away (the float64 kernels are in unary_dd.h). */
 static inline double gelu_tanh_short(double x) {
   double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
   return x / (1.0 + exp(-2.0 * u));
 }
 
-static inline double gelu_tanh(double x, params_t p) {
-  if (x >= 0.0) return gelu_tanh_short(x);
-  /* sigmoid(2u) is 0 in double from x ~ -10 on; x^3 would overflow */
-  if (x < -1e4) return -0.0;
-  dd_t x3 = dd_mul_d(dd_two_prod(x, x), x);
-  dd_t u = dd_mul(dd_add_d(dd_mul_d(x3, 0.044715), x), SQRT_2_OVER_PI);
-  if (u.hi < -350.0) /* sigmoid(2u) = e^2u, subnormal or nearly */
-    return ldexp(x * exp_scaled_2p128(2.0 * u.hi, 2.0 * u.lo), -128);
-  /* x sigmoid(v) = x / (1 + e^-v), v = 2u; e^-(v_hi + v_lo) = E (1 - v_lo),
-   * and 1 + E is kept exact, so the denominator rounds once. */
-  (void)p;
-  double e = exp(-2.0 * u.hi);
-  dd_t d = e >= 1.0 ? dd_fast_two_sum(e, 1.0) : dd_fast_two_sum(1.0, e);
-  return x / (d.hi + (d.lo - e * (2.0 * u.lo)));
-}
-
-static inline double uf_gelu(double x, params_t p) {
-  if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
-  if (x == INFINITY || x != x) return x;
-  return p[0] == 0 ? gelu_erfc(x) : gelu_tanh(x, p);
-}
-/* float32: the same to ~1e-13 relative, without the double-double work */
+/* float32 gelu: to ~1e-13 relative, without the double-double work */
 static inline double uf_gelu_short(double x, params_t p) {
   if (x == -INFINITY) return -0.0;
   if (x == INFINITY || x != x) return x;
@@ -149,29 +91,22 @@ static inline double uf_gelu_short(double x, params_t p) {
   return 0.5 * x * erfc(-x * M_SQRT1_2);
 }
 
-/* Below x = -708 e^x is subnormal and x * e^x would keep only its few
- * digits, so there e^x is computed 64 binades higher, e^(x + 64 ln2), and
- * the product scaled back with one rounding. 64 ln2 is split so that
- * x + 64 LN2_HI is exact; the remainder e^(64 LN2_LO) = 1 + t + t^2/2. */
-static inline double uf_silu(double x, params_t p) {
-  if (x == -INFINITY) return -0.0; /* the limit; x * 0 would invent a NaN */
-  if (x < -708.0) {
-    const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
-    double t = 64.0 * LN2_LO;
-    return ldexp(x * exp(x + 64.0 * LN2_HI) * (1.0 + t + 0.5 * t * t), -64);
-  }
+/* float32: the plain formula (~2^-51 relative); silu rounds to -0 in
+ * float32 from x ~ -110 on, and where e^-x overflows (x < -709) it gives
+ * x / inf = -0 as well */
+static inline double uf_silu_short(double x, params_t p) {
   (void)p;
-  return x / (1.0 + exp(-x)); /* two roundings fewer than x * sigmoid(x) */
+  return x == -INFINITY ? -0.0 : x / (1.0 + exp(-x));
 }
 /* log(1 + e^(beta x)) / beta, linear above threshold as in PyTorch; for
  * beta x > 0 written as beta x + log1p(e^(-beta x)) so e^ never overflows. */
-static inline double uf_softplus(double x, params_t p) {
+static inline double uf_softplus_short(double x, params_t p) {
   double bx = p[0] * x;
   if (bx > p[1]) return x;
   if (bx > 0) return (bx + log1p(exp(-bx))) / p[0];
   return log1p(exp(bx)) / p[0];
 }
-static inline double uf_erf(double x, params_t p) { (void)p; return erf(x); }
+static inline double uf_erf_short(double x, params_t p) { (void)p; return erf(x); }
 static inline double uf_floor(double x, params_t p) { (void)p; return floor(x); }
 static inline double uf_ceil(double x, params_t p) { (void)p; return ceil(x); }
 static inline double uf_round(double x, params_t p) { (void)p; return nearbyint(x); }
@@ -253,9 +188,45 @@ static inline bool up_logical_not(double x) { return x == 0; }
   UNARY_LOOP_WITH(unary_##name##_f32, float, float, tf_fast_expf(x),   \
                   TF_SIMD_CLONES, _Pragma("omp simd"))
 
+/* float64: the double-double kernels of unary_dd.h (the ops whose float32
+ * takes the _short formula). In blocks of 64 elements: a block whose
+ * inputs all lie where the branch-free <name>_vec applies runs it
+ * vectorized, any other block goes element by element through uf_<name>
+ * (which gives the same results there). Built per instruction set, as
+ * their fma() is a libm call without FMA; the baseline build, where the
+ * compiler fuses no multiply-add, may differ from the FMA builds in the
+ * last bit of a rare result (both within the same ~0.5 ULP). */
+#define F64_LOOP(name) UNARY_LOOP(unary_##name##_f64, double, double, uf_##name(x, prm))
+#define F64_LOOP_VIA_F64(name) F64_LOOP(name)
+#define F64_LOOP_FAST_EXP(name) F64_LOOP(name)
+#define F64_LOOP_VIA_F64_SHORT(name)                                              \
+  TF_SIMD_CLONES static void unary_##name##_f64(int64_t n, char *const *ptr,     \
+                                                const int64_t *s, const double *prm) { \
+    double *o = (double *)ptr[0];                                                 \
+    const double *a = (const double *)ptr[1];                                     \
+    /* a copy, which no store to o can alias: tests of it leave the loops */     \
+    const double p3[3] = {prm[0], prm[1], prm[2]}, *pr = p3;                      \
+    if (s[0] != 1 || s[1] != 1) {                                                 \
+      for (int64_t i = 0; i < n; i++) o[i * s[0]] = uf_##name(a[i * s[1]], pr);  \
+      return;                                                                     \
+    }                                                                             \
+    for (int64_t b = 0; b < n; b += 64) {                                         \
+      int64_t e = n - b < 64 ? n : b + 64;                                        \
+      int in = 1;                                                                 \
+      for (int64_t i = b; i < e; i++) in &= name##_in(a[i], pr);                 \
+      if (in && pr[0] == 0) { /* twice, so each copy knows p0 (gelu's form) */   \
+        _Pragma("omp simd") for (int64_t i = b; i < e; i++) o[i] = name##_vec(a[i], pr); \
+      } else if (in) {                                                            \
+        _Pragma("omp simd") for (int64_t i = b; i < e; i++) o[i] = name##_vec(a[i], pr); \
+      } else {                                                                    \
+        for (int64_t i = b; i < e; i++) o[i] = uf_##name(a[i], pr);              \
+      }                                                                           \
+    }                                                                             \
+  }
+
 #define LOOPS_FLOAT(name, f32impl) \
   F32_LOOP_##f32impl(name)         \
-  UNARY_LOOP(unary_##name##_f64, double, double, uf_##name(x, prm))
+  F64_LOOP_##f32impl(name)
 #define LOOPS_NUM(name, f32impl) \
   LOOPS_FLOAT(name, f32impl)     \
   UNARY_LOOP(unary_##name##_i64, int64_t, int64_t, ui_##name(x, prm))
