@@ -253,6 +253,9 @@ TF_DD_INLINE double uf_softplus(double x, params_t p) {
 TF_DD_INLINE int elu_in(double x, params_t p) { (void)p; return x >= -40.0; }
 TF_DD_INLINE double elu_vec(double x, params_t p) {
   double r = dd_mul_d(dd_expm1(x), p[0]).hi; /* junk for x > 0, not selected */
+  /* A product that underflows to 0 comes out +0 from the double-double sum
+   * (-0 + +0); its sign is that of p0 * x, as NumPy's p0 * expm1(x) gives. */
+  r = copysign(r, p[0] * x);
   return x > 0.0 ? x : x == 0.0 ? p[0] * x : r; /* +-0 as p0 * expm1(+-0) */
 }
 TF_DD_INLINE double uf_elu(double x, params_t p) {
