@@ -4,6 +4,7 @@ A C core (native/) holds tensors and kernels; this package wraps it with
 PyTorch's names: `tinyfin.tensor`, `tinyfin.exp(x)` / `x.exp()`, ...
 """
 from . import _C
+from ._args import as_int
 from .dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
 from .dtypes import double, dtype, float, float32, float64, int64, long  # noqa: A001
 from .tensor import Tensor
@@ -24,12 +25,7 @@ def set_num_threads(n: int) -> None:
     """Threads for the parallel kernels, in every thread (also those started
     later); results never depend on it. A process made by fork() runs its
     kernels on one thread."""
-    import operator
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"set_num_threads: expected a positive int, got "
-                        f"{type(n).__name__}") from None
+    n = as_int("set_num_threads", "n", n)
     if not 1 <= n <= 1 << 16:
         raise ValueError(f"set_num_threads: expected a positive int (at most "
                          f"65536), got {n}")
