@@ -82,6 +82,7 @@ FAULT_CLASSES = {
     "options": "a keyword option, a mode or a negative index mishandled",
     "subgradient": "the convention at a kink, tie or bound broken",
     "data": "tensor() from Python data in the wrong dtype or value",
+    "int-args": "an integer argument passed to the core modulo 2^64",
 }
 
 
@@ -233,6 +234,12 @@ MUTANTS: Tuple[Mutant, ...] = (
                'dtype is None or _dtypes.get(dtype, "as_tensor") is data.dtype):',
                'dtype is None or _dtypes.get(dtype, "as_tensor") is not None):'),),
            ops=("as_tensor",), expected=("forward",), kind="data"),
+    # ---- integer arguments: caught by `int-args`
+    Mutant("int-args-wrap",
+           "integer arguments are no longer range-checked, so ctypes passes an int "
+           "outside int64 on modulo 2^64 (zeros(2**64 + 2) is zeros(2))",
+           (Edit("tinyfin/_args.py", "    if not lo <= value <= hi:\n", "    if False:\n"),),
+           ops=("zeros", "narrow"), expected=("int-args",), kind="int-args"),
 )
 
 
