@@ -6,8 +6,8 @@ CC ?= gcc
 CFLAGS_COMMON = -std=c11 -Wall -Wextra -Werror -fPIC -fopenmp -fno-math-errno -ffp-contract=fast -fno-trapping-math \
                 -D_DEFAULT_SOURCE -Inative/include
 CFLAGS ?= -O3 -g
-SOURCES := $(sort $(wildcard native/src/*.c native/src/cpu/*.c))
-HEADERS := $(wildcard native/include/* native/src/*.h native/src/cpu/*.h)
+SOURCES := $(sort $(wildcard native/src/*/*.c))
+HEADERS := $(wildcard native/include/* native/src/*.h native/src/*/*.h)
 C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so

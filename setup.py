@@ -25,7 +25,7 @@ class BuildSharedLibrary(build_ext):
         return []  # no PyInit_ function: ctypes loads the library
 
 
-sources = sorted(glob.glob("native/src/*.c") + glob.glob("native/src/cpu/*.c"))
+sources = sorted(glob.glob("native/src/*/*.c"))
 
 setup(
     ext_modules=[

@@ -113,7 +113,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            ops=("sigmoid",), expected=("accuracy",), kind="accuracy"),
     Mutant("iter-stride",
            "elementwise iterator: a non-unit inner stride s is walked as s - 1",
-           (Edit("native/src/iter.c",
+           (Edit("native/src/core/iter.c",
                  "  for (int k = 0; k < it->nops; k++) inner_strides[k] = it->strides[k][inner];\n",
                  "  for (int k = 0; k < it->nops; k++)\n"
                  "    inner_strides[k] = it->strides[k][inner] > 1 ? it->strides[k][inner] - 1\n"
@@ -161,7 +161,7 @@ MUTANTS: Tuple[Mutant, ...] = (
     Mutant("iter-row-carry",
            "the iterator starts a block of rows from indices taken without carrying "
            "(3 or more dims that do not merge, above the parallel grain)",
-           (Edit("native/src/iter.c", "    rest /= it->shape[d];\n", ""),),
+           (Edit("native/src/core/iter.c", "    rest /= it->shape[d];\n", ""),),
            ops=("exp",), expected=("paths",), kind="paths"),
     Mutant("tril-last-row",
            "the parallel tril/triu loop skips the last row, which keeps its dropped entries",

@@ -16,7 +16,7 @@
 #include <omp.h>
 #endif
 
-#include "internal.h"
+#include "../internal.h"
 
 static atomic_int requested_threads; /* 0: OpenMP's default */
 static atomic_bool forked_child;     /* this process was made by fork() */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "../internal.h"
 
 static atomic_llong tf_live_count; /* statistics only; not program state */
 

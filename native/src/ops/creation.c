@@ -1,6 +1,6 @@
 /* creation.c: tensors made from a value or a range: full, arange, linspace,
  * eye (zeros/ones/empty are full or empty with the obvious value). */
-#include "internal.h"
+#include "../internal.h"
 
 tf_status tf_full(int ndim, const int64_t *shape, tf_dtype dtype,
                   double fvalue, int64_t ivalue, int kind, tf_tensor **out) {

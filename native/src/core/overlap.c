@@ -2,7 +2,7 @@
  * every write asks: can the destination be written at all (no two of its
  * elements share an address), and does an input overlap it in a way that
  * forces reading a copy first. */
-#include "internal.h"
+#include "../internal.h"
 
 /* True when no two elements of t share an address. With the dims sorted by
  * |stride|, each stride must exceed the span of all the smaller dims: true

@@ -9,7 +9,7 @@
  */
 #include <math.h>
 
-#include "internal.h"
+#include "../internal.h"
 
 #define TF_DEFAULT_SEED 67280421310721ULL
 

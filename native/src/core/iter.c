@@ -2,7 +2,7 @@
  * elementwise kernel, serially for small tensors and over OpenMP threads for
  * large ones. Work is split by element ranges that do not depend on the
  * thread count, so the threads never change a result. */
-#include "internal.h"
+#include "../internal.h"
 
 tf_status tf_broadcast_shapes(const char *op, int n, const tf_tensor *const *ts,
                               int *ndim, int64_t *shape) {

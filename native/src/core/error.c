@@ -2,7 +2,7 @@
  * small checks and formatters every op uses to build its messages. */
 #include <stdarg.h>
 
-#include "internal.h"
+#include "../internal.h"
 
 static _Thread_local char tf_error_message[1024];
 

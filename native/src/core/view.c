@@ -1,7 +1,7 @@
 /* view.c: ops that return a new header over the same storage: reshape as a
  * view, permute, transpose, slicing, select, expand, squeeze, unsqueeze and
  * as_strided. None of them copies elements. */
-#include "internal.h"
+#include "../internal.h"
 
 /* Resolve one -1 entry and check the element count is unchanged. */
 static tf_status infer_shape(const char *op, const tf_tensor *t, int ndim,

@@ -2,7 +2,7 @@
  * dtype conversion, copy_ and fill_. */
 #include <math.h>
 
-#include "internal.h"
+#include "../internal.h"
 
 /* float -> int64 saturates (NaN gives 0) instead of C's undefined behaviour. */
 static inline int64_t f64_to_i64(double x) {
