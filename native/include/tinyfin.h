@@ -265,6 +265,30 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
 /* Coordinates of the true/nonzero elements: an int64 (count, ndim) tensor. */
 tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out);
 
+/* ---- backends (core/backend.c, blas/) --------------------------------------
+ * Every op runs the kernel of one backend, chosen per call from its operands'
+ * device: this thread's choice (tf_backend_use) or the process default. */
+int tf_backend_count(void);
+/* Name of backend i ("cpu", "blas"), NULL if out of range. */
+const char *tf_backend_name(int i);
+/* Whether backend i can run in this process; *why says why not. */
+bool tf_backend_available(int i, const char **why);
+/* This thread's backend for device (a tf_device); NULL or "" returns it to
+ * the default. */
+tf_status tf_backend_use(const char *name, int device);
+/* The process-wide default for the named backend's device. */
+tf_status tf_backend_set_default(const char *name);
+/* The backend running this thread's calls on device, NULL if none. */
+const char *tf_backend_current(int device);
+/* The backend whose kernel op ("matmul", "exp", "add", "sum", "softmax",
+ * "gather", "copy", ...) runs for dtype on device now, fallbacks included;
+ * *backend is NULL when none runs it. */
+tf_status tf_backend_which(const char *op, int dtype, int device,
+                           const char **backend);
+/* OpenBLAS (scipy-openblas32) loaded at run time from path; see backend.h. */
+tf_status tf_blas_load(const char *path);
+const char *tf_blas_status(void);
+
 /* ---- runtime ------------------------------------------------------------- */
 /* Threads used by parallel kernels (OpenMP); results never depend on it.
  * The count holds for every thread, also those started later. In a process

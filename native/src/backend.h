@@ -1,12 +1,19 @@
 /* backend.h: what a backend supplies to the core: kernels, and nothing else.
  *
- * The entry points of tinyfin.h do the backend-independent work once for
- * every backend (argument checks, shapes, broadcasting, type promotion,
- * allocation of the result on the operands' device, out= and overlap
- * handling, version bumps, error messages) and then call the kernel of the
- * backend chosen for the call. A kernel receives operands that are already
- * checked, in the dtype it computes in, and an output allocated with the
- * result's shape; it only computes.
+ * The entry points of tinyfin.h (native/src/ops/) do the backend-independent
+ * work once for every backend: argument checks, shapes, broadcasting, type
+ * promotion, allocation of the result on the operands' device, out= and
+ * overlap handling, version bumps, error messages. Then they call the kernel
+ * of the backend chosen for the call (TF_KERNEL below). A kernel receives
+ * operands that are checked, in the dtype it computes in, that do not
+ * partially overlap its output, and an output allocated with the result's
+ * shape and dtype; it only computes.
+ *
+ * A backend is one folder (cpu/, blas/) and one tf_kernels table. A slot it
+ * leaves NULL falls back to the cpu kernels when the backend works on host
+ * memory, and is an error naming the op and the backend when it works on
+ * device memory. Per-op slots are arrays generated from tinyfin_ops.def, so
+ * their lengths are checked at compile time.
  */
 #ifndef TF_BACKEND_H
 #define TF_BACKEND_H
@@ -33,6 +40,135 @@ typedef struct {
 typedef tf_status (*tf_matmul_kernel)(const tf_matmul_plan *p,
                                       const tf_tensor *a, const tf_tensor *b,
                                       tf_tensor *out);
+
+/* ---- the other kernels -------------------------------------------------------
+ * Elementwise kernels see every operand with dst's shape (broadcast dims have
+ * stride 0). */
+/* dst = src, converting the dtype (tf_to_dtype's rules). */
+typedef tf_status (*tf_copy_kernel)(tf_tensor *dst, const tf_tensor *src);
+/* Every element of dst = *elem, which is already in dst's dtype. */
+typedef tf_status (*tf_fill_kernel)(tf_tensor *dst, const void *elem);
+/* dst = op(x) with the op's parameters; x in the compute dtype. */
+typedef tf_status (*tf_unary_kernel)(int op, const tf_tensor *x, tf_tensor *dst,
+                                     const double *params);
+/* dst = op(a, b); a, b in the compute dtype, dst in the kernel's output
+ * dtype (bool for comparisons). Integer divisors are checked already. */
+typedef tf_status (*tf_binary_kernel)(int op, const tf_tensor *a,
+                                      const tf_tensor *b, tf_tensor *dst);
+/* dst = cond ? a : b; a, b in dst's dtype. */
+typedef tf_status (*tf_where_kernel)(const tf_tensor *cond, const tf_tensor *a,
+                                     const tf_tensor *b, tf_tensor *dst);
+/* values (and indices, when not NULL: max/min) = op over the dims in mask
+ * (never 0) of x; param is the correction of var/std and p of norm. The
+ * outputs are allocated with the reduced shape. */
+typedef tf_status (*tf_reduce_kernel)(int op, const tf_tensor *x, uint32_t mask,
+                                      double param, tf_tensor *values,
+                                      tf_tensor *indices);
+/* dst = softmax or log_softmax of x along dim (normalized). */
+typedef tf_status (*tf_softmax_kernel)(const tf_tensor *x, int dim, bool log,
+                                       tf_tensor *dst);
+/* dst (1-D, n elements) = start + i * step (fstart/fstep for floats). */
+typedef tf_status (*tf_arange_kernel)(tf_tensor *dst, double fstart,
+                                      double fstep, int64_t istart,
+                                      int64_t istep);
+/* dst (1-D, steps elements) = PyTorch's linspace from start to end. */
+typedef tf_status (*tf_linspace_kernel)(tf_tensor *dst, double start,
+                                        double end);
+/* dst (n x m, zeros) gets ones on its diagonal. */
+typedef tf_status (*tf_eye_kernel)(tf_tensor *dst);
+/* dst = random numbers of kind (TF_RANDOM_*) with params, the Philox stream
+ * of seed from counter block `counter` on (the entry point reserves the
+ * blocks: every backend draws the same numbers). */
+enum { TF_RANDOM_UNIFORM, TF_RANDOM_NORMAL, TF_RANDOM_INT };
+typedef tf_status (*tf_random_kernel)(tf_tensor *dst, int kind,
+                                      const double *params, uint64_t seed,
+                                      uint64_t counter);
+/* How many Philox blocks a random kernel uses for n elements of kind. */
+int64_t tf_random_blocks(int kind, tf_dtype dtype, int64_t n);
+/* dst = t padded by reflecting or replicating its edges (pads checked). */
+typedef tf_status (*tf_pad_kernel)(const tf_tensor *t, const int64_t *pads,
+                                   int mode, tf_tensor *dst);
+/* Zero the entries of dst (contiguous, >= 2-D) outside tril/triu's band. */
+typedef tf_status (*tf_tril_kernel)(tf_tensor *dst, int64_t k, bool upper);
+/* Indexing: each reads its index values once into private memory and checks
+ * them there (another thread may be writing them), failing with
+ * TF_ERR_INDEX before writing anything. dim is normalized. */
+typedef tf_status (*tf_gather_kernel)(const tf_tensor *t, int dim,
+                                      const tf_tensor *index, tf_tensor *dst);
+/* dst (a copy of the input) += src at index along dim. */
+typedef tf_status (*tf_scatter_add_kernel)(tf_tensor *dst, int dim,
+                                           const tf_tensor *index,
+                                           const tf_tensor *src);
+typedef tf_status (*tf_index_select_kernel)(const tf_tensor *t, int dim,
+                                            const tf_tensor *index,
+                                            tf_tensor *dst);
+/* Advanced indexing of t's k leading dims by k int64 tensors of one shape. */
+typedef tf_status (*tf_index_get_kernel)(const tf_tensor *t, int k,
+                                         tf_tensor *const *indices,
+                                         tf_tensor *dst);
+typedef tf_status (*tf_index_put_kernel)(tf_tensor *t, int k,
+                                         tf_tensor *const *indices,
+                                         const tf_tensor *values,
+                                         bool accumulate);
+/* *out = the (count, ndim) int64 coordinates of t's nonzero elements, made
+ * on t's device (its size depends on the data). */
+typedef tf_status (*tf_nonzero_kernel)(const tf_tensor *t, tf_tensor **out);
+
+typedef struct {
+  tf_copy_kernel copy;
+  tf_fill_kernel fill;
+  const tf_unary_kernel *unary;    /* [TF_UNARY_COUNT] */
+  const tf_binary_kernel *binary;  /* [TF_BINARY_COUNT] */
+  tf_where_kernel where;
+  const tf_reduce_kernel *reduce;  /* [TF_REDUCE_COUNT] */
+  tf_softmax_kernel softmax;
+  tf_matmul_kernel matmul[TF_NUM_DTYPES];
+  tf_arange_kernel arange;
+  tf_linspace_kernel linspace;
+  tf_eye_kernel eye;
+  tf_random_kernel random;
+  tf_pad_kernel pad;
+  tf_tril_kernel tril;
+  tf_gather_kernel gather;
+  tf_scatter_add_kernel scatter_add;
+  tf_index_select_kernel index_select;
+  tf_index_get_kernel index_get;
+  tf_index_put_kernel index_put;
+  tf_nonzero_kernel nonzero;
+} tf_kernels;
+
+typedef struct tf_backend {
+  const char *name;      /* "cpu", "blas" */
+  tf_device device;
+  bool host_memory;      /* unfilled slots fall back to the cpu kernels */
+  const tf_kernels *kernels;
+  /* NULL when always available; else whether it can run, and why not */
+  bool (*available)(const char **why);
+} tf_backend;
+
+extern const tf_kernels tf_cpu_kernels;
+extern const tf_backend tf_cpu_backend, tf_blas_backend;
+
+/* The backend that runs this thread's calls on tensors of device dev: the
+ * one tf_backend_use selected on this thread, else the process default. */
+const tf_backend *tf_backend_for(tf_device dev);
+
+/* var = the kernel EXPR (written in terms of `k`, a const tf_kernels *) of
+ * the backend chosen for device dev, or the cpu's where a host-memory
+ * backend leaves it NULL; returns an error naming op when none exists. */
+#define TF_KERNEL(var, dev, op, EXPR)                                       \
+  do {                                                                      \
+    const tf_backend *tf_be_ = tf_backend_for(dev);                         \
+    const tf_kernels *k = tf_be_->kernels;                                  \
+    var = (EXPR);                                                           \
+    if (!var && tf_be_->host_memory) {                                      \
+      k = &tf_cpu_kernels;                                                  \
+      var = (EXPR);                                                         \
+    }                                                                       \
+    if (!var)                                                               \
+      return tf_fail(TF_ERR_DEVICE, "%s: the %s backend does not run this " \
+                     "op", (op), tf_be_->name);                             \
+  } while (0)
 
 /* ---- the BLAS backend (blas/) ------------------------------------------------ */
 /* Load OpenBLAS (the scipy-openblas32 build, symbols prefixed scipy_) from

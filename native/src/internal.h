@@ -10,13 +10,29 @@
 
 #include "tinyfin.h"
 
+/* The memory of one device. A storage keeps the allocator that made its
+ * data, so a tensor's device is its storage's (tf_device_of). A backend for
+ * device memory (CUDA) brings its own allocator; host memory is
+ * tf_host_allocator's, which the cpu and BLAS kernels read directly. */
+typedef struct tf_allocator {
+  tf_device device;
+  const char *name;                     /* "cpu", "cuda:0" */
+  bool host;                            /* the cpu can read the data */
+  void *(*alloc)(size_t nbytes);        /* NULL when out of memory */
+  void (*free)(void *data);
+  /* nbytes between this allocator's memory and host memory */
+  tf_status (*to_host)(void *host, const void *data, size_t nbytes);
+  tf_status (*from_host)(void *data, const void *host, size_t nbytes);
+} tf_allocator;
+extern const tf_allocator tf_host_allocator;
+
 struct tf_storage {
   atomic_long refcount;
   atomic_llong version; /* bumped by every in-place write (autograd checks it) */
   void *data; /* 64-byte aligned; never NULL, even for 0 bytes */
-  bool separate; /* data is its own allocation (large storages) */
+  bool separate; /* data is its own allocation (large or device storages) */
   size_t nbytes;
-  tf_device device;
+  const tf_allocator *alloc;
 };
 
 struct tf_tensor {
@@ -24,7 +40,6 @@ struct tf_tensor {
   tf_storage *storage; /* one reference held */
   int ndim;
   tf_dtype dtype;
-  tf_device device;
   int64_t offset;                /* in elements */
   int64_t shape[TF_MAX_DIMS];
   int64_t strides[TF_MAX_DIMS];  /* in elements; 0 for broadcast dims */
@@ -54,6 +69,11 @@ const char *tf_dtype_name(tf_dtype dtype);
 
 /* Checks shared by the ops: cpu-only device, dim in range. */
 tf_status tf_check_cpu(const char *op, const tf_tensor *t);
+/* t is not NULL and some backend of this build runs on its device. */
+tf_status tf_check_device(const char *op, const tf_tensor *t);
+/* Both pass tf_check_device and share one device (an error naming both). */
+tf_status tf_check_same_device(const char *op, const tf_tensor *a,
+                               const tf_tensor *b);
 /* Normalize a possibly negative dim into [0, ndim). */
 tf_status tf_norm_dim(const char *op, int *dim, int ndim);
 
@@ -97,9 +117,15 @@ tf_overlap tf_overlap_of(const tf_tensor *dst, const tf_tensor *src);
 /* ---- tensor helpers (tensor.c) ---- */
 /* The product of the sizes of a shape that is known to fit (a tensor's). */
 int64_t tf_shape_numel(int ndim, const int64_t *shape);
-/* A new contiguous tensor with its own storage. */
+/* A new contiguous tensor with its own storage in host memory, or in the
+ * memory of alloc (the operands' device, for an op's result). */
 tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
                  tf_tensor **out);
+tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
+                    tf_dtype dtype, tf_tensor **out);
+static inline tf_device tf_device_of(const tf_tensor *t) {
+  return t->storage->alloc->device;
+}
 /* A new tensor header over t's storage (retained) with the given geometry,
  * which must lie inside the storage (checked: every view goes through here,
  * so no view can reach outside its storage). */

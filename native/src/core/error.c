@@ -40,8 +40,9 @@ const char *tf_dtype_name(tf_dtype dtype) {
 
 tf_status tf_check_cpu(const char *op, const tf_tensor *t) {
   TF_CHECK(t != NULL, TF_ERR_VALUE, "%s: got a NULL tensor", op);
-  TF_CHECK(t->device == TF_CPU, TF_ERR_DEVICE,
-           "%s: tensor is on device cuda, but this op runs only on cpu", op);
+  TF_CHECK(t->storage->alloc->host, TF_ERR_DEVICE,
+           "%s: tensor is on device %s, but this op runs only on cpu", op,
+           t->storage->alloc->name);
   return TF_OK;
 }
 

@@ -76,32 +76,45 @@ static void *large_data_new(size_t nbytes) {
   return data;
 }
 
-static tf_status storage_new(size_t nbytes, tf_storage **out) {
-  bool large = nbytes >= TF_HUGE_THRESHOLD;
-  tf_storage *s = malloc(sizeof *s + (large ? 0 : TF_ALIGN + nbytes));
+static tf_status host_copy(void *dst, const void *src, size_t nbytes) {
+  if (nbytes) memcpy(dst, src, nbytes);
+  return TF_OK;
+}
+
+const tf_allocator tf_host_allocator = {
+    TF_CPU, "cpu", true, large_data_new, free, host_copy, host_copy};
+
+/* Small host storages keep their data in the same block as the header;
+ * anything else (large, or another allocator's memory) is separate. */
+static tf_status storage_new(const tf_allocator *alloc, size_t nbytes,
+                             tf_storage **out) {
+  bool separate = alloc != &tf_host_allocator || nbytes >= TF_HUGE_THRESHOLD;
+  tf_storage *s = malloc(sizeof *s + (separate ? 0 : TF_ALIGN + nbytes));
   void *data = NULL;
-  if (s && large && !(data = large_data_new(nbytes))) {
+  if (s && separate && !(data = alloc->alloc(nbytes))) {
     free(s);
     s = NULL;
   }
-  if (!s) return tf_fail(TF_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
-  if (!large) {
+  if (!s)
+    return tf_fail(TF_ERR_MEMORY, "out of memory allocating %zu bytes on %s",
+                   nbytes, alloc->name);
+  if (!separate) {
     uintptr_t inline_data = (uintptr_t)(s + 1);
     data = (void *)((inline_data + TF_ALIGN - 1) / TF_ALIGN * TF_ALIGN);
   }
   atomic_init(&s->refcount, 1);
   atomic_init(&s->version, 0);
   s->data = data;
-  s->separate = large;
+  s->separate = separate;
   s->nbytes = nbytes;
-  s->device = TF_CPU;
+  s->alloc = alloc;
   *out = s;
   return TF_OK;
 }
 
 static void storage_release(tf_storage *s) {
   if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1) {
-    if (s->separate) free(s->data);
+    if (s->separate) s->alloc->free(s->data);
     free(s);
   }
 }
@@ -140,13 +153,18 @@ static tf_status check_shape(const char *op, int ndim, const int64_t *shape) {
 
 tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
                  tf_tensor **out) {
+  return tf_new_on(&tf_host_allocator, ndim, shape, dtype, out);
+}
+
+tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
+                    tf_dtype dtype, tf_tensor **out) {
   TF_TRY(check_shape("empty", ndim, shape));
   TF_CHECK(dtype >= 0 && dtype < TF_NUM_DTYPES, TF_ERR_DTYPE,
            "empty: unknown dtype code %d", (int)dtype);
   int64_t strides[TF_MAX_DIMS];
   tf_contiguous_strides(ndim, shape, strides);
   tf_storage *s = NULL;
-  TF_TRY(storage_new((size_t)tf_shape_numel(ndim, shape) * tf_dtype_size(dtype),
+  TF_TRY(storage_new(alloc, (size_t)tf_shape_numel(ndim, shape) * tf_dtype_size(dtype),
                      &s));
   tf_tensor *t = NULL;
   tf_status st = header_new(ndim, shape, strides, &t);
@@ -156,7 +174,6 @@ tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
   }
   t->storage = s;
   t->dtype = dtype;
-  t->device = TF_CPU;
   t->offset = 0;
   *out = t;
   return TF_OK;
@@ -195,7 +212,6 @@ tf_status tf_new_view(const tf_tensor *base, int ndim, const int64_t *shape,
   atomic_fetch_add_explicit(&base->storage->refcount, 1, memory_order_relaxed);
   t->storage = base->storage;
   t->dtype = base->dtype;
-  t->device = base->device;
   t->offset = offset;
   *out = t;
   return TF_OK;
@@ -240,7 +256,7 @@ void tf_tensor_release(tf_tensor *t) {
 
 int tf_tensor_ndim(const tf_tensor *t) { return t->ndim; }
 tf_dtype tf_tensor_dtype(const tf_tensor *t) { return t->dtype; }
-tf_device tf_tensor_device(const tf_tensor *t) { return t->device; }
+tf_device tf_tensor_device(const tf_tensor *t) { return tf_device_of(t); }
 int64_t tf_tensor_numel(const tf_tensor *t) {
   return tf_shape_numel(t->ndim, t->shape);
 }

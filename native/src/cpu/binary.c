@@ -450,7 +450,7 @@ tf_status tf_binary_scalar(int op, const tf_tensor *t, double fvalue,
                            tf_tensor **out) {
   tf_dtype promoted = TF_FLOAT32;
   tf_tensor *s = NULL;
-  if (op >= 0 && op < TF_BINARY_COUNT && t && t->device == TF_CPU &&
+  if (op >= 0 && op < TF_BINARY_COUNT && t && t->storage->alloc->host &&
       kind >= TF_SCALAR_BOOL && kind <= TF_SCALAR_FLOAT &&
       scalar_fast_path(op, t, fvalue, ivalue, kind, reverse, out))
     return TF_OK;

@@ -1,5 +1,5 @@
-/* unary.c: the CPU kernels of every unary op in tinyfin_ops.def and their
- * dispatch (dtype rules, output allocation, in-place writes).
+/* unary.c: the CPU kernels of every unary op in tinyfin_ops.def (the entry
+ * points, with the dtype rules and output allocation, are ops/unary.c).
  *
  * Each op is written once as a scalar function: uf_<op> on double (float32
  * computes in double and rounds once), ui_<op> on int64 for NUM ops and
@@ -11,7 +11,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "../internal.h"
+#include "../backend.h"
 #include "fast_math.h"
 
 typedef const double *params_t; /* p0, p1, p2 of tf_unary */
@@ -241,8 +241,6 @@ static inline bool up_logical_not(double x) { return x == 0; }
 #undef TF_UNARY_OP
 
 /* ---- tables ------------------------------------------------------------- */
-enum { KIND_FLOAT, KIND_NUM, KIND_PRED };
-
 #define ROW_FLOAT(name) {unary_##name##_f32, unary_##name##_f64, NULL, NULL}
 #define ROW_NUM(name) {unary_##name##_f32, unary_##name##_f64, unary_##name##_i64, NULL}
 #define ROW_PRED(name) \
@@ -254,110 +252,24 @@ static const tf_row_fn unary_kernels[][TF_NUM_DTYPES] = {
 #include "tinyfin_ops.def"
 #undef TF_UNARY_OP
 };
-static const int unary_kinds[] = {
-#define TF_UNARY_OP(ENUM, name, kind, f32impl) KIND_##kind,
-#include "tinyfin_ops.def"
-#undef TF_UNARY_OP
-};
-static const char *const unary_names[] = {
-#define TF_UNARY_OP(ENUM, name, kind, f32impl) #name,
-#include "tinyfin_ops.def"
-#undef TF_UNARY_OP
-};
 _Static_assert(sizeof unary_kernels / sizeof unary_kernels[0] == TF_UNARY_COUNT,
                "every unary op needs a kernel row");
-_Static_assert(sizeof unary_names / sizeof unary_names[0] == TF_UNARY_COUNT,
-               "every unary op needs a name");
 
-const char *tf_unary_name(int op) {
-  return op >= 0 && op < TF_UNARY_COUNT ? unary_names[op] : NULL;
-}
-
-/* ---- dispatch ----------------------------------------------------------- */
-/* The dtype the kernel reads and the dtype it writes. */
-static tf_status unary_dtypes(int op, tf_dtype in, tf_dtype *compute,
-                              tf_dtype *result) {
-  switch (unary_kinds[op]) {
-    case KIND_FLOAT:
-      *compute = *result = tf_is_float(in) ? in : TF_FLOAT32;
-      return TF_OK;
-    case KIND_NUM:
-      TF_CHECK(in != TF_BOOL, TF_ERR_DTYPE,
-               "%s: expected a float32, float64 or int64 tensor, got bool",
-               unary_names[op]);
-      *compute = *result = in;
-      return TF_OK;
-    default:
-      *compute = in;
-      *result = TF_BOOL;
-      return TF_OK;
-  }
-}
-
-static tf_status unary_run(int op, const tf_tensor *x, const double *params,
-                           tf_dtype compute, tf_tensor *dst) {
-  tf_tensor *converted = NULL;
-  if (x->dtype != compute || tf_overlap_of(dst, x) == TF_OVERLAP_PARTIAL) {
-    /* Another dtype, or a partial overlap with dst (neg(x.T, out=x)): read
-     * from a copy. */
-    TF_TRY(tf_to_dtype(x, compute, &converted));
-    x = converted;
-  }
+/* The cpu's unary slot, for every op: a small contiguous operand is one
+ * flat row (no iterator: a small op costs about as much as its dispatch),
+ * anything else runs on tf_iter, in parallel when large. */
+tf_status tf_cpu_unary(int op, const tf_tensor *x, tf_tensor *dst,
+                       const double *params) {
+  tf_row_fn row = unary_kernels[op][x->dtype];
   if (tf_same_dense_layout(x, dst) && tf_tensor_numel(x) < TF_PARALLEL_GRAIN) {
     char *ptrs[2] = {tf_ptr(dst), tf_ptr(x)};
     static const int64_t unit[2] = {1, 1};
-    unary_kernels[op][compute](tf_tensor_numel(x), ptrs, unit, params);
-    tf_tensor_release(converted);
+    row(tf_tensor_numel(x), ptrs, unit, params);
     return TF_OK;
   }
   const tf_tensor *ops[2] = {dst, x};
   tf_iter it;
   tf_iter_init(&it, 2, ops, dst->ndim, dst->shape);
-  tf_iter_run(&it, unary_kernels[op][compute], params);
-  tf_tensor_release(converted);
+  tf_iter_run(&it, row, params);
   return TF_OK;
-}
-
-static tf_status unary_check(int op, const tf_tensor *x) {
-  TF_CHECK(op >= 0 && op < TF_UNARY_COUNT, TF_ERR_VALUE,
-           "unary: unknown op code %d", op);
-  return tf_check_cpu(unary_names[op], x);
-}
-
-tf_status tf_unary(int op, const tf_tensor *x, double p0, double p1,
-                   double p2, tf_tensor **out) {
-  TF_TRY(unary_check(op, x));
-  tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
-  TF_TRY(unary_dtypes(op, x->dtype, &compute, &result));
-  tf_tensor *r = NULL;
-  TF_TRY(tf_new(x->ndim, x->shape, result, &r));
-  const double params[3] = {p0, p1, p2};
-  tf_status st = unary_run(op, x, params, compute, r);
-  if (st != TF_OK) {
-    tf_tensor_release(r);
-    return st;
-  }
-  *out = r;
-  return TF_OK;
-}
-
-tf_status tf_unary_into(int op, const tf_tensor *x, double p0, double p1,
-                        double p2, tf_tensor *dst) {
-  TF_TRY(unary_check(op, x));
-  TF_TRY(tf_check_cpu(unary_names[op], dst));
-  TF_TRY(tf_check_writable(unary_names[op], dst));
-  tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
-  TF_TRY(unary_dtypes(op, x->dtype, &compute, &result));
-  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
-  TF_CHECK(dst->ndim == x->ndim &&
-               !memcmp(dst->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim),
-           TF_ERR_SHAPE, "%s: out has shape %s, but the result has shape %s",
-           unary_names[op], tf_shape_str(dst->ndim, dst->shape, a),
-           tf_shape_str(x->ndim, x->shape, b));
-  TF_CHECK(dst->dtype == result, TF_ERR_DTYPE,
-           "%s: result type %s can't be cast to the desired output type %s",
-           unary_names[op], tf_dtype_name(result), tf_dtype_name(dst->dtype));
-  const double params[3] = {p0, p1, p2};
-  tf_bump_version(dst);
-  return unary_run(op, x, params, compute, dst);
 }

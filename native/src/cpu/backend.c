@@ -1,0 +1,20 @@
+/* backend.c: the cpu backend: the reference kernels of every slot, so every
+ * other host-memory backend can fall back to them. */
+#include "../backend.h"
+
+tf_status tf_cpu_unary(int op, const tf_tensor *x, tf_tensor *dst,
+                       const double *params);
+
+static const tf_unary_kernel cpu_unary[] = {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+};
+_Static_assert(sizeof cpu_unary / sizeof cpu_unary[0] == TF_UNARY_COUNT,
+               "the cpu backend needs a kernel for every unary op");
+
+const tf_kernels tf_cpu_kernels = {
+    .unary = cpu_unary,
+};
+
+const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_cpu_kernels, NULL};
