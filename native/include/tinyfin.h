@@ -127,6 +127,10 @@ tf_status tf_clone(const tf_tensor *t, tf_tensor **out);
 /* t itself (retained) if contiguous, else a contiguous copy. */
 tf_status tf_contiguous(const tf_tensor *t, tf_tensor **out);
 tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out);
+/* A copy of t on device (a tf_device) in dtype: the only op that crosses
+ * devices (through host memory). */
+tf_status tf_to_device(const tf_tensor *t, int device, tf_dtype dtype,
+                       tf_tensor **out);
 /* dst[...] = src broadcast to dst's shape, converting dtype. A source that
  * overlaps dst other than element for element is read from a copy. */
 tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src);

@@ -141,6 +141,7 @@ typedef struct tf_backend {
   const char *name;      /* "cpu", "blas" */
   tf_device device;
   bool host_memory;      /* unfilled slots fall back to the cpu kernels */
+  const tf_allocator *allocator; /* where results on its device live */
   const tf_kernels *kernels;
   /* NULL when always available; else whether it can run, and why not */
   bool (*available)(const char **why);

@@ -145,6 +145,14 @@ static inline bool tf_is_float(tf_dtype d) {
 }
 
 /* ---- conversion (copy.c) ---- */
+/* float -> int64 truncates and saturates (NaN gives 0) instead of C's
+ * undefined behaviour: the one rule of every conversion to int64. */
+static inline int64_t tf_f64_to_i64(double x) {
+  if (x != x) return 0;
+  if (x >= 9223372036854775807.0) return INT64_MAX;
+  if (x <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)x;
+}
 /* A scalar (fvalue when kind is TF_SCALAR_FLOAT, else ivalue) as one element
  * of dtype at elem, by the rules of tf_to_dtype: float to int64 truncates
  * toward zero and saturates, NaN giving 0; anything to bool is "!= 0"; an

@@ -4,6 +4,8 @@
 
 tf_status tf_cpu_unary(int op, const tf_tensor *x, tf_tensor *dst,
                        const double *params);
+tf_status tf_cpu_copy(tf_tensor *dst, const tf_tensor *src);
+tf_status tf_cpu_fill(tf_tensor *dst, const void *elem);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -14,7 +16,10 @@ _Static_assert(sizeof cpu_unary / sizeof cpu_unary[0] == TF_UNARY_COUNT,
                "the cpu backend needs a kernel for every unary op");
 
 const tf_kernels tf_cpu_kernels = {
+    .copy = tf_cpu_copy,
+    .fill = tf_cpu_fill,
     .unary = cpu_unary,
 };
 
-const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_cpu_kernels, NULL};
+const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
+                                   &tf_cpu_kernels, NULL};
