@@ -126,6 +126,22 @@ tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
 static inline tf_device tf_device_of(const tf_tensor *t) {
   return t->storage->alloc->device;
 }
+/* A 0-d host tensor over data, for a scalar operand that never outlives
+ * the call making it (no allocation; kernels only borrow operands). */
+static inline void tf_stack_scalar(tf_tensor *t, tf_storage *s, void *data,
+                                   tf_dtype dtype) {
+  atomic_init(&s->refcount, 1);
+  atomic_init(&s->version, 0);
+  s->data = data;
+  s->separate = false;
+  s->nbytes = tf_dtype_size(dtype);
+  s->alloc = &tf_host_allocator;
+  atomic_init(&t->refcount, 1);
+  t->storage = s;
+  t->ndim = 0;
+  t->dtype = dtype;
+  t->offset = 0;
+}
 /* A new tensor header over t's storage (retained) with the given geometry,
  * which must lie inside the storage (checked: every view goes through here,
  * so no view can reach outside its storage). */

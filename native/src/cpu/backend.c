@@ -6,6 +6,10 @@ tf_status tf_cpu_unary(int op, const tf_tensor *x, tf_tensor *dst,
                        const double *params);
 tf_status tf_cpu_copy(tf_tensor *dst, const tf_tensor *src);
 tf_status tf_cpu_fill(tf_tensor *dst, const void *elem);
+tf_status tf_cpu_binary(int op, const tf_tensor *a, const tf_tensor *b,
+                        tf_tensor *dst);
+tf_status tf_cpu_where(const tf_tensor *cond, const tf_tensor *a,
+                       const tf_tensor *b, tf_tensor *dst);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -15,10 +19,20 @@ static const tf_unary_kernel cpu_unary[] = {
 _Static_assert(sizeof cpu_unary / sizeof cpu_unary[0] == TF_UNARY_COUNT,
                "the cpu backend needs a kernel for every unary op");
 
+static const tf_binary_kernel cpu_binary[] = {
+#define TF_BINARY_OP(ENUM, name, kind) tf_cpu_binary,
+#include "tinyfin_ops.def"
+#undef TF_BINARY_OP
+};
+_Static_assert(sizeof cpu_binary / sizeof cpu_binary[0] == TF_BINARY_COUNT,
+               "the cpu backend needs a kernel for every binary op");
+
 const tf_kernels tf_cpu_kernels = {
     .copy = tf_cpu_copy,
     .fill = tf_cpu_fill,
     .unary = cpu_unary,
+    .binary = cpu_binary,
+    .where = tf_cpu_where,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
