@@ -10,6 +10,9 @@ tf_status tf_cpu_binary(int op, const tf_tensor *a, const tf_tensor *b,
                         tf_tensor *dst);
 tf_status tf_cpu_where(const tf_tensor *cond, const tf_tensor *a,
                        const tf_tensor *b, tf_tensor *dst);
+tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
+                        double param, tf_tensor *values, tf_tensor *indices);
+tf_status tf_cpu_softmax(const tf_tensor *x, int dim, bool log, tf_tensor *dst);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -27,12 +30,22 @@ static const tf_binary_kernel cpu_binary[] = {
 _Static_assert(sizeof cpu_binary / sizeof cpu_binary[0] == TF_BINARY_COUNT,
                "the cpu backend needs a kernel for every binary op");
 
+static const tf_reduce_kernel cpu_reduce[] = {
+#define TF_REDUCE_OP(ENUM, name) tf_cpu_reduce,
+#include "tinyfin_ops.def"
+#undef TF_REDUCE_OP
+};
+_Static_assert(sizeof cpu_reduce / sizeof cpu_reduce[0] == TF_REDUCE_COUNT,
+               "the cpu backend needs a kernel for every reduce op");
+
 const tf_kernels tf_cpu_kernels = {
     .copy = tf_cpu_copy,
     .fill = tf_cpu_fill,
     .unary = cpu_unary,
     .binary = cpu_binary,
     .where = tf_cpu_where,
+    .reduce = cpu_reduce,
+    .softmax = tf_cpu_softmax,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -1,5 +1,6 @@
-/* reduce.c: every reduction of tinyfin_ops.def (sum ... any) and softmax /
- * log_softmax on the CPU.
+/* reduce.c: the cpu kernels of every reduction of tinyfin_ops.def (sum ...
+ * any) and of softmax / log_softmax (the entry points, with the dtype rules
+ * and checks, are ops/reduce.c).
  *
  * A reduction splits the input's dims into kept dims (one output element
  * each) and reduced dims, walked in row-major order. Each output's reduced
@@ -16,23 +17,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../internal.h"
+#include "../backend.h"
 #include "fast_math.h"
 
 #define BLK 4096 /* buffer elements per task: 32 KiB on the stack */
 #define TILE 16  /* outputs per task when the reduced dims are outer */
-
-static const char *const reduce_names[] = {
-#define TF_REDUCE_OP(ENUM, name) #name,
-#include "tinyfin_ops.def"
-#undef TF_REDUCE_OP
-};
-_Static_assert(sizeof reduce_names / sizeof reduce_names[0] == TF_REDUCE_COUNT,
-               "every reduce op needs a name");
-
-const char *tf_reduce_name(int op) {
-  return op >= 0 && op < TF_REDUCE_COUNT ? reduce_names[op] : NULL;
-}
 
 /* ---- geometry ------------------------------------------------------------ */
 /* Operand 0 is the input; operand 1 (softmax only) the output, written with
@@ -543,59 +532,6 @@ static tf_status run_pass(const plan *p, int kind, const double *center,
   return TF_OK;
 }
 
-/* ---- tf_reduce ------------------------------------------------------------ */
-static bool needs_float(int op) {
-  return op == TF_REDUCE_MEAN || op == TF_REDUCE_VAR || op == TF_REDUCE_STD ||
-         op == TF_REDUCE_LOGSUMEXP || op == TF_REDUCE_NORM;
-}
-/* Ops without an identity: an empty reduction is an error. */
-static bool max_like(int op) {
-  return op == TF_REDUCE_MAX || op == TF_REDUCE_MIN || op == TF_REDUCE_ARGMAX ||
-         op == TF_REDUCE_ARGMIN || op == TF_REDUCE_AMAX || op == TF_REDUCE_AMIN;
-}
-
-static tf_dtype result_dtype(int op, tf_dtype in) {
-  switch (op) {
-    case TF_REDUCE_SUM:
-    case TF_REDUCE_PROD: return tf_is_float(in) ? in : TF_INT64;
-    case TF_REDUCE_ARGMAX:
-    case TF_REDUCE_ARGMIN: return TF_INT64;
-    case TF_REDUCE_ALL:
-    case TF_REDUCE_ANY: return TF_BOOL;
-    default: return in;
-  }
-}
-
-static tf_status check_args(int op, const tf_tensor *x, uint32_t *mask,
-                            double param, bool want_idx) {
-  const char *name = reduce_names[op];
-  int rank = x->ndim ? x->ndim : 1;
-  uint32_t all = (1u << rank) - 1;
-  TF_CHECK(!(*mask & ~all), TF_ERR_INDEX,
-           "%s: dim_mask 0x%x names a dim out of range for a tensor of %d "
-           "dims (expected bits below 0x%x)", name, *mask, x->ndim, all + 1);
-  if (*mask == 0) *mask = all;
-  TF_CHECK(!needs_float(op) || tf_is_float(x->dtype), TF_ERR_DTYPE,
-           "%s: expected a float32 or float64 tensor, got %s", name,
-           tf_dtype_name(x->dtype));
-  TF_CHECK(op != TF_REDUCE_NORM || param >= 0 || param == -INFINITY,
-           TF_ERR_VALUE, "norm: p must be >= 0, inf or -inf, got %g", param);
-  TF_CHECK(!want_idx || __builtin_popcount(*mask) == 1, TF_ERR_VALUE,
-           "%s: indices need exactly one reduced dim, got dim_mask 0x%x for "
-           "a tensor of %d dims", name, *mask, x->ndim);
-  int64_t n = 1;
-  for (int d = 0; d < x->ndim; d++)
-    if (*mask >> d & 1) n *= x->shape[d];
-  char s[TF_SHAPE_STR];
-  TF_CHECK(n != 0 || !(max_like(op) ||
-                       (op == TF_REDUCE_NORM && param == -INFINITY)),
-           TF_ERR_INDEX,
-           "%s: cannot reduce over an empty dimension of an input of shape %s "
-           "(%s has no identity; reduce a non-empty input or other dims)",
-           name, tf_shape_str(x->ndim, x->shape, s), name);
-  return TF_OK;
-}
-
 /* rf[o] = sum of e^(x - c[o]) - 1 over output o's elements, without
  * rounding the small terms into the leading 1 (which the max element
  * contributes): the sum over x != c, plus (count of x == c) - 1. logsumexp
@@ -613,71 +549,126 @@ static tf_status exp_tail_sum(const plan *p, const double *c, double *rf,
   return st;
 }
 
-/* Run the passes of op; rf/ri/rat receive the last pass, c (M) the first
- * pass's statistic for two-pass ops. */
-static tf_status compute(int op, const plan *p, double param, double *rf,
-                         int64_t *ri, int64_t *rat, double *c) {
-  int kind;
-  switch (op) {
-    case TF_REDUCE_SUM:
-    case TF_REDUCE_MEAN: kind = K_SUM; break;
-    case TF_REDUCE_PROD: kind = K_PROD; break;
-    case TF_REDUCE_MAX:
-    case TF_REDUCE_ARGMAX: kind = K_MAX; break;
-    case TF_REDUCE_MIN:
-    case TF_REDUCE_ARGMIN: kind = K_MIN; break;
-    case TF_REDUCE_AMAX: kind = K_VMAX; break;
-    case TF_REDUCE_AMIN: kind = K_VMIN; break;
-    case TF_REDUCE_ALL: kind = K_ALL; break;
-    case TF_REDUCE_ANY: kind = K_ANY; break;
-    case TF_REDUCE_VAR:
-    case TF_REDUCE_STD: /* two-pass: the mean, then squared deviations */
-      TF_TRY(run_pass(p, K_SUM, NULL, 0, c, ri, rat));
-      for (int64_t o = 0; o < p->M; o++) c[o] /= (double)p->N;
-      return run_pass(p, K_SQDEV, c, 0, rf, ri, rat);
-    case TF_REDUCE_LOGSUMEXP:
-      TF_TRY(run_pass(p, K_VMAX, NULL, 0, c, ri, rat));
-      return exp_tail_sum(p, c, rf, ri, rat);
-    default: /* TF_REDUCE_NORM */
-      if (param == 0 || isinf(param)) {
-        kind = param == 0 ? K_NONZERO : param > 0 ? K_ABSMAX : K_ABSMIN;
-        break;
-      }
-      TF_TRY(run_pass(p, K_ABSMAX, NULL, 0, c, ri, rat));
-      return run_pass(p, K_POWSUM, c, param, rf, ri, rat);
+/* The passes of each op, one function per op of tinyfin_ops.def (a table
+ * the compiler checks: a new reduction has no kernel until it has one).
+ * rf/ri/rat receive the last pass, c (M) the first pass's statistic for the
+ * two-pass ops. */
+typedef tf_status (*passes_fn)(const plan *p, double param, double *rf,
+                               int64_t *ri, int64_t *rat, double *c);
+#define ONE_PASS(name, KIND)                                                 \
+  static tf_status passes_##name(const plan *p, double param, double *rf,   \
+                                 int64_t *ri, int64_t *rat, double *c) {     \
+    (void)param, (void)c;                                                    \
+    return run_pass(p, KIND, NULL, 0, rf, ri, rat);                          \
   }
-  return run_pass(p, kind, NULL, 0, rf, ri, rat);
+ONE_PASS(sum, K_SUM)
+ONE_PASS(mean, K_SUM)
+ONE_PASS(prod, K_PROD)
+ONE_PASS(max, K_MAX)
+ONE_PASS(argmax, K_MAX)
+ONE_PASS(min, K_MIN)
+ONE_PASS(argmin, K_MIN)
+ONE_PASS(amax, K_VMAX)
+ONE_PASS(amin, K_VMIN)
+ONE_PASS(all, K_ALL)
+ONE_PASS(any, K_ANY)
+
+/* var and std: the mean, then the squared deviations from it. */
+static tf_status passes_var(const plan *p, double param, double *rf,
+                            int64_t *ri, int64_t *rat, double *c) {
+  (void)param;
+  TF_TRY(run_pass(p, K_SUM, NULL, 0, c, ri, rat));
+  for (int64_t o = 0; o < p->M; o++) c[o] /= (double)p->N;
+  return run_pass(p, K_SQDEV, c, 0, rf, ri, rat);
+}
+#define passes_std passes_var
+
+static tf_status passes_logsumexp(const plan *p, double param, double *rf,
+                                  int64_t *ri, int64_t *rat, double *c) {
+  (void)param;
+  TF_TRY(run_pass(p, K_VMAX, NULL, 0, c, ri, rat));
+  return exp_tail_sum(p, c, rf, ri, rat);
 }
 
+/* norm: p = 0 counts, +-inf is max/min |x|; else sum |x / s|^p with s the
+ * power of two near max |x|, so that nothing overflows. */
+static tf_status passes_norm(const plan *p, double param, double *rf,
+                             int64_t *ri, int64_t *rat, double *c) {
+  if (param == 0 || isinf(param))
+    return run_pass(p, param == 0 ? K_NONZERO : param > 0 ? K_ABSMAX : K_ABSMIN,
+                    NULL, 0, rf, ri, rat);
+  TF_TRY(run_pass(p, K_ABSMAX, NULL, 0, c, ri, rat));
+  return run_pass(p, K_POWSUM, c, param, rf, ri, rat);
+}
+
+static const passes_fn passes[] = {
+#define TF_REDUCE_OP(ENUM, name) passes_##name,
+#include "tinyfin_ops.def"
+#undef TF_REDUCE_OP
+};
+_Static_assert(sizeof passes / sizeof passes[0] == TF_REDUCE_COUNT,
+               "every reduce op needs its passes");
+
 /* Turn output o's pass results into its value: f for float outputs, i for
- * int64 and bool ones. c is the first pass's statistic. */
-static void finish(int op, const plan *p, double param, double *f,
-                   int64_t *i, int64_t at, double c) {
-  double N = (double)p->N;
-  switch (op) {
-    case TF_REDUCE_MEAN: *f /= N; break;
-    case TF_REDUCE_VAR:
-    case TF_REDUCE_STD:
-      *f /= N - param > 0 ? N - param : 0.0;
-      if (op == TF_REDUCE_STD) *f = sqrt(*f);
-      break;
-    case TF_REDUCE_ARGMAX:
-    case TF_REDUCE_ARGMIN: *i = at; break;
-    case TF_REDUCE_LOGSUMEXP: /* c is the max: +-inf and NaN are the answer */
-      *f = p->N == 0 ? -INFINITY : isfinite(c) ? c + log1p(*f) : c;
-      break;
-    case TF_REDUCE_NORM:
-      if (param == 0 || isinf(param)) break;
-      if (c == 0 || !isfinite(c)) { /* c = max |x|, 0 when empty */
-        *f = c;
-      } else {
-        double r = param == 1 ? *f : param == 2 ? sqrt(*f) : pow(*f, 1 / param);
-        *f = ldexp(r, norm_exponent(c));
-      }
-      break;
-    default: break;
+ * int64 and bool ones; c is the first pass's statistic. One function per
+ * op, in a table the compiler checks as it does the passes. */
+typedef void (*finish_fn)(const plan *p, double param, double *f, int64_t *i,
+                          int64_t at, double c);
+#define FINISH(name)                                                        \
+  static void finish_##name(const plan *p, double param, double *f,        \
+                            int64_t *i, int64_t at, double c)
+#define UNUSED_FINISH_ARGS (void)p, (void)param, (void)f, (void)i, (void)at, (void)c
+/* the pass's result is the value */
+FINISH(as_is) { UNUSED_FINISH_ARGS; }
+#define finish_sum finish_as_is
+#define finish_prod finish_as_is
+#define finish_max finish_as_is
+#define finish_min finish_as_is
+#define finish_amax finish_as_is
+#define finish_amin finish_as_is
+#define finish_all finish_as_is
+#define finish_any finish_as_is
+FINISH(mean) {
+  UNUSED_FINISH_ARGS;
+  *f /= (double)p->N;
+}
+FINISH(var) {
+  UNUSED_FINISH_ARGS;
+  double dof = (double)p->N - param;
+  *f /= dof > 0 ? dof : 0.0;
+}
+FINISH(std) {
+  finish_var(p, param, f, i, at, c);
+  *f = sqrt(*f);
+}
+FINISH(argmax) {
+  UNUSED_FINISH_ARGS;
+  *i = at;
+}
+#define finish_argmin finish_argmax
+/* c is the max: +-inf and NaN are the answer */
+FINISH(logsumexp) {
+  UNUSED_FINISH_ARGS;
+  *f = p->N == 0 ? -INFINITY : isfinite(c) ? c + log1p(*f) : c;
+}
+FINISH(norm) {
+  UNUSED_FINISH_ARGS;
+  if (param == 0 || isinf(param)) return;
+  if (c == 0 || !isfinite(c)) { /* c = max |x|, 0 when empty */
+    *f = c;
+  } else {
+    double r = param == 1 ? *f : param == 2 ? sqrt(*f) : pow(*f, 1 / param);
+    *f = ldexp(r, norm_exponent(c));
   }
 }
+
+static const finish_fn finishes[] = {
+#define TF_REDUCE_OP(ENUM, name) finish_##name,
+#include "tinyfin_ops.def"
+#undef TF_REDUCE_OP
+};
+_Static_assert(sizeof finishes / sizeof finishes[0] == TF_REDUCE_COUNT,
+               "every reduce op needs its finish");
 
 static void put(tf_tensor *v, int64_t o, double f, int64_t i) {
   char *q = tf_ptr(v);
@@ -689,33 +680,22 @@ static void put(tf_tensor *v, int64_t o, double f, int64_t i) {
   }
 }
 
-tf_status tf_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
-                    bool keepdim, double param, tf_tensor **values,
-                    tf_tensor **indices) {
-  TF_CHECK(op >= 0 && op < TF_REDUCE_COUNT, TF_ERR_VALUE,
-           "reduce: unknown op code %d", op);
-  TF_TRY(tf_check_cpu(reduce_names[op], x));
-  bool want_idx = indices && (op == TF_REDUCE_MAX || op == TF_REDUCE_MIN);
-  TF_TRY(check_args(op, x, &dim_mask, param, want_idx));
-  int ond = 0;
-  int64_t oshape[TF_MAX_DIMS];
-  for (int d = 0; d < x->ndim; d++)
-    if (!(dim_mask >> d & 1)) oshape[ond++] = x->shape[d];
-    else if (keepdim) oshape[ond++] = 1;
+/* The cpu's reduce slot, for every op: values (and indices) are allocated
+ * with the reduced shape by the entry point. */
+tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
+                        double param, tf_tensor *v, tf_tensor *ix) {
   plan p;
   plan_init(&p, x, NULL, dim_mask);
-  tf_tensor *v = NULL, *ix = NULL;
-  TF_TRY(tf_new(ond, oshape, result_dtype(op, x->dtype), &v));
-  tf_status st = want_idx ? tf_new(ond, oshape, TF_INT64, &ix) : TF_OK;
   size_t m = (size_t)(p.M ? p.M : 1);
   double *rf = malloc(m * sizeof *rf), *c = malloc(m * sizeof *c);
   int64_t *ri = malloc(m * sizeof *ri), *rat = malloc(m * sizeof *rat);
-  if (st == TF_OK && (!rf || !c || !ri || !rat))
-    st = tf_fail(TF_ERR_MEMORY, "%s: out of memory", reduce_names[op]);
-  if (st == TF_OK) st = compute(op, &p, param, rf, ri, rat, c);
+  tf_status st = TF_OK;
+  if (!rf || !c || !ri || !rat)
+    st = tf_fail(TF_ERR_MEMORY, "%s: out of memory", tf_reduce_name(op));
+  if (st == TF_OK) st = passes[op](&p, param, rf, ri, rat, c);
   if (st == TF_OK) {
     for (int64_t o = 0; o < p.M; o++) {
-      finish(op, &p, param, &rf[o], &ri[o], rat[o], c[o]);
+      finishes[op](&p, param, &rf[o], &ri[o], rat[o], c[o]);
       put(v, o, rf[o], ri[o]);
       if (ix) ((int64_t *)tf_ptr(ix))[o] = rat[o];
     }
@@ -724,29 +704,15 @@ tf_status tf_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
   free(c);
   free(ri);
   free(rat);
-  if (st != TF_OK) {
-    tf_tensor_release(v);
-    tf_tensor_release(ix);
-    return st;
-  }
-  *values = v;
-  if (indices) *indices = ix;
-  return TF_OK;
+  return st;
 }
 
 /* ---- softmax ---------------------------------------------------------------- */
 /* Stable: e^(x - max) / sum, summed in double. A row holding NaN or +inf,
  * or only -inf, gives NaN, as in PyTorch. */
-tf_status tf_softmax(const tf_tensor *x, int dim, bool take_log,
-                     tf_tensor **out) {
+tf_status tf_cpu_softmax(const tf_tensor *x, int dim, bool take_log,
+                         tf_tensor *y) {
   const char *name = take_log ? "log_softmax" : "softmax";
-  TF_TRY(tf_check_cpu(name, x));
-  TF_TRY(tf_norm_dim(name, &dim, x->ndim));
-  TF_CHECK(tf_is_float(x->dtype), TF_ERR_DTYPE,
-           "%s: expected a float32 or float64 tensor, got %s", name,
-           tf_dtype_name(x->dtype));
-  tf_tensor *y = NULL;
-  TF_TRY(tf_new(x->ndim, x->shape, x->dtype, &y));
   plan p;
   plan_init(&p, x, y, 1u << dim);
   size_t m = (size_t)(p.M ? p.M : 1);
@@ -786,10 +752,5 @@ tf_status tf_softmax(const tf_tensor *x, int dim, bool take_log,
   free(s);
   free(ri);
   free(rat);
-  if (st != TF_OK) {
-    tf_tensor_release(y);
-    return st;
-  }
-  *out = y;
-  return TF_OK;
+  return st;
 }
