@@ -13,6 +13,8 @@ tf_status tf_cpu_where(const tf_tensor *cond, const tf_tensor *a,
 tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
                         double param, tf_tensor *values, tf_tensor *indices);
 tf_status tf_cpu_softmax(const tf_tensor *x, int dim, bool log, tf_tensor *dst);
+tf_status tf_cpu_matmul(const tf_matmul_plan *p, const tf_tensor *a,
+                        const tf_tensor *b, tf_tensor *out);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -46,6 +48,8 @@ const tf_kernels tf_cpu_kernels = {
     .where = tf_cpu_where,
     .reduce = cpu_reduce,
     .softmax = tf_cpu_softmax,
+    .matmul = {[TF_FLOAT32] = tf_cpu_matmul, [TF_FLOAT64] = tf_cpu_matmul,
+               [TF_INT64] = tf_cpu_matmul},
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

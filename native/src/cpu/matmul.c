@@ -1,5 +1,5 @@
-/* matmul.c: matrix products with NumPy's matmul rules (1-D operands are
- * promoted and the added dim removed again, batch dims broadcast).
+/* matmul.c: the cpu's matrix-product kernel (the entry point, with NumPy's
+ * matmul rules, is ops/matmul.c).
  *
  * The float kernel packs a block of B into a contiguous panel per call (a
  * per-call buffer, never a global one) and runs a register-tiled MR x NR
@@ -9,7 +9,7 @@
  */
 #include <stdlib.h>
 
-#include "../internal.h"
+#include "../backend.h"
 #include "fast_math.h" /* TF_SIMD_CLONES */
 
 enum { KC = 256, NC = 512, MR = 4, NR = 32 };
@@ -97,76 +97,13 @@ static void gemm_i64_rows(const gemm_t *g, void *scratch, int64_t row_begin,
 
 typedef void (*rows_fn)(const gemm_t *, void *, int64_t, int64_t);
 
-/* ---- shapes ------------------------------------------------------------- */
-typedef struct {
-  int64_t m, k, n;
-  int batch_ndim;
-  int64_t batch[TF_MAX_DIMS];
-  int64_t a_batch_strides[TF_MAX_DIMS], b_batch_strides[TF_MAX_DIMS];
-  int64_t a_rs, a_cs, b_rs, b_cs;
-  int out_ndim;
-  int64_t out_shape[TF_MAX_DIMS];
-} plan_t;
-
-static tf_status plan_matmul(const tf_tensor *a, const tf_tensor *b,
-                             plan_t *p) {
-  char sa[TF_SHAPE_STR], sb[TF_SHAPE_STR];
-  TF_CHECK(a->ndim >= 1 && b->ndim >= 1, TF_ERR_SHAPE,
-           "matmul: both arguments need at least 1 dimension, got %d-d and "
-           "%d-d", a->ndim, b->ndim);
-  /* Matrix geometry of the last two dims (1-D: a row / a column). */
-  p->m = a->ndim == 1 ? 1 : a->shape[a->ndim - 2];
-  p->k = a->shape[a->ndim - 1];
-  int64_t kb = b->ndim == 1 ? b->shape[0] : b->shape[b->ndim - 2];
-  p->n = b->ndim == 1 ? 1 : b->shape[b->ndim - 1];
-  TF_CHECK(p->k == kb, TF_ERR_SHAPE,
-           "matmul: shapes %s and %s cannot be multiplied (%lld != %lld)",
-           tf_shape_str(a->ndim, a->shape, sa), tf_shape_str(b->ndim, b->shape, sb),
-           (long long)p->k, (long long)kb);
-  p->a_rs = a->ndim == 1 ? 0 : a->strides[a->ndim - 2];
-  p->a_cs = a->strides[a->ndim - 1];
-  p->b_rs = b->ndim == 1 ? b->strides[0] : b->strides[b->ndim - 2];
-  p->b_cs = b->ndim == 1 ? 0 : b->strides[b->ndim - 1];
-  /* Batch dims broadcast like elementwise shapes. */
-  int an = a->ndim > 2 ? a->ndim - 2 : 0, bn = b->ndim > 2 ? b->ndim - 2 : 0;
-  p->batch_ndim = an > bn ? an : bn;
-  for (int d = 0; d < p->batch_ndim; d++) {
-    int da = d - (p->batch_ndim - an), db = d - (p->batch_ndim - bn);
-    int64_t sa_ = da >= 0 ? a->shape[da] : 1, sb_ = db >= 0 ? b->shape[db] : 1;
-    TF_CHECK(sa_ == sb_ || sa_ == 1 || sb_ == 1, TF_ERR_SHAPE,
-             "matmul: batch dims of %s and %s cannot be broadcast together "
-             "(%lld vs %lld)", tf_shape_str(a->ndim, a->shape, sa),
-             tf_shape_str(b->ndim, b->shape, sb), (long long)sa_, (long long)sb_);
-    p->batch[d] = sa_ > sb_ ? sa_ : sb_;
-    p->a_batch_strides[d] = (da >= 0 && sa_ == p->batch[d]) ? a->strides[da] : 0;
-    p->b_batch_strides[d] = (db >= 0 && sb_ == p->batch[d]) ? b->strides[db] : 0;
-  }
-  int nd = 0;
-  for (int d = 0; d < p->batch_ndim; d++) p->out_shape[nd++] = p->batch[d];
-  if (a->ndim > 1) p->out_shape[nd++] = p->m;
-  if (b->ndim > 1) p->out_shape[nd++] = p->n;
-  p->out_ndim = nd;
-  return TF_OK;
-}
-
-tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("matmul", a));
-  TF_TRY(tf_check_cpu("matmul", b));
-  TF_CHECK(a->dtype == b->dtype, TF_ERR_DTYPE,
-           "matmul: expected both operands to have the same dtype, got %s and %s",
-           tf_dtype_name(a->dtype), tf_dtype_name(b->dtype));
-  TF_CHECK(a->dtype != TF_BOOL, TF_ERR_DTYPE,
-           "matmul: bool is not supported; use float32, float64 or int64");
-  plan_t p;
-  TF_TRY(plan_matmul(a, b, &p));
-  tf_tensor *r = NULL;
-  TF_TRY(tf_new(p.out_ndim, p.out_shape, a->dtype, &r));
+/* The cpu's matmul slot (float32, float64, int64). */
+tf_status tf_cpu_matmul(const tf_matmul_plan *pp, const tf_tensor *a,
+                        const tf_tensor *b, tf_tensor *r) {
+  const tf_matmul_plan p = *pp;
   int64_t nbatch = tf_shape_numel(p.batch_ndim, p.batch);
   int64_t numel = nbatch * p.m * p.n;
-  if (numel == 0) {
-    *out = r;
-    return TF_OK;
-  }
+  if (numel == 0) return TF_OK;
   size_t elsize = tf_dtype_size(a->dtype);
   rows_fn rows = a->dtype == TF_FLOAT32 ? gemm_f32_rows
                : a->dtype == TF_FLOAT64 ? gemm_f64_rows
@@ -207,10 +144,7 @@ tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out) {
     }
     free(panel);
   }
-  if (status != TF_OK) {
-    tf_tensor_release(r);
+  if (status != TF_OK)
     return tf_fail(TF_ERR_MEMORY, "matmul: out of memory for a packing buffer");
-  }
-  *out = r;
   return TF_OK;
 }
