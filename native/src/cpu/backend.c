@@ -15,6 +15,9 @@ tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
 tf_status tf_cpu_softmax(const tf_tensor *x, int dim, bool log, tf_tensor *dst);
 tf_status tf_cpu_matmul(const tf_matmul_plan *p, const tf_tensor *a,
                         const tf_tensor *b, tf_tensor *out);
+tf_status tf_cpu_pad(const tf_tensor *t, const int64_t *pads, int mode,
+                     tf_tensor *dst);
+tf_status tf_cpu_tril(tf_tensor *dst, int64_t k, bool upper);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -50,6 +53,8 @@ const tf_kernels tf_cpu_kernels = {
     .softmax = tf_cpu_softmax,
     .matmul = {[TF_FLOAT32] = tf_cpu_matmul, [TF_FLOAT64] = tf_cpu_matmul,
                [TF_INT64] = tf_cpu_matmul},
+    .pad = tf_cpu_pad,
+    .tril = tf_cpu_tril,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
