@@ -7,6 +7,7 @@ from . import _C
 from ._args import as_int
 from .dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
 from .dtypes import double, dtype, float, float32, float64, int64, long  # noqa: A001
+from ._device import device
 from .tensor import Tensor
 
 # The op modules register their functions on import.
@@ -42,7 +43,7 @@ def is_tensor(obj) -> "bool":
 
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "dtype", "float32", "float64", "int64", "bool",
+__all__ = ["Tensor", "device", "dtype", "float32", "float64", "int64", "bool",
            "set_num_threads", "set_printoptions", "get_num_threads", "is_tensor", "autograd",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled",

@@ -139,20 +139,6 @@ def size_args(op: str, size: Sequence) -> Tuple[int, ...]:
     return shape
 
 
-def check_device(op: str, device) -> None:
-    """Only the cpu exists in this build; anything else is a clear error
-    (not an unknown-dtype one) that says so."""
-    if device is None or str(device) == "cpu":
-        return
-    name = str(device)
-    if name == "cuda" or name.startswith("cuda:"):
-        raise RuntimeError(f"{op}: device {name!r} is not available: this "
-                           "build of tinyfin has no CUDA backend and runs on "
-                           "cpu only")
-    raise RuntimeError(f"{op}: unknown device {name!r}; tinyfin runs on "
-                       "'cpu'")
-
-
 def numpy_keywords(fn):
     """Let a reduction also take NumPy's spellings axis= and keepdims=, as
     PyTorch does; giving both spellings of one argument is an error."""

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _C, _data
 from . import dtypes as _dtypes
-from ._args import (INT64_MIN, as_int, as_real, check_device, scalar_args,
-                    size_args)
+from ._args import INT64_MIN, as_int, as_real, scalar_args, size_args
+from ._device import CPU, check_device
 from .tensor import Tensor, _call, register, renamed_errors, require_tensor
 
 DTypeLike = Union[_dtypes.dtype, str, None]
@@ -41,7 +41,7 @@ def from_numpy(array: np.ndarray, _op: str = "from_numpy") -> Tensor:
     array = np.require(array, dtype=dt.numpy, requirements="C")  # keeps 0-d
     shape = array.shape
     return _call(_C.tf_tensor_from_buffer, len(shape), _C.shape_array(shape),
-                 dt.code, array.ctypes.data, array.nbytes)
+                 dt.code, array.ctypes.data, array.nbytes, CPU.code)
 
 
 register("from_numpy", method=False)(from_numpy)
@@ -99,15 +99,18 @@ def tensor(data, dtype: DTypeLike = None, requires_grad: bool = False,
     Python number or nested sequences of numbers. Python floats give
     float32 unless dtype says otherwise; each value is converted once, from
     its exact value, to the tensor's dtype."""
-    check_device("tensor", device)
+    dev = check_device("tensor", device)
     dt = None if dtype is None else _dtypes.get(dtype, "tensor")
-    if isinstance(data, Tensor):  # a copy, in dtype
-        t = _call(_C.tf_to_dtype, data._h, (dt or data.dtype).code)
-    elif isinstance(data, (np.ndarray, np.generic)):
+    if isinstance(data, Tensor):  # a copy, in dtype, on the device asked for
+        t = _call(_C.tf_to_device, data._h, dev.code, (dt or data.dtype).code)
+        return _finish(t, requires_grad)
+    if isinstance(data, (np.ndarray, np.generic)):
         t = from_numpy(np.asarray(data), "tensor")  # NumPy data keeps its dtype
         t = _converted(t, dt or t.dtype)
     else:
         t = _from_python(data, dt)
+    if dev != CPU:  # built in host memory, then moved
+        t = _call(_C.tf_to_device, t._h, dev.code, t.dtype.code)
     return _finish(t, requires_grad)
 
 
@@ -126,7 +129,9 @@ def _creator(name: str, value):
         check_device(name, device)
         shape = size_args(name, size)
         dt = _dtype_or(name, dtype, _dtypes.float32)
-        return full(shape, value, dtype=dt, requires_grad=requires_grad)
+        with renamed_errors(name, "full"):
+            return full(shape, value, dtype=dt, requires_grad=requires_grad,
+                        device=device)
     create.__name__ = name
     create.__doc__ = f"A tensor of the given size filled with {value}."
     return create
@@ -138,7 +143,7 @@ def full(size: Sequence[int], fill_value, dtype: DTypeLike = None,
     """A tensor of the given size filled with fill_value, converted to dtype
     as .to() would convert it (0.5 is True in bool; a float into int64
     truncates and saturates, NaN giving 0)."""
-    check_device("full", device)
+    dev = check_device("full", device)
     shape = size_args("full", (size,))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -149,7 +154,7 @@ def full(size: Sequence[int], fill_value, dtype: DTypeLike = None,
     dt = _dtype_or("full", dtype, (_dtypes.bool_, _dtypes.int64,
                                    _dtypes.float32)[kind])
     t = _call(_C.tf_full, len(shape), _C.shape_array(shape), dt.code, f, i,
-              kind)
+              kind, dev.code)
     return _finish(t, requires_grad)
 
 
@@ -160,10 +165,11 @@ ones = register("ones", method=False)(_creator("ones", 1.0))
 @register("empty", method=False)
 def empty(*size, dtype: DTypeLike = None, requires_grad: bool = False,
           device: str = "cpu") -> Tensor:
-    check_device("empty", device)
+    dev = check_device("empty", device)
     shape = size_args("empty", size)
     dt = _dtype_or("empty", dtype, _dtypes.float32)
-    t = _call(_C.tf_tensor_empty, len(shape), _C.shape_array(shape), dt.code)
+    t = _call(_C.tf_tensor_empty, len(shape), _C.shape_array(shape), dt.code,
+              dev.code)
     return _finish(t, requires_grad)
 
 
@@ -190,7 +196,7 @@ def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
     """Values start, start+step, ... below end (above it for step < 0). As
     in PyTorch, an int64 arange of float arguments first truncates each of
     them to an integer."""
-    check_device("arange", device)
+    dev = check_device("arange", device)
     if end is None:
         start, end = 0, start
     for name, v in (("start", start), ("end", end), ("step", step)):
@@ -213,28 +219,31 @@ def arange(start, end=None, step=1, *, dtype: DTypeLike = None,
         n = max(0, math.ceil((float(end) - float(start)) / float(step)))
     n = as_int("arange", "the number of elements", n)
     istart, istep = (start, step) if all_int else (0, 0)
-    t = _call(_C.tf_arange, float(start), float(step), istart, istep, n, dt.code)
+    t = _call(_C.tf_arange, float(start), float(step), istart, istep, n,
+              dt.code, dev.code)
     return _finish(t, requires_grad)
 
 
 @register("linspace", method=False)
 def linspace(start: float, end: float, steps: int, *, dtype: DTypeLike = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, device=None) -> Tensor:
+    dev = check_device("linspace", device)
     start = as_real("linspace", "start", start)
     end = as_real("linspace", "end", end)
     steps = as_int("linspace", "steps", steps)
     dt = _dtype_or("linspace", dtype, _dtypes.float32)
-    t = _call(_C.tf_linspace, start, end, steps, dt.code)
+    t = _call(_C.tf_linspace, start, end, steps, dt.code, dev.code)
     return _finish(t, requires_grad)
 
 
 @register("eye", method=False)
 def eye(n: int, m: Optional[int] = None, *, dtype: DTypeLike = None,
-        requires_grad: bool = False) -> Tensor:
+        requires_grad: bool = False, device=None) -> Tensor:
+    dev = check_device("eye", device)
     n = as_int("eye", "n", n)
     m = n if m is None else as_int("eye", "m", m)
     dt = _dtype_or("eye", dtype, _dtypes.float32)
-    t = _call(_C.tf_eye, n, m, dt.code)
+    t = _call(_C.tf_eye, n, m, dt.code, dev.code)
     return _finish(t, requires_grad)
 
 
@@ -262,28 +271,33 @@ def _float_dtype(op: str, dtype: DTypeLike) -> _dtypes.dtype:
 
 @register("rand", method=False)
 def rand(*size, dtype: DTypeLike = None, requires_grad: bool = False,
-         generator=None) -> Tensor:
+         generator=None, device=None) -> Tensor:
     """Uniform numbers in [0, 1)."""
+    dev = check_device("rand", device)
     shape = size_args("rand", size)
     dt = _float_dtype("rand", dtype)
-    t = _call(_C.tf_rand, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0)
+    t = _call(_C.tf_rand, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0,
+              dev.code)
     return _finish(t, requires_grad)
 
 
 @register("randn", method=False)
 def randn(*size, dtype: DTypeLike = None, requires_grad: bool = False,
-          generator=None) -> Tensor:
+          generator=None, device=None) -> Tensor:
     """Standard normal numbers."""
+    dev = check_device("randn", device)
     shape = size_args("randn", size)
     dt = _float_dtype("randn", dtype)
-    t = _call(_C.tf_randn, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0)
+    t = _call(_C.tf_randn, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0,
+              dev.code)
     return _finish(t, requires_grad)
 
 
 @register("randint", method=False)
 def randint(low: int, high: Optional[int] = None, size=None, *,
-            dtype: DTypeLike = None, generator=None) -> Tensor:
+            dtype: DTypeLike = None, generator=None, device=None) -> Tensor:
     """Integers uniform in [low, high); randint(high, size) starts at 0."""
+    dev = check_device("randint", device)
     if size is None and isinstance(high, (tuple, list)):
         high, size = None, high  # randint(high, size), as PyTorch
     if high is None:
@@ -295,7 +309,7 @@ def randint(low: int, high: Optional[int] = None, size=None, *,
     shape = size_args("randint", (size,))
     dt = _dtype_or("randint", dtype, _dtypes.int64)
     return _call(_C.tf_randint, len(shape), _C.shape_array(shape), dt.code,
-                 low, high)
+                 low, high, dev.code)
 
 
 @register("rand_like", method=False)

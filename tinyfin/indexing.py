@@ -352,7 +352,7 @@ def _index_items(x: Tensor, items: list) -> Tensor:
         return _get_items(v, items)
 
     def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g.dtype)
+        z = _zeros(shape, g)
         _put_items(z, items, g, True)
         return z
     return _linear("index", x, get, put, _index_tensors(items))
@@ -546,7 +546,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
         return _call(_C.tf_gather, t._h, d, index._h)
 
     def put(g: Tensor, shape: tuple) -> Tensor:
-        return _call(_C.tf_scatter_add, _zeros(shape, g.dtype)._h, d,
+        return _call(_C.tf_scatter_add, _zeros(shape, g)._h, d,
                      index._h, g._h)
     if not needs_grad(input):
         return get(input)
@@ -689,7 +689,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 def _masked_fill_backward(g, mask):
     from .elementwise import where
-    return (where(mask, _zeros((), g.dtype), g),)
+    return (where(mask, _zeros((), g), g),)
 
 
 @register("masked_fill_", function=False)

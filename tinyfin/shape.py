@@ -90,16 +90,17 @@ def _adjoint(name: str, g: Tensor, shape: tuple, get: Callable, put: Callable,
     return out
 
 
-def _zeros(shape: tuple, dtype) -> Tensor:
-    return _call(_C.tf_full, len(shape), _C.shape_array(shape), dtype.code,
-                 0.0, 0, SCALAR_INT)
+def _zeros(shape: tuple, like: Tensor) -> Tensor:
+    """Zeros of shape in like's dtype, on like's device."""
+    return _call(_C.tf_full, len(shape), _C.shape_array(shape), like.dtype.code,
+                 0.0, 0, SCALAR_INT, _C.tf_tensor_device(like._h))
 
 
 def _embed(get: Callable) -> Callable:
     """The adjoint of a view: g copied into that view of zeros (views of
     basic indexing never overlap, so a copy is the adjoint)."""
     def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g.dtype)
+        z = _zeros(shape, g)
         view = get(z)  # held: its handle must outlive the copy
         _C.check(_C.tf_copy_(view._h, g._h))
         return z
@@ -117,7 +118,7 @@ def _index_add_put(dim: int, index: Tensor) -> Callable:
     """The adjoint of index_select along dim: g added at the rows of index
     into zeros (repeated indices add up)."""
     def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g.dtype)
+        z = _zeros(shape, g)
         idx = index if index.ndim else _call(
             _C.tf_reshape, index._h, 1, _C.shape_array((1,)))
         if not shape:  # a 0-d input: index_select saw it as one element
@@ -168,7 +169,7 @@ def _cat_backward(g, d, parts, wanted):
     grads, start = [], 0
     for size, want in zip(parts, wanted):
         if size is None:
-            grads.append(_zeros((0,), g.dtype) if want else None)
+            grads.append(_zeros((0,), g) if want else None)
             continue
         grads.append(_slice(g, d, start, start + size) if want else None)
         start += size

@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from . import _C
+from . import _C, _device
 from . import dtypes as _dtypes
 from ._args import norm_dim as _norm_dim  # noqa: F401  (re-exported to the op modules)
 
@@ -112,8 +112,9 @@ class Tensor:
         return dt
 
     @property
-    def device(self) -> str:
-        return "cpu" if _C.tf_tensor_device(self._h) == 0 else "cuda"
+    def device(self) -> _device.device:
+        code = _C.tf_tensor_device(self._h)
+        return _device.CPU if code == 0 else _device.device("cuda", 0)
 
     @property
     def ndim(self) -> int:
@@ -164,6 +165,10 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that "
                                "requires grad; use tensor.detach().numpy()")
+        if not _C.tf_tensor_on_host(self._h):
+            raise TypeError(f"numpy: can't convert a tensor on {self.device} to "
+                            "numpy, which reads host memory; copy it first with "
+                            ".cpu()")
         shape, dt = self.shape, self.dtype
         nbytes = _C.tf_tensor_storage_nbytes(self._h)
         raw = (ctypes.c_char * max(nbytes, 1)).from_address(

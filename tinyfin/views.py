@@ -8,7 +8,9 @@ from typing import Optional, Sequence, Union
 
 from . import _C
 from . import dtypes as _dtypes
-from ._args import as_int, as_ints, check_device, norm_dim
+from . import _device
+from ._args import as_int, as_ints, norm_dim
+from ._device import check_device
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
 from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
@@ -286,8 +288,9 @@ def clone(input: Tensor) -> Tensor:
 
 @register("to", function=False)
 def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """to(dtype), to(device) or to(other): a converted copy, or self when
-    nothing changes (as in PyTorch)."""
+    """to(dtype), to(device), to(device, dtype) or to(other): a converted
+    copy, or self when nothing changes (as in PyTorch). Crossing devices is
+    what only to() (and cpu(), cuda()) do; the gradient crosses back."""
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
     kwargs.pop("copy", None)
@@ -296,24 +299,29 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
         raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
+            dtype, device = a.dtype, a.device
         elif isinstance(a, _dtypes.dtype):
             dtype = a
-        elif a is None or isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+        elif isinstance(a, _device.device) or a is None or (
+                isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
             device = a
         else:
             dtype = _dtypes.get(a, "to")
-    check_device("to", device)
-    if dtype is None or _dtypes.get(dtype, "to") is self.dtype:
+    dev = self.device if device is None else check_device("to", device)
+    dt = self.dtype if dtype is None else _dtypes.get(dtype, "to")
+    if dt is self.dtype and dev == self.device:
         return self
-    return _convert(self, _dtypes.get(dtype, "to"))
+    return _convert(self, dt, dev)
 
 
-def _convert(self: Tensor, dt: _dtypes.dtype) -> Tensor:
-    out = _call(_C.tf_to_dtype, self._h, dt.code)
+def _convert(self: Tensor, dt: _dtypes.dtype, dev=None) -> Tensor:
+    if dev is None or dev == self.device:
+        out = _call(_C.tf_to_dtype, self._h, dt.code)
+    else:
+        out = _call(_C.tf_to_device, self._h, dev.code, dt.code)
     if dt.is_floating_point and needs_grad(self):
-        source = self.dtype
-        record("to", out, (self,), lambda g: (_convert(g, source),))
+        source, home = self.dtype, self.device
+        record("to", out, (self,), lambda g: (_convert(g, source, home),))
     return out
 
 
@@ -332,11 +340,12 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
 
 @register("cpu", function=False)
 def cpu(self: Tensor) -> Tensor:
-    return self
+    return to(self, _device.CPU)
 
 
 @register("cuda", function=False)
 def cuda(self: Tensor, device=None, non_blocking: bool = False) -> Tensor:
-    check_device("cuda", "cuda" if device is None else
-                 device if isinstance(device, str) else f"cuda:{device}")
-    return self
+    dev = check_device("cuda", "cuda" if device is None else
+                       device if isinstance(device, (str, _device.device))
+                       else f"cuda:{device}")
+    return to(self, dev)

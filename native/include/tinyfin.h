@@ -59,11 +59,12 @@ size_t tf_dtype_size(tf_dtype dtype);
 /* Number of tf_tensor objects alive in the process (for leak tests). */
 int64_t tf_live_tensors(void);
 
+/* Creation functions take the device (a tf_device) the tensor lives on. */
 tf_status tf_tensor_empty(int ndim, const int64_t *shape, tf_dtype dtype,
-                          tf_tensor **out);
-/* Copies nbytes of C-contiguous data of the given shape and dtype. */
+                          int device, tf_tensor **out);
+/* Copies nbytes of C-contiguous host data of the given shape and dtype. */
 tf_status tf_tensor_from_buffer(int ndim, const int64_t *shape, tf_dtype dtype,
-                                const void *data, size_t nbytes,
+                                const void *data, size_t nbytes, int device,
                                 tf_tensor **out);
 void tf_tensor_retain(tf_tensor *t);
 void tf_tensor_release(tf_tensor *t); /* NULL is accepted */
@@ -79,6 +80,8 @@ void tf_tensor_strides(const tf_tensor *t, int64_t *strides);
 bool tf_tensor_is_contiguous(const tf_tensor *t);
 /* Address of element [0, ..., 0] (storage data + offset). */
 void *tf_tensor_data(const tf_tensor *t);
+/* True when t's data is host memory (a NumPy view of it is possible). */
+bool tf_tensor_on_host(const tf_tensor *t);
 /* Base address and size of the storage, for zero-copy NumPy views. */
 void *tf_tensor_storage_data(const tf_tensor *t);
 size_t tf_tensor_storage_nbytes(const tf_tensor *t);
@@ -147,27 +150,29 @@ tf_status tf_fill_(tf_tensor *dst, double fvalue, int64_t ivalue, int kind);
 
 /* ---- creation (creation.c) ----------------------------------------------- */
 tf_status tf_full(int ndim, const int64_t *shape, tf_dtype dtype,
-                  double fvalue, int64_t ivalue, int kind, tf_tensor **out);
+                  double fvalue, int64_t ivalue, int kind, int device,
+                  tf_tensor **out);
 /* n values start + i*step (float dtypes use fstart/fstep, int64 istart/istep). */
 tf_status tf_arange(double fstart, double fstep, int64_t istart,
-                    int64_t istep, int64_t n, tf_dtype dtype,
+                    int64_t istep, int64_t n, tf_dtype dtype, int device,
                     tf_tensor **out);
 tf_status tf_linspace(double start, double end, int64_t steps, tf_dtype dtype,
-                      tf_tensor **out);
-tf_status tf_eye(int64_t n, int64_t m, tf_dtype dtype, tf_tensor **out);
+                      int device, tf_tensor **out);
+tf_status tf_eye(int64_t n, int64_t m, tf_dtype dtype, int device,
+                 tf_tensor **out);
 
 /* ---- random numbers: counter-based Philox4x32-10 (random.c) -------------- */
 void tf_manual_seed(uint64_t seed);
 uint64_t tf_initial_seed(void);
 /* Uniform [low, high) floats. */
 tf_status tf_rand(int ndim, const int64_t *shape, tf_dtype dtype, double low,
-                  double high, tf_tensor **out);
+                  double high, int device, tf_tensor **out);
 /* Normal(mean, std) floats. */
 tf_status tf_randn(int ndim, const int64_t *shape, tf_dtype dtype, double mean,
-                   double std, tf_tensor **out);
+                   double std, int device, tf_tensor **out);
 /* Integers uniform in [low, high). */
 tf_status tf_randint(int ndim, const int64_t *shape, tf_dtype dtype,
-                     int64_t low, int64_t high, tf_tensor **out);
+                     int64_t low, int64_t high, int device, tf_tensor **out);
 
 /* ---- elementwise (unary.c, binary.c; op lists in ops.def) ---------------- */
 typedef enum {

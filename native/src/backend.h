@@ -83,8 +83,12 @@ enum { TF_RANDOM_UNIFORM, TF_RANDOM_NORMAL, TF_RANDOM_INT };
 typedef tf_status (*tf_random_kernel)(tf_tensor *dst, int kind,
                                       const double *params, uint64_t seed,
                                       uint64_t counter);
-/* How many Philox blocks a random kernel uses for n elements of kind. */
-int64_t tf_random_blocks(int kind, tf_dtype dtype, int64_t n);
+/* How many elements one Philox block (four 32-bit words) gives: part of
+ * the stream's definition, so every backend draws the same numbers. */
+static inline int tf_random_per_block(int kind, tf_dtype dtype) {
+  return kind == TF_RANDOM_UNIFORM ? (dtype == TF_FLOAT32 ? 4 : 2)
+         : kind == TF_RANDOM_NORMAL ? 2 : 1;
+}
 /* dst = t padded by reflecting or replicating its edges (pads checked). */
 typedef tf_status (*tf_pad_kernel)(const tf_tensor *t, const int64_t *pads,
                                    int mode, tf_tensor *dst);

@@ -123,6 +123,9 @@ tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
                  tf_tensor **out);
 tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
                     tf_dtype dtype, tf_tensor **out);
+/* The allocator of device's backend: where creation ops put results. */
+tf_status tf_device_allocator(const char *op, int device,
+                              const tf_allocator **alloc);
 static inline tf_device tf_device_of(const tf_tensor *t) {
   return t->storage->alloc->device;
 }

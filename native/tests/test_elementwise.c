@@ -127,7 +127,7 @@ static void test_unary_noncontiguous_and_into(void) {
   CHECK_VALUES(t, 0, -0.0, -1, -2, -3, -4, -5);
   /* into a separate non-contiguous destination */
   tf_tensor *dst = NULL, *dt = NULL;
-  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 3), TF_FLOAT64, &dst));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 3), TF_FLOAT64, TF_CPU, &dst));
   CHECK_OK(tf_transpose(dst, 0, 1, &dt));
   CHECK_OK(tf_unary_into(TF_UNARY_ABS, tt, 0, 0, 0, dt));
   CHECK_VALUES(dst, 0, 0, 1, 2, 3, 4, 5);
@@ -171,7 +171,7 @@ static void test_binary_broadcasting(void) {
 
   /* size-0 dims broadcast like any other; 0-d with 0-d stays 0-d */
   tf_tensor *e = NULL, *s = make_f32(0, NULL, (const float[]){2});
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, &e));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, TF_CPU, &e));
   CHECK_OK(tf_binary(TF_BINARY_ADD, e, row, &r));
   CHECK_SHAPE(r, 0, 3);
   tf_tensor_release(r);
@@ -445,7 +445,7 @@ static void test_where(void) {
 static void test_threads_do_not_change_results(void) {
   const int64_t n = 3 * 32768 + 17;
   tf_tensor *x = NULL, *r1 = NULL, *r2 = NULL, *xt = NULL, *s1 = NULL, *s2 = NULL;
-  CHECK_OK(tf_arange(-50.0, 0.001, 0, 0, n, TF_FLOAT32, &x));
+  CHECK_OK(tf_arange(-50.0, 0.001, 0, 0, n, TF_FLOAT32, TF_CPU, &x));
   REQUIRE(x);
   int before = tf_get_num_threads();
   tf_set_num_threads(1);

@@ -9,33 +9,33 @@
 
 static void test_creation_errors(void) {
   tf_tensor *out = TF_UNTOUCHED;
-  CHECK_ERR(tf_tensor_empty(9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1), TF_FLOAT32, &out),
+  CHECK_ERR(tf_tensor_empty(9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1), TF_FLOAT32, TF_CPU, &out),
             TF_ERR_VALUE, "empty: 9 dims requested, but tensors have at most 8");
-  CHECK_ERR(tf_tensor_empty(-1, NULL, TF_FLOAT32, &out), TF_ERR_VALUE, "empty");
-  CHECK_ERR(tf_tensor_empty(2, SHAPE(3, -2), TF_FLOAT32, &out), TF_ERR_VALUE,
+  CHECK_ERR(tf_tensor_empty(-1, NULL, TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE, "empty");
+  CHECK_ERR(tf_tensor_empty(2, SHAPE(3, -2), TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE,
             "empty: negative size in shape (3, -2)");
-  CHECK_ERR(tf_tensor_empty(3, SHAPE(1LL << 40, 1LL << 40, 4), TF_FLOAT32, &out),
+  CHECK_ERR(tf_tensor_empty(3, SHAPE(1LL << 40, 1LL << 40, 4), TF_FLOAT32, TF_CPU, &out),
             TF_ERR_MEMORY, "too large");
-  CHECK_ERR(tf_tensor_empty(1, SHAPE(2), (tf_dtype)7, &out), TF_ERR_DTYPE,
+  CHECK_ERR(tf_tensor_empty(1, SHAPE(2), (tf_dtype)7, TF_CPU, &out), TF_ERR_DTYPE,
             "empty: unknown dtype code 7");
   /* the longest shape string fits its buffer (ASAN checks the writes) */
   CHECK_ERR(tf_tensor_empty(8, SHAPE(-INT64_MAX, -INT64_MAX, -INT64_MAX, -INT64_MAX,
                                      -INT64_MAX, -INT64_MAX, -INT64_MAX, -INT64_MAX),
-                            TF_FLOAT64, &out),
+                            TF_FLOAT64, TF_CPU, &out),
             TF_ERR_VALUE, "negative size in shape (-9223372036854775807, ");
-  CHECK_ERR(tf_tensor_from_buffer(1, SHAPE(3), TF_FLOAT64, (const double[]){1, 2}, 16, &out),
+  CHECK_ERR(tf_tensor_from_buffer(1, SHAPE(3), TF_FLOAT64, (const double[]){1, 2}, 16, TF_CPU, &out),
             TF_ERR_VALUE, "tensor: 16 bytes given for shape (3,) of float64 (expected 24)");
-  CHECK_ERR(tf_full(1, SHAPE(-1), TF_FLOAT32, 0, 0, TF_SCALAR_FLOAT, &out), TF_ERR_VALUE,
+  CHECK_ERR(tf_full(1, SHAPE(-1), TF_FLOAT32, 0, 0, TF_SCALAR_FLOAT, TF_CPU, &out), TF_ERR_VALUE,
             "negative size");
-  CHECK_ERR(tf_arange(0, 1, 0, 1, -1, TF_FLOAT32, &out), TF_ERR_VALUE,
+  CHECK_ERR(tf_arange(0, 1, 0, 1, -1, TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE,
             "arange: negative length -1");
-  CHECK_ERR(tf_arange(0, 1, 0, 1, 3, TF_BOOL, &out), TF_ERR_DTYPE,
+  CHECK_ERR(tf_arange(0, 1, 0, 1, 3, TF_BOOL, TF_CPU, &out), TF_ERR_DTYPE,
             "arange: bool is not supported");
-  CHECK_ERR(tf_linspace(0, 1, -2, TF_FLOAT32, &out), TF_ERR_VALUE,
+  CHECK_ERR(tf_linspace(0, 1, -2, TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE,
             "linspace: number of steps must be non-negative, got -2");
-  CHECK_ERR(tf_linspace(0, 1, 3, TF_INT64, &out), TF_ERR_DTYPE,
+  CHECK_ERR(tf_linspace(0, 1, 3, TF_INT64, TF_CPU, &out), TF_ERR_DTYPE,
             "linspace: expected a float32 or float64 dtype, got int64");
-  CHECK_ERR(tf_eye(-1, 2, TF_FLOAT32, &out), TF_ERR_VALUE, "eye");
+  CHECK_ERR(tf_eye(-1, 2, TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE, "eye");
   CHECK(out == TF_UNTOUCHED);
 }
 
@@ -130,7 +130,7 @@ static void test_view_errors(void) {
   CHECK(out == TF_UNTOUCHED);
 
   tf_tensor *full = NULL, *u = TF_UNTOUCHED;
-  CHECK_OK(tf_tensor_empty(8, SHAPE(1, 1, 1, 1, 1, 1, 1, 1), TF_FLOAT32, &full));
+  CHECK_OK(tf_tensor_empty(8, SHAPE(1, 1, 1, 1, 1, 1, 1, 1), TF_FLOAT32, TF_CPU, &full));
   REQUIRE(full);
   CHECK_ERR(tf_unsqueeze(full, 0, &u), TF_ERR_VALUE,
             "unsqueeze: tensors have at most 8 dims");
@@ -246,7 +246,7 @@ static void *fail_in_thread(void *arg) {
   tf_tensor *out = NULL;
   for (int k = 0; k < 1000; k++)
     c->status = tf_tensor_empty(c->ndim, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
-                                TF_FLOAT32, &out);
+                                TF_FLOAT32, TF_CPU, &out);
   snprintf(c->message, sizeof c->message, "%s", tf_last_error());
   return NULL;
 }
@@ -271,7 +271,7 @@ static void test_self_overlapping_outputs(void) {
   CHECK_ERR(tf_fill_(wide, 1, 1, TF_SCALAR_INT), TF_ERR_VALUE,
             "fill_: more than one element");
   tf_tensor *index = make_range(1, SHAPE(2), TF_INT64), *value = NULL;
-  CHECK_OK(tf_full(0, NULL, TF_FLOAT32, 1, 1, TF_SCALAR_INT, &value));
+  CHECK_OK(tf_full(0, NULL, TF_FLOAT32, 1, 1, TF_SCALAR_INT, TF_CPU, &value));
   CHECK_ERR(tf_index_put_(wide, 1, &index, value, false), TF_ERR_VALUE,
             "index_put_: more than one element");
   CHECK_ERR(tf_index_put_(wide, 1, &index, value, true), TF_ERR_VALUE,
@@ -302,7 +302,7 @@ static void test_error_message_per_thread(void) {
   CHECK(strstr(cases[1].message, "10 dims requested") != NULL);
   /* this thread's message is its own */
   tf_tensor *out = NULL;
-  CHECK_ERR(tf_tensor_empty(-4, NULL, TF_FLOAT32, &out), TF_ERR_VALUE, "-4 dims");
+  CHECK_ERR(tf_tensor_empty(-4, NULL, TF_FLOAT32, TF_CPU, &out), TF_ERR_VALUE, "-4 dims");
   CHECK(!strstr(tf_last_error(), "9 dims"));
 }
 

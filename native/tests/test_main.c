@@ -65,7 +65,7 @@ static tf_tensor *make(int ndim, const int64_t *shape, tf_dtype dtype,
   for (int d = 0; d < ndim; d++) n *= shape[d];
   tf_tensor *t = NULL;
   tf_status st = tf_tensor_from_buffer(ndim, shape, dtype, data,
-                                       (size_t)n * tf_dtype_size(dtype), &t);
+                                       (size_t)n * tf_dtype_size(dtype), TF_CPU, &t);
   if (st != TF_OK) {
     tf_test_fail(__FILE__, __LINE__, "make: %s", tf_last_error());
     return NULL;
@@ -87,7 +87,7 @@ tf_tensor *make_bool(int ndim, const int64_t *shape, const bool *data) {
 
 tf_tensor *make_range(int ndim, const int64_t *shape, tf_dtype dtype) {
   tf_tensor *t = NULL;
-  if (tf_tensor_empty(ndim, shape, dtype, &t) != TF_OK) {
+  if (tf_tensor_empty(ndim, shape, dtype, TF_CPU, &t) != TF_OK) {
     tf_test_fail(__FILE__, __LINE__, "make_range: %s", tf_last_error());
     return NULL;
   }

@@ -67,7 +67,7 @@ static bool have_shape_ops(void) {
 }
 static bool have_rand(void) {
   tf_tensor *r = NULL;
-  tf_status st = tf_rand(1, SHAPE(2), TF_FLOAT32, 0, 1, &r);
+  tf_status st = tf_rand(1, SHAPE(2), TF_FLOAT32, 0, 1, TF_CPU, &r);
   tf_tensor_release(r);
   return tf_test_implemented(st);
 }
@@ -116,7 +116,7 @@ static void test_reduce_sum_mean(void) {
   CHECK(r && tf_tensor_dtype(r) == TF_INT64);
   CHECK_IVALUES(r, (1LL << 61) + 1);
   tf_tensor_release(r);
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, &e));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, TF_CPU, &e));
   r = NULL;
   CHECK_OK(tf_reduce(TF_REDUCE_SUM, e, 1u << 0, false, 0, &r, NULL));
   CHECK_SHAPE(r, 3);
@@ -202,7 +202,7 @@ static void test_reduce_errors(void) {
   CHECK(st == TF_ERR_VALUE);
   CHECK_ERR(tf_reduce(TF_REDUCE_SUM, x, 1u << 5, false, 0, &out, NULL),
             TF_ERR_INDEX, "sum");
-  CHECK_OK(tf_tensor_empty(1, SHAPE(0), TF_FLOAT32, &e));
+  CHECK_OK(tf_tensor_empty(1, SHAPE(0), TF_FLOAT32, TF_CPU, &e));
   st = tf_reduce(TF_REDUCE_MAX, e, 1u << 0, false, 0, &out, &idx);
   CHECK(st != TF_OK && strstr(tf_last_error(), "max"));
   st = tf_reduce(TF_REDUCE_AMIN, e, 0, false, 0, &out, NULL);
@@ -269,8 +269,8 @@ static void test_matmul(void) {
 
   /* k = 0 gives zeros */
   tf_tensor *z1 = NULL, *z2 = NULL;
-  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 0), TF_FLOAT32, &z1));
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, &z2));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 0), TF_FLOAT32, TF_CPU, &z1));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, TF_CPU, &z2));
   r = NULL;
   CHECK_OK(tf_matmul(z1, z2, &r));
   CHECK_SHAPE(r, 2, 3);
@@ -282,8 +282,8 @@ static void test_matmul(void) {
   /* odd sizes past any blocking, against the triple loop */
   const int64_t m = 67, k = 70, n = 33;
   tf_tensor *x = NULL, *y = NULL;
-  CHECK_OK(tf_arange(-1.0, 0.0007, 0, 0, m * k, TF_FLOAT64, &x));
-  CHECK_OK(tf_arange(2.0, -0.0013, 0, 0, k * n, TF_FLOAT64, &y));
+  CHECK_OK(tf_arange(-1.0, 0.0007, 0, 0, m * k, TF_FLOAT64, TF_CPU, &x));
+  CHECK_OK(tf_arange(2.0, -0.0013, 0, 0, k * n, TF_FLOAT64, TF_CPU, &y));
   tf_tensor *x2 = NULL, *y2 = NULL;
   CHECK_OK(tf_view(x, 2, SHAPE(m, k), &x2));
   CHECK_OK(tf_view(y, 2, SHAPE(k, n), &y2));
@@ -336,7 +336,7 @@ static void test_cat(void) {
 
   /* size-0 pieces contribute nothing */
   tf_tensor *e = NULL;
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, &e));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 3), TF_FLOAT32, TF_CPU, &e));
   tf_tensor *eab[3] = {e, b, e};
   r = NULL;
   CHECK_OK(tf_cat(3, eab, 0, &r));
@@ -400,17 +400,17 @@ static void test_rand(void) {
   const int64_t n = 100000; /* large enough to run on two threads */
   tf_tensor *a = NULL, *b = NULL, *c = NULL;
   tf_manual_seed(1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, &a));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &a));
   REQUIRE(a);
   CHECK_EQ_I(tf_initial_seed(), 1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, &b));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &b));
   REQUIRE(b);
   CHECK(memcmp(tf_tensor_data(a), tf_tensor_data(b), (size_t)n * 4) != 0);
   /* the same seed gives the same bits, whatever the thread count */
   int before = tf_get_num_threads();
   tf_set_num_threads(before == 1 ? 2 : 1);
   tf_manual_seed(1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, &c));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &c));
   tf_set_num_threads(before);
   REQUIRE(c);
   CHECK(!memcmp(tf_tensor_data(a), tf_tensor_data(c), (size_t)n * 4));
@@ -428,7 +428,7 @@ static void test_rand(void) {
   tf_tensor_release(c);
 
   tf_tensor *g = NULL, *k = NULL;
-  CHECK_OK(tf_randn(2, SHAPE(100, 100), TF_FLOAT64, 1.0, 2.0, &g));
+  CHECK_OK(tf_randn(2, SHAPE(100, 100), TF_FLOAT64, 1.0, 2.0, TF_CPU, &g));
   REQUIRE(g);
   double s = 0, s2 = 0;
   for (int64_t i = 0; i < 10000; i++) {
@@ -439,7 +439,7 @@ static void test_rand(void) {
   double mean = s / 10000, var = s2 / 10000 - mean * mean;
   CHECK_NEAR(mean, 1.0, 0.1);
   CHECK_NEAR(var, 4.0, 0.4);
-  CHECK_OK(tf_randint(1, SHAPE(1000), TF_INT64, -3, 4, &k));
+  CHECK_OK(tf_randint(1, SHAPE(1000), TF_INT64, -3, 4, TF_CPU, &k));
   REQUIRE(k);
   bool seen[7] = {false}, ok = true;
   for (int64_t i = 0; i < 1000; i++) {
@@ -453,9 +453,9 @@ static void test_rand(void) {
   tf_tensor_release(k);
 
   tf_tensor *out = TF_UNTOUCHED;
-  tf_status st = tf_rand(1, SHAPE(3), TF_INT64, 0, 1, &out);
+  tf_status st = tf_rand(1, SHAPE(3), TF_INT64, 0, 1, TF_CPU, &out);
   CHECK(st == TF_ERR_DTYPE && strstr(tf_last_error(), "rand"));
-  st = tf_randint(1, SHAPE(3), TF_INT64, 5, 5, &out);
+  st = tf_randint(1, SHAPE(3), TF_INT64, 5, 5, TF_CPU, &out);
   CHECK(st == TF_ERR_VALUE && strstr(tf_last_error(), "randint"));
   CHECK(out == TF_UNTOUCHED);
 }
@@ -483,7 +483,7 @@ static void test_softmax(void) {
 static void test_index_put_and_nonzero(void) {
   if (!have_index_put()) return;
   tf_tensor *t = NULL;
-  CHECK_OK(tf_full(1, SHAPE(4), TF_FLOAT64, 0, 0, TF_SCALAR_FLOAT, &t));
+  CHECK_OK(tf_full(1, SHAPE(4), TF_FLOAT64, 0, 0, TF_SCALAR_FLOAT, TF_CPU, &t));
   tf_tensor *i = make_i64(1, SHAPE(4), (const int64_t[]){1, -1, 1, 1});
   tf_tensor *v = make_f64(1, SHAPE(4), (const double[]){1, 2, 3, 4});
   REQUIRE(t && i && v);

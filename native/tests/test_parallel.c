@@ -17,7 +17,7 @@
 static int big_exp(double *sum) {
   tf_tensor *x = NULL, *e = NULL, *s = NULL;
   int team = -1;
-  if (tf_arange(-5.0, 1e-4, 0, 0, BIG, TF_FLOAT64, &x) == TF_OK &&
+  if (tf_arange(-5.0, 1e-4, 0, 0, BIG, TF_FLOAT64, TF_CPU, &x) == TF_OK &&
       tf_unary(TF_UNARY_EXP, x, 0, 0, 0, &e) == TF_OK) {
     team = tf_last_parallel_threads();
     if (sum && tf_reduce(TF_REDUCE_SUM, e, 0, false, 0, &s, NULL) == TF_OK)

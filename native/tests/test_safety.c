@@ -21,7 +21,7 @@ static void test_shape_overflow_is_an_error(void) {
             "outside the storage");
   CHECK_ERR(tf_as_strided(four, 1, SHAPE(1), SHAPE(1), -1, &out), TF_ERR_VALUE,
             "negative storage offset");
-  CHECK_ERR(tf_tensor_empty(2, SHAPE(BIG, 4), TF_FLOAT64, &out), TF_ERR_MEMORY,
+  CHECK_ERR(tf_tensor_empty(2, SHAPE(BIG, 4), TF_FLOAT64, TF_CPU, &out), TF_ERR_MEMORY,
             "too large");
   CHECK(out == TF_UNTOUCHED);
   /* a huge step takes the first element, never a wrapped stride */
@@ -91,27 +91,27 @@ static void test_scalar_conversion_rule(void) {
   const double specials[] = {INFINITY, -INFINITY, NAN, 1e300, -2.75, 9.2e18};
   const int64_t want[] = {INT64_MAX, INT64_MIN, 0, INT64_MAX, -2, INT64_C(9200000000000000000)};
   for (int k = 0; k < 6; k++) {
-    CHECK_OK(tf_full(1, SHAPE(1), TF_INT64, specials[k], 0, TF_SCALAR_FLOAT, &t));
+    CHECK_OK(tf_full(1, SHAPE(1), TF_INT64, specials[k], 0, TF_SCALAR_FLOAT, TF_CPU, &t));
     REQUIRE(t);
     CHECK_EQ_I(get_i(t, 0), want[k]);
     tf_tensor_release(t);
   }
-  CHECK_OK(tf_full(1, SHAPE(2), TF_BOOL, 0.5, 0, TF_SCALAR_FLOAT, &t));
+  CHECK_OK(tf_full(1, SHAPE(2), TF_BOOL, 0.5, 0, TF_SCALAR_FLOAT, TF_CPU, &t));
   CHECK_IVALUES(t, 1, 1);
   tf_tensor_release(t);
-  CHECK_OK(tf_full(1, SHAPE(1), TF_BOOL, -0.0, 0, TF_SCALAR_FLOAT, &t));
+  CHECK_OK(tf_full(1, SHAPE(1), TF_BOOL, -0.0, 0, TF_SCALAR_FLOAT, TF_CPU, &t));
   CHECK_IVALUES(t, 0);
   tf_tensor_release(t);
   /* int64 into float32 in one rounding: 2^54 + 2^30 + 1 -> 2^54 + 2^31 */
   int64_t v = ((int64_t)1 << 54) + ((int64_t)1 << 30) + 1;
-  CHECK_OK(tf_full(1, SHAPE(1), TF_FLOAT32, 0, v, TF_SCALAR_INT, &t));
+  CHECK_OK(tf_full(1, SHAPE(1), TF_FLOAT32, 0, v, TF_SCALAR_INT, TF_CPU, &t));
   CHECK(get_f(t, 0) == 0x1p54 + 0x1p31);
   tf_tensor_release(t);
-  CHECK_OK(tf_full(1, SHAPE(1), TF_INT64, 0, INT64_MIN, TF_SCALAR_INT, &t));
+  CHECK_OK(tf_full(1, SHAPE(1), TF_INT64, 0, INT64_MIN, TF_SCALAR_INT, TF_CPU, &t));
   CHECK_EQ_I(get_i(t, 0), INT64_MIN);
   tf_tensor_release(t);
   t = TF_UNTOUCHED;
-  CHECK_ERR(tf_full(1, SHAPE(1), TF_INT64, 0, 0, 7, &t), TF_ERR_VALUE, "unknown scalar kind");
+  CHECK_ERR(tf_full(1, SHAPE(1), TF_INT64, 0, 0, 7, TF_CPU, &t), TF_ERR_VALUE, "unknown scalar kind");
   CHECK(t == TF_UNTOUCHED);
 }
 

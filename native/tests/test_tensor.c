@@ -8,7 +8,7 @@
 static void test_empty_metadata(void) {
   int64_t live = tf_live_tensors();
   tf_tensor *t = NULL;
-  CHECK_OK(tf_tensor_empty(3, SHAPE(2, 3, 4), TF_FLOAT64, &t));
+  CHECK_OK(tf_tensor_empty(3, SHAPE(2, 3, 4), TF_FLOAT64, TF_CPU, &t));
   REQUIRE(t);
   CHECK_EQ_I(tf_live_tensors(), live + 1);
   CHECK_EQ_I(tf_tensor_ndim(t), 3);
@@ -40,14 +40,14 @@ static void test_dtype_sizes(void) {
 
 static void test_zero_dim_and_empty(void) {
   tf_tensor *s = NULL, *e = NULL;
-  CHECK_OK(tf_tensor_empty(0, NULL, TF_FLOAT32, &s));
+  CHECK_OK(tf_tensor_empty(0, NULL, TF_FLOAT32, TF_CPU, &s));
   REQUIRE(s);
   CHECK_EQ_I(tf_tensor_ndim(s), 0);
   CHECK_EQ_I(tf_tensor_numel(s), 1);
   CHECK(tf_tensor_is_contiguous(s));
   CHECK_EQ_I(tf_tensor_storage_nbytes(s), 4);
 
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 5), TF_INT64, &e));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 5), TF_INT64, TF_CPU, &e));
   REQUIRE(e);
   CHECK_EQ_I(tf_tensor_numel(e), 0);
   CHECK(tf_tensor_is_contiguous(e));
@@ -67,7 +67,7 @@ static void test_from_buffer_copies(void) {
   tf_tensor_release(t);
 
   tf_tensor *z = NULL;
-  CHECK_OK(tf_tensor_from_buffer(1, SHAPE(0), TF_FLOAT32, NULL, 0, &z));
+  CHECK_OK(tf_tensor_from_buffer(1, SHAPE(0), TF_FLOAT32, NULL, 0, TF_CPU, &z));
   CHECK_SHAPE(z, 0);
   tf_tensor_release(z);
 }
@@ -171,7 +171,7 @@ static void test_clone_and_copy(void) {
   /* copy_ broadcasts a row into every row and converts the dtype */
   tf_tensor *row = make_f64(1, SHAPE(3), (const double[]){1.5, -2.5, 7.9});
   tf_tensor *dst = NULL;
-  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 3), TF_INT64, &dst));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(2, 3), TF_INT64, TF_CPU, &dst));
   REQUIRE(row && dst);
   CHECK_OK(tf_copy_(dst, row));
   CHECK_IVALUES(dst, 1, -2, 7, 1, -2, 7); /* toward zero */
@@ -224,11 +224,11 @@ static void test_to_dtype(void) {
 
 static void test_creation(void) {
   tf_tensor *t = NULL;
-  CHECK_OK(tf_full(2, SHAPE(2, 2), TF_FLOAT32, 1.5, 0, TF_SCALAR_FLOAT, &t));
+  CHECK_OK(tf_full(2, SHAPE(2, 2), TF_FLOAT32, 1.5, 0, TF_SCALAR_FLOAT, TF_CPU, &t));
   CHECK_VALUES(t, 0, 1.5, 1.5, 1.5, 1.5);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_full(1, SHAPE(2), TF_INT64, 0, INT64_MIN + 1, TF_SCALAR_INT, &t));
+  CHECK_OK(tf_full(1, SHAPE(2), TF_INT64, 0, INT64_MIN + 1, TF_SCALAR_INT, TF_CPU, &t));
   CHECK_IVALUES(t, INT64_MIN + 1, INT64_MIN + 1);
   tf_tensor_release(t);
   t = NULL;
@@ -236,36 +236,36 @@ static void test_creation(void) {
   CHECK_IVALUES(t, 1, 1, 1);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_arange(0, 0, 5, -2, 4, TF_INT64, &t));
+  CHECK_OK(tf_arange(0, 0, 5, -2, 4, TF_INT64, TF_CPU, &t));
   CHECK_IVALUES(t, 5, 3, 1, -1);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_arange(0.5, 0.25, 0, 0, 3, TF_FLOAT64, &t));
+  CHECK_OK(tf_arange(0.5, 0.25, 0, 0, 3, TF_FLOAT64, TF_CPU, &t));
   CHECK_VALUES(t, 0, 0.5, 0.75, 1.0);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_arange(0, 1, 0, 1, 0, TF_FLOAT32, &t));
+  CHECK_OK(tf_arange(0, 1, 0, 1, 0, TF_FLOAT32, TF_CPU, &t));
   CHECK_SHAPE(t, 0);
   tf_tensor_release(t);
   t = NULL;
   /* both ends exact */
-  CHECK_OK(tf_linspace(0.0, 1.0, 5, TF_FLOAT64, &t));
+  CHECK_OK(tf_linspace(0.0, 1.0, 5, TF_FLOAT64, TF_CPU, &t));
   CHECK_VALUES(t, 0, 0.0, 0.25, 0.5, 0.75, 1.0);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_linspace(-1.0, 0.3, 7, TF_FLOAT64, &t));
+  CHECK_OK(tf_linspace(-1.0, 0.3, 7, TF_FLOAT64, TF_CPU, &t));
   CHECK(get_f(t, 0) == -1.0 && get_f(t, 6) == 0.3);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_linspace(2.0, 3.0, 1, TF_FLOAT32, &t));
+  CHECK_OK(tf_linspace(2.0, 3.0, 1, TF_FLOAT32, TF_CPU, &t));
   CHECK_VALUES(t, 0, 2.0);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_eye(2, 3, TF_FLOAT32, &t));
+  CHECK_OK(tf_eye(2, 3, TF_FLOAT32, TF_CPU, &t));
   CHECK_VALUES(t, 0, 1, 0, 0, 0, 1, 0);
   tf_tensor_release(t);
   t = NULL;
-  CHECK_OK(tf_eye(3, 2, TF_BOOL, &t));
+  CHECK_OK(tf_eye(3, 2, TF_BOOL, TF_CPU, &t));
   CHECK_IVALUES(t, 1, 0, 0, 1, 0, 0);
   tf_tensor_release(t);
 }

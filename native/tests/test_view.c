@@ -36,7 +36,7 @@ static void test_view_contiguous(void) {
 
   /* size-0 tensors view into any shape of 0 elements; -1 is ambiguous */
   tf_tensor *e = NULL, *ev = NULL;
-  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 4), TF_FLOAT32, &e));
+  CHECK_OK(tf_tensor_empty(2, SHAPE(0, 4), TF_FLOAT32, TF_CPU, &e));
   CHECK_OK(tf_view(e, 3, SHAPE(2, 0, 8), &ev));
   CHECK_SHAPE(ev, 2, 0, 8);
   tf_tensor_release(ev);

@@ -218,15 +218,19 @@ tf_status tf_new_view(const tf_tensor *base, int ndim, const int64_t *shape,
 }
 
 tf_status tf_tensor_empty(int ndim, const int64_t *shape, tf_dtype dtype,
-                          tf_tensor **out) {
-  return tf_new(ndim, shape, dtype, out);
+                          int device, tf_tensor **out) {
+  const tf_allocator *alloc;
+  TF_TRY(tf_device_allocator("empty", device, &alloc));
+  return tf_new_on(alloc, ndim, shape, dtype, out);
 }
 
 tf_status tf_tensor_from_buffer(int ndim, const int64_t *shape, tf_dtype dtype,
-                                const void *data, size_t nbytes,
+                                const void *data, size_t nbytes, int device,
                                 tf_tensor **out) {
+  const tf_allocator *alloc;
+  TF_TRY(tf_device_allocator("tensor", device, &alloc));
   tf_tensor *t = NULL;
-  TF_TRY(tf_new(ndim, shape, dtype, &t));
+  TF_TRY(tf_new_on(alloc, ndim, shape, dtype, &t));
   size_t want = (size_t)tf_shape_numel(ndim, shape) * tf_dtype_size(dtype);
   if (want != nbytes) {
     char buf[TF_SHAPE_STR];
@@ -236,7 +240,11 @@ tf_status tf_tensor_from_buffer(int ndim, const int64_t *shape, tf_dtype dtype,
                    nbytes, tf_shape_str(ndim, shape, buf),
                    tf_dtype_name(dtype), want);
   }
-  if (nbytes) memcpy(t->storage->data, data, nbytes);
+  tf_status st = alloc->from_host(t->storage->data, data, nbytes);
+  if (st != TF_OK) {
+    tf_tensor_release(t);
+    return st;
+  }
   *out = t;
   return TF_OK;
 }
@@ -279,6 +287,7 @@ bool tf_tensor_is_contiguous(const tf_tensor *t) {
 }
 
 void *tf_tensor_data(const tf_tensor *t) { return tf_ptr(t); }
+bool tf_tensor_on_host(const tf_tensor *t) { return t->storage->alloc->host; }
 void *tf_tensor_storage_data(const tf_tensor *t) { return t->storage->data; }
 size_t tf_tensor_storage_nbytes(const tf_tensor *t) { return t->storage->nbytes; }
 int64_t tf_tensor_version(const tf_tensor *t) {

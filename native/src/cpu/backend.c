@@ -18,6 +18,12 @@ tf_status tf_cpu_matmul(const tf_matmul_plan *p, const tf_tensor *a,
 tf_status tf_cpu_pad(const tf_tensor *t, const int64_t *pads, int mode,
                      tf_tensor *dst);
 tf_status tf_cpu_tril(tf_tensor *dst, int64_t k, bool upper);
+tf_status tf_cpu_arange(tf_tensor *dst, double fstart, double fstep,
+                        int64_t istart, int64_t istep);
+tf_status tf_cpu_linspace(tf_tensor *dst, double start, double end);
+tf_status tf_cpu_eye(tf_tensor *dst);
+tf_status tf_cpu_random(tf_tensor *dst, int kind, const double *params,
+                        uint64_t seed, uint64_t counter);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -53,6 +59,10 @@ const tf_kernels tf_cpu_kernels = {
     .softmax = tf_cpu_softmax,
     .matmul = {[TF_FLOAT32] = tf_cpu_matmul, [TF_FLOAT64] = tf_cpu_matmul,
                [TF_INT64] = tf_cpu_matmul},
+    .arange = tf_cpu_arange,
+    .linspace = tf_cpu_linspace,
+    .eye = tf_cpu_eye,
+    .random = tf_cpu_random,
     .pad = tf_cpu_pad,
     .tril = tf_cpu_tril,
 };
