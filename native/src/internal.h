@@ -179,6 +179,19 @@ static inline int64_t tf_f64_to_i64(double x) {
 void tf_scalar_to(double fvalue, int64_t ivalue, int kind, tf_dtype dtype,
                   void *elem);
 
+/* The shape and strides of t, a 0-d tensor read as 1-D of size 1 (as
+ * PyTorch's gather and scatter do); returns the number of dims. */
+static inline int tf_geom_1d(const tf_tensor *t, int64_t *shape, int64_t *strides) {
+  if (t->ndim == 0) {
+    shape[0] = 1;
+    strides[0] = 0;
+    return 1;
+  }
+  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  memcpy(strides, t->strides, sizeof(int64_t) * (size_t)t->ndim);
+  return t->ndim;
+}
+
 /* ---- broadcasting and iteration (iter.c) ---- */
 /* NumPy broadcasting of n shapes; fails with a message naming op. */
 tf_status tf_broadcast_shapes(const char *op, int n, const tf_tensor *const *ts,

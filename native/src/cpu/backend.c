@@ -24,6 +24,17 @@ tf_status tf_cpu_linspace(tf_tensor *dst, double start, double end);
 tf_status tf_cpu_eye(tf_tensor *dst);
 tf_status tf_cpu_random(tf_tensor *dst, int kind, const double *params,
                         uint64_t seed, uint64_t counter);
+tf_status tf_cpu_gather(const tf_tensor *t, int dim, const tf_tensor *index,
+                        tf_tensor *dst);
+tf_status tf_cpu_scatter_add(tf_tensor *dst, int dim, const tf_tensor *index,
+                             const tf_tensor *src);
+tf_status tf_cpu_index_select(const tf_tensor *t, int dim,
+                              const tf_tensor *index, tf_tensor *dst);
+tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
+                           tf_tensor *dst);
+tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
+                           const tf_tensor *values, bool accumulate);
+tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -65,6 +76,12 @@ const tf_kernels tf_cpu_kernels = {
     .random = tf_cpu_random,
     .pad = tf_cpu_pad,
     .tril = tf_cpu_tril,
+    .gather = tf_cpu_gather,
+    .scatter_add = tf_cpu_scatter_add,
+    .index_select = tf_cpu_index_select,
+    .index_get = tf_cpu_index_get,
+    .index_put = tf_cpu_index_put,
+    .nonzero = tf_cpu_nonzero,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -1,8 +1,9 @@
-/* index.c: gather, scatter_add, index_select, advanced indexing (index_get,
- * index_put_) and nonzero. Index tensors are int64 with any strides. Every
- * index is checked before anything is written, so a failing call leaves its
- * target untouched; loops that accumulate run serially in row-major order,
- * so repeated indices add up in one fixed order.
+/* index.c: the cpu kernels of gather, scatter_add, index_select, advanced
+ * indexing (index_get, index_put_) and nonzero (the entry points, with the
+ * shape checks, are ops/index.c). Index tensors are int64 with any strides.
+ * Every index is checked before anything is written, so a failing call
+ * leaves its target untouched; loops that accumulate run serially in
+ * row-major order, so repeated indices add up in one fixed order.
  *
  * Another Python thread may write an index tensor (or nonzero's input) while
  * an op runs on it. Each op therefore reads those values exactly once, into
@@ -11,18 +12,10 @@
  * a storage. */
 #include <stdlib.h>
 
-#include "../internal.h"
+#include "../backend.h"
 #include "take.h"
 
 /* ---- shared helpers ------------------------------------------------------- */
-static tf_status check_index(const char *op, const tf_tensor *index) {
-  TF_TRY(tf_check_cpu(op, index));
-  TF_CHECK(index->dtype == TF_INT64, TF_ERR_DTYPE,
-           "%s: index tensors must be int64, got %s", op,
-           tf_dtype_name(index->dtype));
-  return TF_OK;
-}
-
 /* A row-major walk over a shape carrying one running element offset per
  * operand (up to 3), each with its own strides. */
 typedef struct {
@@ -49,18 +42,6 @@ static inline void walk_next(walk *w) {
   }
 }
 
-/* gather and scatter_add read a 0-d tensor as 1-D of size 1, as PyTorch. */
-static int geom_1d(const tf_tensor *t, int64_t *shape, int64_t *strides) {
-  if (t->ndim == 0) {
-    shape[0] = 1;
-    strides[0] = 0;
-    return 1;
-  }
-  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
-  memcpy(strides, t->strides, sizeof(int64_t) * (size_t)t->ndim);
-  return t->ndim;
-}
-
 /* The snapshot: index's values in row-major order, each checked to lie in
  * [0, size), or with `wrap` in [-size, size) and wrapped to [0, size) as
  * advanced indexing does (PyTorch's gather/scatter do not wrap, and neither
@@ -72,7 +53,7 @@ static tf_status snapshot_index(const char *op, const tf_tensor *index,
                                 int dim, int64_t size, bool wrap,
                                 int64_t scale, int64_t **vals) {
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
-  int nd = geom_1d(index, shape, strides);
+  int nd = tf_geom_1d(index, shape, strides);
   int64_t n = tf_shape_numel(nd, shape), lo = wrap ? -size : 0;
   int64_t *v = malloc(sizeof *v * (size_t)(n ? n : 1));
   if (!v) return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
@@ -100,32 +81,13 @@ static tf_status snapshot_index(const char *op, const tf_tensor *index,
 }
 
 /* ---- gather --------------------------------------------------------------- */
-tf_status tf_gather(const tf_tensor *t, int dim, const tf_tensor *index,
-                    tf_tensor **out) {
-  TF_TRY(tf_check_cpu("gather", t));
-  TF_TRY(check_index("gather", index));
-  TF_TRY(tf_norm_dim("gather", &dim, t->ndim));
+tf_status tf_cpu_gather(const tf_tensor *t, int dim, const tf_tensor *index,
+                        tf_tensor *o) {
   int64_t ts[TF_MAX_DIMS], tstr[TF_MAX_DIMS], is[TF_MAX_DIMS], istr[TF_MAX_DIMS];
-  int nd = geom_1d(t, ts, tstr), ind = geom_1d(index, is, istr);
-  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
-  TF_CHECK(nd == ind, TF_ERR_SHAPE,
-           "gather: index of shape %s must have as many dims as the input of "
-           "shape %s", tf_shape_str(index->ndim, index->shape, a),
-           tf_shape_str(t->ndim, t->shape, b));
-  for (int d = 0; d < nd; d++)
-    TF_CHECK(d == dim || is[d] <= ts[d], TF_ERR_SHAPE,
-             "gather: index of shape %s is larger than the input of shape %s "
-             "in dim %d (only dim %d may be larger)",
-             tf_shape_str(index->ndim, index->shape, a),
-             tf_shape_str(t->ndim, t->shape, b), d, dim);
+  int nd = tf_geom_1d(t, ts, tstr);
+  tf_geom_1d(index, is, istr);
   int64_t *iv = NULL;
   TF_TRY(snapshot_index("gather", index, dim, ts[dim], false, 1, &iv));
-  tf_tensor *o = NULL;
-  tf_status st = tf_new(index->ndim, index->shape, t->dtype, &o);
-  if (st != TF_OK) {
-    free(iv);
-    return st;
-  }
   walk w;
   walk_init(&w, nd, is, 1);
   memcpy(w.strides[0], tstr, sizeof(int64_t) * (size_t)nd);
@@ -138,7 +100,6 @@ tf_status tf_gather(const tf_tensor *t, int dim, const tf_tensor *index,
     memcpy(dst + i * es, src + off * es, (size_t)es);
   }
   free(iv);
-  *out = o;
   return TF_OK;
 }
 
@@ -166,90 +127,46 @@ static inline void add_elem(char *dst, const char *src, tf_dtype dt) {
   }
 }
 
-tf_status tf_scatter_add(const tf_tensor *t, int dim, const tf_tensor *index,
-                         const tf_tensor *src, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("scatter_add", t));
-  TF_TRY(tf_check_cpu("scatter_add", src));
-  TF_TRY(check_index("scatter_add", index));
-  TF_CHECK(src->dtype == t->dtype, TF_ERR_DTYPE,
-           "scatter_add: src has dtype %s but the input has %s; they must "
-           "match", tf_dtype_name(src->dtype), tf_dtype_name(t->dtype));
-  TF_TRY(tf_norm_dim("scatter_add", &dim, t->ndim));
-  int64_t ts[TF_MAX_DIMS], tstr[TF_MAX_DIMS], is[TF_MAX_DIMS], istr[TF_MAX_DIMS];
+/* o is a copy of the input; src is added at index along dim. */
+tf_status tf_cpu_scatter_add(tf_tensor *o, int dim, const tf_tensor *index,
+                             const tf_tensor *src) {
+  int64_t os_[TF_MAX_DIMS], ostr[TF_MAX_DIMS], is[TF_MAX_DIMS], istr[TF_MAX_DIMS];
   int64_t ss[TF_MAX_DIMS], sstr[TF_MAX_DIMS];
-  int nd = geom_1d(t, ts, tstr), ind = geom_1d(index, is, istr);
-  int snd = geom_1d(src, ss, sstr);
-  char a[TF_SHAPE_STR], b[TF_SHAPE_STR], c[TF_SHAPE_STR];
-  TF_CHECK(nd == ind && nd == snd, TF_ERR_SHAPE,
-           "scatter_add: input %s, index %s and src %s must have the same "
-           "number of dims", tf_shape_str(t->ndim, t->shape, a),
-           tf_shape_str(index->ndim, index->shape, b),
-           tf_shape_str(src->ndim, src->shape, c));
-  for (int d = 0; d < nd; d++)
-    TF_CHECK(is[d] <= ss[d] && (d == dim || is[d] <= ts[d]), TF_ERR_SHAPE,
-             "scatter_add: index of shape %s is larger than src %s or the "
-             "input %s in dim %d (index may exceed only the input, only in "
-             "dim %d)", tf_shape_str(index->ndim, index->shape, b),
-             tf_shape_str(src->ndim, src->shape, c),
-             tf_shape_str(t->ndim, t->shape, a), d, dim);
+  int nd = tf_geom_1d(o, os_, ostr);
+  tf_geom_1d(index, is, istr);
+  tf_geom_1d(src, ss, sstr);
   int64_t *iv = NULL;
-  TF_TRY(snapshot_index("scatter_add", index, dim, ts[dim], false, 1, &iv));
-  tf_tensor *o = NULL;
-  tf_status st = tf_clone(t, &o);
-  if (st != TF_OK) {
-    free(iv);
-    return st;
-  }
-  int64_t ostr[TF_MAX_DIMS], os_[TF_MAX_DIMS];
-  geom_1d(o, os_, ostr);
+  TF_TRY(snapshot_index("scatter_add", index, dim, os_[dim], false, 1, &iv));
   walk w;
   walk_init(&w, nd, is, 2);
   memcpy(w.strides[0], sstr, sizeof(int64_t) * (size_t)nd);
   memcpy(w.strides[1], ostr, sizeof(int64_t) * (size_t)nd);
   w.strides[1][dim] = 0;
-  int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(t->dtype);
+  int64_t n = tf_shape_numel(nd, is), es = (int64_t)tf_dtype_size(o->dtype);
   const char *sp = tf_ptr(src);
   char *op = tf_ptr(o);
   for (int64_t i = 0; i < n; i++, walk_next(&w)) {
     int64_t off = w.off[1] + iv[i] * ostr[dim];
-    add_elem(op + off * es, sp + w.off[0] * es, t->dtype);
+    add_elem(op + off * es, sp + w.off[0] * es, o->dtype);
   }
   free(iv);
-  *out = o;
   return TF_OK;
 }
 
 /* ---- index_select --------------------------------------------------------- */
-tf_status tf_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
-                          tf_tensor **out) {
-  TF_TRY(tf_check_cpu("index_select", t));
-  TF_TRY(check_index("index_select", index));
-  TF_TRY(tf_norm_dim("index_select", &dim, t->ndim));
-  char a[TF_SHAPE_STR];
-  TF_CHECK(index->ndim <= 1, TF_ERR_SHAPE,
-           "index_select: index must be 1-D or 0-d, got shape %s",
-           tf_shape_str(index->ndim, index->shape, a));
+tf_status tf_cpu_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
+                              tf_tensor *o) {
   int64_t size = t->ndim ? t->shape[dim] : 1;
   int64_t dstride = t->ndim ? t->strides[dim] : 0;
   int64_t *iv = NULL; /* dim's offset table */
   TF_TRY(snapshot_index("index_select", index, dim, size, false, dstride, &iv));
-  int64_t n = tf_tensor_numel(index);
-  int64_t shape[TF_MAX_DIMS];
-  int ndim = t->ndim ? t->ndim : index->ndim; /* a 0-d input takes index's */
-  memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
-  if (ndim) shape[dim] = n;
-  tf_tensor *o = NULL;
-  tf_status st = tf_new(ndim, shape, t->dtype, &o);
-  int64_t total = 0, *buf = NULL;
-  for (int d = 0; d < ndim; d++) total += d == dim ? 0 : shape[d];
-  if (st == TF_OK) {
-    buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
-    if (!buf) st = tf_fail(TF_ERR_MEMORY, "index_select: out of memory");
-  }
-  if (st != TF_OK) {
-    tf_tensor_release(o);
+  int ndim = o->ndim;
+  int64_t total = 0;
+  for (int d = 0; d < ndim; d++) total += d == dim ? 0 : o->shape[d];
+  int64_t *buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
+  if (!buf) {
     free(iv);
-    return st;
+    return tf_fail(TF_ERR_MEMORY, "index_select: out of memory");
   }
   int64_t *maps[TF_MAX_DIMS], *m = buf;
   for (int d = 0; d < ndim; d++) {
@@ -258,43 +175,23 @@ tf_status tf_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
       continue;
     }
     maps[d] = m;
-    for (int64_t j = 0; j < shape[d]; j++) m[j] = j * t->strides[d];
-    m += shape[d];
+    for (int64_t j = 0; j < o->shape[d]; j++) m[j] = j * t->strides[d];
+    m += o->shape[d];
   }
-  tf_take_maps(tf_ptr(o), tf_ptr(t), tf_dtype_size(t->dtype), ndim, shape,
+  tf_take_maps(tf_ptr(o), tf_ptr(t), tf_dtype_size(t->dtype), ndim, o->shape,
                maps);
   free(buf);
   free(iv);
-  *out = o;
   return TF_OK;
 }
 
 /* ---- advanced indexing ---------------------------------------------------- */
-/* Checks the k index tensors (one shape I) and turns them into one element
- * offset into t per position of I: sum_j idx_j[i] * stride_j, with negative
- * indices wrapped. The caller frees *offs. */
+/* One element offset into t per position of the k index tensors' shape I
+ * (checked by the entry point to share one shape): sum_j idx_j[i] *
+ * stride_j, negative indices wrapped. The caller frees *offs. */
 static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
                                tf_tensor *const *indices, int64_t **offs) {
-  TF_CHECK(k >= 1 && k <= t->ndim && indices != NULL, TF_ERR_INDEX,
-           "%s: %d index tensors given for a tensor of %d dims (expected 1 "
-           "to %d)", op, k, t->ndim, t->ndim);
-  const tf_tensor *i0 = indices[0];
-  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
-  for (int j = 0; j < k; j++) {
-    TF_TRY(check_index(op, indices[j]));
-    const tf_tensor *ij = indices[j];
-    TF_CHECK(ij->ndim == i0->ndim &&
-                 !memcmp(ij->shape, i0->shape, sizeof(int64_t) * (size_t)i0->ndim),
-             TF_ERR_SHAPE,
-             "%s: index tensors must have one shape (broadcast them first), "
-             "got %s for index 0 and %s for index %d", op,
-             tf_shape_str(i0->ndim, i0->shape, a),
-             tf_shape_str(ij->ndim, ij->shape, b), j);
-  }
-  TF_CHECK(i0->ndim + t->ndim - k <= TF_MAX_DIMS, TF_ERR_VALUE,
-           "%s: the result would have %d dims, more than the %d a tensor can "
-           "have", op, i0->ndim + t->ndim - k, TF_MAX_DIMS);
-  int64_t n = tf_tensor_numel(i0), *o = NULL;
+  int64_t n = tf_tensor_numel(indices[0]), *o = NULL;
   for (int j = 0; j < k; j++) {
     int64_t *iv = NULL;
     tf_status st = snapshot_index(op, indices[j], j, t->shape[j], true,
@@ -314,34 +211,23 @@ static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
   return TF_OK;
 }
 
-tf_status tf_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
-                       tf_tensor **out) {
-  TF_TRY(tf_check_cpu("index", t));
+tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
+                           tf_tensor *o) {
   int64_t *offs = NULL;
   TF_TRY(index_offsets("index", t, k, indices, &offs));
-  const tf_tensor *i0 = indices[0];
-  int nrest = t->ndim - k, nI = i0->ndim;
-  int64_t n = tf_tensor_numel(i0);
-  int64_t shape[TF_MAX_DIMS];
-  memcpy(shape, i0->shape, sizeof(int64_t) * (size_t)nI);
-  memcpy(shape + nI, t->shape + k, sizeof(int64_t) * (size_t)nrest);
-  tf_tensor *o = NULL;
-  tf_status st = tf_new(nI + nrest, shape, t->dtype, &o);
+  int nrest = t->ndim - k;
+  int64_t n = tf_tensor_numel(indices[0]);
   /* The output read as (numel(I), rest...): I flattens to one offset table. */
-  int64_t flat[TF_MAX_DIMS + 1], total = 0, *buf = NULL;
+  int64_t flat[TF_MAX_DIMS + 1], total = 0;
   flat[0] = n;
   for (int d = 0; d < nrest; d++) {
     flat[1 + d] = t->shape[k + d];
     total += flat[1 + d];
   }
-  if (st == TF_OK) {
-    buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
-    if (!buf) st = tf_fail(TF_ERR_MEMORY, "index: out of memory");
-  }
-  if (st != TF_OK) {
+  int64_t *buf = malloc(sizeof(int64_t) * (size_t)(total ? total : 1));
+  if (!buf) {
     free(offs);
-    tf_tensor_release(o);
-    return st;
+    return tf_fail(TF_ERR_MEMORY, "index: out of memory");
   }
   int64_t *maps[TF_MAX_DIMS + 1], *m = buf;
   maps[0] = offs;
@@ -354,36 +240,13 @@ tf_status tf_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
                flat, maps);
   free(buf);
   free(offs);
-  *out = o;
   return TF_OK;
 }
 
-static tf_status put_values(const tf_tensor *t, const tf_tensor *values,
-                            int nfull, const int64_t *full, tf_tensor **v) {
-  char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
-  bool fits = values->ndim <= nfull;
-  for (int d = 0; fits && d < values->ndim; d++) {
-    int64_t s = values->shape[d], want = full[nfull - values->ndim + d];
-    fits = s == want || s == 1;
-  }
-  TF_CHECK(fits, TF_ERR_SHAPE,
-           "index_put_: values of shape %s cannot be broadcast to the indexed "
-           "shape %s", tf_shape_str(values->ndim, values->shape, a),
-           tf_shape_str(nfull, full, b));
-  /* A copy when the dtype differs or the values might be overwritten
-   * while they are read. */
-  if (values->dtype != t->dtype || values->storage == t->storage)
-    return tf_to_dtype(values, t->dtype, v);
-  tf_tensor_retain((tf_tensor *)values);
-  *v = (tf_tensor *)values;
-  return TF_OK;
-}
-
-tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
-                        const tf_tensor *values, bool accumulate) {
-  TF_TRY(tf_check_cpu("index_put_", t));
-  TF_TRY(tf_check_cpu("index_put_", values));
-  TF_TRY(tf_check_writable("index_put_", t));
+/* values is in t's dtype, does not share t's storage and broadcasts to
+ * I + t.shape[k:]. */
+tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
+                           const tf_tensor *v, bool accumulate) {
   int64_t *offs = NULL;
   TF_TRY(index_offsets("index_put_", t, k, indices, &offs));
   const tf_tensor *i0 = indices[0];
@@ -391,12 +254,6 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
   int64_t full[TF_MAX_DIMS];
   memcpy(full, i0->shape, sizeof(int64_t) * (size_t)nI);
   memcpy(full + nI, t->shape + k, sizeof(int64_t) * (size_t)nrest);
-  tf_tensor *v = NULL;
-  tf_status st = put_values(t, values, nfull, full, &v);
-  if (st != TF_OK) {
-    free(offs);
-    return st;
-  }
   int64_t vstr[TF_MAX_DIMS];
   tf_broadcast_strides(v, nfull, full, vstr);
   int64_t n = tf_tensor_numel(i0), es = (int64_t)tf_dtype_size(t->dtype);
@@ -409,7 +266,6 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
   walk_init(&wr, nrest, full + nI, 2);
   memcpy(wr.strides[0], t->strides + k, sizeof(int64_t) * (size_t)nrest);
   memcpy(wr.strides[1], vstr + nI, sizeof(int64_t) * (size_t)nrest);
-  tf_bump_version(t);
   /* Serial, in row-major order of I: the last write of a repeated index
    * wins, and accumulation adds in one fixed order. */
   for (int64_t i = 0; i < n; i++, walk_next(&wi)) {
@@ -422,7 +278,6 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
         memcpy(d + wr.off[0] * es, s + wr.off[1] * es, (size_t)es);
     }
   }
-  tf_tensor_release(v);
   free(offs);
   return TF_OK;
 }
@@ -437,8 +292,7 @@ static inline bool is_nonzero(const char *p, tf_dtype dt) {
   }
 }
 
-tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("nonzero", t));
+tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out) {
   int64_t n = tf_tensor_numel(t), es = (int64_t)tf_dtype_size(t->dtype);
   /* The count and the fill read one snapshot (a byte per element): had the
    * input changed between two reads, the fill could outrun the output. */
@@ -455,7 +309,7 @@ tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out) {
   }
   int64_t shape[2] = {count, t->ndim};
   tf_tensor *o = NULL;
-  tf_status st = tf_new(2, shape, TF_INT64, &o);
+  tf_status st = tf_new_on(t->storage->alloc, 2, shape, TF_INT64, &o);
   if (st != TF_OK) {
     free(nz);
     return st;
