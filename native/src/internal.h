@@ -67,8 +67,7 @@ tf_status tf_fail(tf_status status, const char *fmt, ...)
 const char *tf_shape_str(int ndim, const int64_t *shape, char *buf);
 const char *tf_dtype_name(tf_dtype dtype);
 
-/* Checks shared by the ops: cpu-only device, dim in range. */
-tf_status tf_check_cpu(const char *op, const tf_tensor *t);
+/* Checks shared by the ops: the device, dim in range. */
 /* t is not NULL and some backend of this build runs on its device. */
 tf_status tf_check_device(const char *op, const tf_tensor *t);
 /* Both pass tf_check_device and share one device (an error naming both). */

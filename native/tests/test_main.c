@@ -183,6 +183,7 @@ int main(int argc, char **argv) {
   suite_ops();
   suite_parallel();
   suite_safety();
+  suite_backend();
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

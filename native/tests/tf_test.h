@@ -125,5 +125,6 @@ void suite_errors(void);
 void suite_ops(void);
 void suite_parallel(void);
 void suite_safety(void);
+void suite_backend(void);
 
 #endif /* TF_TEST_H */

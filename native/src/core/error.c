@@ -38,14 +38,6 @@ const char *tf_dtype_name(tf_dtype dtype) {
   }
 }
 
-tf_status tf_check_cpu(const char *op, const tf_tensor *t) {
-  TF_CHECK(t != NULL, TF_ERR_VALUE, "%s: got a NULL tensor", op);
-  TF_CHECK(t->storage->alloc->host, TF_ERR_DEVICE,
-           "%s: tensor is on device %s, but this op runs only on cpu", op,
-           t->storage->alloc->name);
-  return TF_OK;
-}
-
 tf_status tf_norm_dim(const char *op, int *dim, int ndim) {
   int lo = ndim ? -ndim : -1, hi = ndim ? ndim - 1 : 0;
   TF_CHECK(*dim >= lo && *dim <= hi, TF_ERR_INDEX,

@@ -302,12 +302,14 @@ bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b) {
 }
 
 tf_status tf_tensor_item(const tf_tensor *t, double *fvalue, int64_t *ivalue) {
-  TF_TRY(tf_check_cpu("item", t));
+  TF_TRY(tf_check_device("item", t));
   int64_t n = tf_tensor_numel(t);
   TF_CHECK(n == 1, TF_ERR_VALUE,
            "item: a Tensor with %lld elements cannot be converted to a Python "
            "scalar (expected exactly one element)", (long long)n);
-  const char *p = tf_ptr(t);
+  double elem[1]; /* the element, read into host memory from any device */
+  TF_TRY(t->storage->alloc->to_host(elem, tf_ptr(t), tf_dtype_size(t->dtype)));
+  const char *p = (const char *)elem;
   switch (t->dtype) {
     case TF_FLOAT32: *fvalue = *(const float *)p; *ivalue = 0; break;
     case TF_FLOAT64: *fvalue = *(const double *)p; *ivalue = 0; break;

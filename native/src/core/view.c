@@ -76,7 +76,7 @@ static bool view_strides(const tf_tensor *t, int ndim, const int64_t *shape,
 
 tf_status tf_view(const tf_tensor *t, int ndim, const int64_t *shape,
                   tf_tensor **out) {
-  TF_TRY(tf_check_cpu("view", t));
+  TF_TRY(tf_check_device("view", t));
   int64_t resolved[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   TF_TRY(infer_shape("view", t, ndim, shape, resolved));
   char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
@@ -89,7 +89,7 @@ tf_status tf_view(const tf_tensor *t, int ndim, const int64_t *shape,
 
 tf_status tf_reshape(const tf_tensor *t, int ndim, const int64_t *shape,
                      tf_tensor **out) {
-  TF_TRY(tf_check_cpu("reshape", t));
+  TF_TRY(tf_check_device("reshape", t));
   int64_t resolved[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   TF_TRY(infer_shape("reshape", t, ndim, shape, resolved));
   if (view_strides(t, ndim, resolved, strides))
@@ -103,7 +103,7 @@ tf_status tf_reshape(const tf_tensor *t, int ndim, const int64_t *shape,
 }
 
 tf_status tf_permute(const tf_tensor *t, const int *dims, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("permute", t));
+  TF_TRY(tf_check_device("permute", t));
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   bool seen[TF_MAX_DIMS] = {false};
   for (int d = 0; d < t->ndim; d++) {
@@ -121,7 +121,7 @@ tf_status tf_permute(const tf_tensor *t, const int *dims, tf_tensor **out) {
 
 tf_status tf_transpose(const tf_tensor *t, int dim0, int dim1,
                        tf_tensor **out) {
-  TF_TRY(tf_check_cpu("transpose", t));
+  TF_TRY(tf_check_device("transpose", t));
   TF_TRY(tf_norm_dim("transpose", &dim0, t->ndim));
   TF_TRY(tf_norm_dim("transpose", &dim1, t->ndim));
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
@@ -136,7 +136,7 @@ tf_status tf_transpose(const tf_tensor *t, int dim0, int dim1,
 
 tf_status tf_slice(const tf_tensor *t, int dim, int64_t start, int64_t stop,
                    int64_t step, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("slice", t));
+  TF_TRY(tf_check_device("slice", t));
   TF_CHECK(t->ndim > 0, TF_ERR_INDEX, "slice: cannot slice a 0-d tensor");
   TF_TRY(tf_norm_dim("slice", &dim, t->ndim));
   TF_CHECK(step > 0, TF_ERR_VALUE, "slice: step must be positive, got %lld",
@@ -159,7 +159,7 @@ tf_status tf_slice(const tf_tensor *t, int dim, int64_t start, int64_t stop,
 
 tf_status tf_select(const tf_tensor *t, int dim, int64_t index,
                     tf_tensor **out) {
-  TF_TRY(tf_check_cpu("select", t));
+  TF_TRY(tf_check_device("select", t));
   TF_CHECK(t->ndim > 0, TF_ERR_INDEX,
            "index: invalid index of a 0-d tensor (it has no dims to index)");
   TF_TRY(tf_norm_dim("select", &dim, t->ndim));
@@ -180,7 +180,7 @@ tf_status tf_select(const tf_tensor *t, int dim, int64_t index,
 
 tf_status tf_expand(const tf_tensor *t, int ndim, const int64_t *shape,
                     tf_tensor **out) {
-  TF_TRY(tf_check_cpu("expand", t));
+  TF_TRY(tf_check_device("expand", t));
   char a[TF_SHAPE_STR], b[TF_SHAPE_STR];
   TF_CHECK(ndim >= t->ndim && ndim <= TF_MAX_DIMS, TF_ERR_SHAPE,
            "expand: the target shape %s has fewer dims than the tensor %s",
@@ -213,7 +213,7 @@ tf_status tf_expand(const tf_tensor *t, int ndim, const int64_t *shape,
 }
 
 tf_status tf_squeeze(const tf_tensor *t, uint32_t dim_mask, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("squeeze", t));
+  TF_TRY(tf_check_device("squeeze", t));
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   int k = 0;
   for (int d = 0; d < t->ndim; d++) {
@@ -225,7 +225,7 @@ tf_status tf_squeeze(const tf_tensor *t, uint32_t dim_mask, tf_tensor **out) {
 }
 
 tf_status tf_unsqueeze(const tf_tensor *t, int dim, tf_tensor **out) {
-  TF_TRY(tf_check_cpu("unsqueeze", t));
+  TF_TRY(tf_check_device("unsqueeze", t));
   TF_CHECK(t->ndim < TF_MAX_DIMS, TF_ERR_VALUE,
            "unsqueeze: tensors have at most %d dims", TF_MAX_DIMS);
   TF_TRY(tf_norm_dim("unsqueeze", &dim, t->ndim + 1));
@@ -246,7 +246,7 @@ tf_status tf_unsqueeze(const tf_tensor *t, int dim, tf_tensor **out) {
 tf_status tf_as_strided(const tf_tensor *t, int ndim, const int64_t *shape,
                         const int64_t *strides, int64_t offset,
                         tf_tensor **out) {
-  TF_TRY(tf_check_cpu("as_strided", t));
+  TF_TRY(tf_check_device("as_strided", t));
   TF_CHECK(ndim >= 0 && ndim <= TF_MAX_DIMS, TF_ERR_VALUE,
            "as_strided: tensors have at most %d dims", TF_MAX_DIMS);
   char a[TF_SHAPE_STR], b[TF_SHAPE_STR];

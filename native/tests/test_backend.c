@@ -1,0 +1,67 @@
+/* test_backend.c: the dispatch layer: the cpu backend fills every slot
+ * (the reference every host-memory backend falls back to), the per-thread
+ * choice of a backend, which() with its fallbacks, and the errors for
+ * unknown backends and devices. */
+#include <pthread.h>
+
+#include "../src/backend.h"
+#include "tf_test.h"
+
+static void test_cpu_fills_every_slot(void) {
+  const tf_kernels *k = &tf_cpu_kernels;
+  const void *slots[] = {
+      (const void *)k->copy, (const void *)k->fill, (const void *)k->where,
+      (const void *)k->softmax, (const void *)k->arange, (const void *)k->linspace,
+      (const void *)k->eye, (const void *)k->random, (const void *)k->pad,
+      (const void *)k->tril, (const void *)k->gather, (const void *)k->scatter_add,
+      (const void *)k->index_select, (const void *)k->index_get,
+      (const void *)k->index_put, (const void *)k->nonzero,
+      (const void *)k->matmul[TF_FLOAT32], (const void *)k->matmul[TF_FLOAT64],
+      (const void *)k->matmul[TF_INT64]};
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) CHECK(slots[i] != NULL);
+  REQUIRE(k->unary && k->binary && k->reduce);
+  for (int op = 0; op < TF_UNARY_COUNT; op++) CHECK(k->unary[op] != NULL);
+  for (int op = 0; op < TF_BINARY_COUNT; op++) CHECK(k->binary[op] != NULL);
+  for (int op = 0; op < TF_REDUCE_COUNT; op++) CHECK(k->reduce[op] != NULL);
+}
+
+static void test_which_and_selection(void) {
+  const char *who = NULL;
+  CHECK_OK(tf_backend_which("exp", TF_FLOAT32, TF_CPU, &who));
+  CHECK(who && !strcmp(who, "cpu"));
+  CHECK_OK(tf_backend_which("sum", TF_FLOAT64, TF_CPU, &who));
+  CHECK(who && !strcmp(who, "cpu"));
+  CHECK_ERR(tf_backend_which("frobnicate", TF_FLOAT32, TF_CPU, &who), TF_ERR_VALUE,
+            "'frobnicate' is not an op with a kernel");
+  CHECK_ERR(tf_backend_use("nope", TF_CPU), TF_ERR_VALUE, "unknown backend 'nope'");
+  CHECK_OK(tf_backend_use("cpu", TF_CPU));
+  CHECK(!strcmp(tf_backend_current(TF_CPU), "cpu"));
+  CHECK_OK(tf_backend_use(NULL, TF_CPU));
+  CHECK(tf_backend_current(TF_CUDA) == NULL); /* no CUDA backend in this build */
+  CHECK_ERR(tf_backend_which("exp", TF_FLOAT32, TF_CUDA, &who), TF_ERR_DEVICE,
+            "no backend for device");
+  CHECK(!strcmp(tf_backend_name(0), "cpu"));
+  CHECK(tf_backend_name(tf_backend_count()) == NULL);
+}
+
+static void *use_in_thread(void *arg) {
+  *(tf_status *)arg = tf_backend_use("cpu", TF_CPU);
+  return NULL;
+}
+
+/* A thread's choice is its own: another thread's use() leaves this one's
+ * default in place (both are cpu here; the pointer identity says it). */
+static void test_choice_is_per_thread(void) {
+  tf_status st = TF_ERR_INTERNAL;
+  pthread_t th;
+  REQUIRE(pthread_create(&th, NULL, use_in_thread, &st) == 0);
+  pthread_join(th, NULL);
+  CHECK(st == TF_OK);
+  CHECK(tf_backend_for(TF_CPU) == &tf_cpu_backend);
+}
+
+void suite_backend(void) {
+  RUN(test_cpu_fills_every_slot);
+  RUN(test_which_and_selection);
+  RUN(test_choice_is_per_thread);
+}
