@@ -133,7 +133,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            ops=("softmax",), expected=("stability",), kind="stability"),
     Mutant("matmul-transposed-b",
            "matmul reads a transposed (column-major) B as if it were contiguous",
-           (Edit("native/src/cpu/matmul.c",
+           (Edit("native/src/ops/matmul.c",
                  "  p->b_cs = b->ndim == 1 ? 0 : b->strides[b->ndim - 1];\n",
                  "  p->b_cs = b->ndim == 1 ? 0 : b->strides[b->ndim - 1];\n"
                  "  if (p->b_rs == 1 && p->b_cs == p->k) p->b_rs = p->n, p->b_cs = 1;\n"),),
@@ -182,7 +182,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            ops=("getitem",), expected=("forward",), kind="options"),
     Mutant("norm-neg-inf",
            "norm(p=-inf) computes max |x| (the p=inf branch)",
-           (Edit("native/src/cpu/reduce.c", "param > 0 ? K_ABSMAX : K_ABSMIN;", "K_ABSMAX;"),),
+           (Edit("native/src/cpu/reduce.c", "param > 0 ? K_ABSMAX : K_ABSMIN,", "K_ABSMAX,"),),
            ops=("norm(p=-inf)",), expected=("forward",), kind="options"),
     Mutant("var-unbiased-flag",
            "var/std read unbiased=True as correction 0 and unbiased=False as 1",
