@@ -20,13 +20,15 @@ from hypothesis.extra import numpy as hnp
 
 import tinyfin as tf
 
+from verify.op_kinds import UNARY_KINDS, binary_ops
+
 F32_MAX_ULP = 1
 F64_MAX_ULP = 4
 # Ops whose float32/float64 results must match NumPy bit for bit: IEEE basic
-# operations are correctly rounded, and these never round at all.
-EXACT_BINARY = {"add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne",
-                "lt", "le", "gt", "ge", "logical_and", "logical_or",
-                "logical_xor"}
+# operations are correctly rounded, and comparisons and logic (bool results,
+# ops.def's CMP and LOGIC kinds) never round at all.
+EXACT_BINARY = {"add", "sub", "mul", "div", "maximum", "minimum",
+                *binary_ops("CMP", "LOGIC")}
 
 FLOAT_DTYPES = (np.float32, np.float64)
 TF_DTYPE = {np.dtype(np.float32): tf.float32, np.dtype(np.float64): tf.float64,
@@ -38,7 +40,7 @@ BROADCAST_PAIRS = [((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (3,)), ((3,), ()),
 
 
 # ---- shared with the verification harness: ULP distance, binary operands -----
-from verify.ops_elementwise import CMP, LOGIC, binary_operands  # noqa: E402
+from verify.ops_elementwise import binary_operands  # noqa: E402
 from verify.ulp import ulp_distance  # noqa: E402,F401
 
 
@@ -195,12 +197,13 @@ def _with_errstate(f):
 
 class UnaryCase:
     """One way of calling a unary op: `call(x, out=None)` on tinyfin and
-    `ref(x64)` in NumPy float64; kind is FLOAT / NUM / PRED (ops.def)."""
+    `ref(x64)` in NumPy float64; kind is the op's FLOAT / NUM / PRED, read
+    from ops.def (verify/op_kinds.py)."""
 
     f64_rtol = None  # set where float64 is checked by relative error
 
-    def __init__(self, id, op, kind, call, ref, lo=-4.0, hi=4.0, method=None):
-        self.id, self.op, self.kind = id, op, kind
+    def __init__(self, id, op, call, ref, lo=-4.0, hi=4.0, method=None):
+        self.id, self.op, self.kind = id, op, UNARY_KINDS[op]
         self.call, self.ref = call, _with_errstate(ref)
         self.lo, self.hi = lo, hi
         self.method = method  # name of the Tensor method, if the plain form
@@ -213,13 +216,6 @@ def _plain(name):
     return lambda x, out=None: getattr(tf, name)(x, out=out) if out is not None \
         else getattr(tf, name)(x)
 
-
-_KIND = {n: "FLOAT" for n in (
-    "exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal sin cos tan "
-    "tanh sigmoid leaky_relu elu gelu silu softplus erf").split()}
-_KIND.update({n: "NUM" for n in (
-    "neg abs sign square relu floor ceil round trunc clamp nan_to_num").split()})
-_KIND.update({n: "PRED" for n in "isnan isinf isfinite logical_not".split()})
 
 _PLAIN_REFS = {
     "neg": (np.negative,),
@@ -259,39 +255,38 @@ def _unary_cases():
     cases = []
     for name, spec in _PLAIN_REFS.items():
         ref, lo, hi = spec if len(spec) == 3 else (spec[0], -4.0, 4.0)
-        cases.append(UnaryCase(name, name, _KIND[name], _plain(name), ref, lo, hi,
-                               method=name))
+        cases.append(UnaryCase(name, name, _plain(name), ref, lo, hi, method=name))
     add = cases.append
-    add(UnaryCase("leaky_relu", "leaky_relu", "FLOAT",
+    add(UnaryCase("leaky_relu", "leaky_relu",
                   lambda x, out=None: tf.leaky_relu(x),
                   lambda x: np.where(x < 0, x * 0.01, x)))
-    add(UnaryCase("leaky_relu(0.2)", "leaky_relu", "FLOAT",
+    add(UnaryCase("leaky_relu(0.2)", "leaky_relu",
                   lambda x, out=None: tf.leaky_relu(x, 0.2),
                   lambda x: np.where(x < 0, x * 0.2, x)))
-    add(UnaryCase("elu", "elu", "FLOAT", lambda x, out=None: tf.elu(x),
+    add(UnaryCase("elu", "elu", lambda x, out=None: tf.elu(x),
                   lambda x: np.where(x > 0, x, np.expm1(x))))
-    add(UnaryCase("elu(0.5)", "elu", "FLOAT", lambda x, out=None: tf.elu(x, alpha=0.5),
+    add(UnaryCase("elu(0.5)", "elu", lambda x, out=None: tf.elu(x, alpha=0.5),
                   lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))))
-    add(UnaryCase("gelu", "gelu", "FLOAT", lambda x, out=None: tf.gelu(x),
+    add(UnaryCase("gelu", "gelu", lambda x, out=None: tf.gelu(x),
                   ref_gelu, -8, 8))
-    add(UnaryCase("gelu(tanh)", "gelu", "FLOAT",
+    add(UnaryCase("gelu(tanh)", "gelu",
                   lambda x, out=None: tf.gelu(x, approximate="tanh"),
                   ref_gelu_tanh, -8, 8))
-    add(UnaryCase("softplus", "softplus", "FLOAT", lambda x, out=None: tf.softplus(x),
+    add(UnaryCase("softplus", "softplus", lambda x, out=None: tf.softplus(x),
                   ref_softplus, -30, 30))
-    add(UnaryCase("softplus(2,5)", "softplus", "FLOAT",
+    add(UnaryCase("softplus(2,5)", "softplus",
                   lambda x, out=None: tf.softplus(x, beta=2.0, threshold=5.0),
                   lambda x: ref_softplus(x, 2.0, 5.0), -6, 6))
-    add(UnaryCase("clamp(-1,2)", "clamp", "NUM",
+    add(UnaryCase("clamp(-1,2)", "clamp",
                   lambda x, out=None: tf.clamp(x, -1, 2, out=out),
                   lambda x: np.minimum(np.maximum(x, -1.0), 2.0)))
-    add(UnaryCase("clamp(min=1)", "clamp", "NUM",
+    add(UnaryCase("clamp(min=1)", "clamp",
                   lambda x, out=None: tf.clamp(x, min=1, out=out),
                   lambda x: np.maximum(x, 1.0)))
-    add(UnaryCase("clamp(max=1)", "clamp", "NUM",
+    add(UnaryCase("clamp(max=1)", "clamp",
                   lambda x, out=None: tf.clamp(x, max=1, out=out),
                   lambda x: np.minimum(x, 1.0)))
-    add(UnaryCase("nan_to_num", "nan_to_num", "NUM",
+    add(UnaryCase("nan_to_num", "nan_to_num",
                   lambda x, out=None: tf.nan_to_num(x, nan=1.5, posinf=7.0, neginf=-7.0),
                   lambda x: np.nan_to_num(x, nan=1.5, posinf=7.0, neginf=-7.0)))
     for c in cases:
@@ -336,9 +331,7 @@ BINARY_REF = {
     "tanh_backward": _np_tanh_backward,        # grad * tanh'(x)
     "sigmoid_backward": _np_sigmoid_backward,  # grad * sigmoid'(x)
 }
-CMP_OPS, LOGIC_OPS = CMP, LOGIC
-ARITH_OPS = {"add", "sub", "mul", "floor_divide", "remainder", "pow", "maximum",
-             "minimum"}
+CMP_OPS, LOGIC_OPS = set(binary_ops("CMP")), set(binary_ops("LOGIC"))
 
 
 def binary_ref(name, a, b):

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinyfin as tf
+from verify.op_kinds import binary_ops
 from helpers_elementwise import (BROADCAST_PAIRS, CMP_OPS, EXACT_BINARY,
                                  FLOAT_DTYPES, LOGIC_OPS, SAME_SHAPES,
                                  UNARY_BY_ID, UNARY_CASES, UNARY_OPS_COVERED,
@@ -355,8 +356,9 @@ def _binary_case_iter(name, dtype):
             yield f"{sa}x{sb} b {lname}", a, bv, T(a), bt
 
 
-# Ops whose result is floating point even for integer operands.
-FLOAT_RESULT_OPS = {"div", "tanh_backward", "sigmoid_backward"}
+# Ops whose result is floating point even for integer operands (ops.def's
+# TRUEDIV kind).
+FLOAT_RESULT_OPS = set(binary_ops("TRUEDIV"))
 
 
 def _expected_binary_dtype(name, dtype):

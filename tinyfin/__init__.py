@@ -10,12 +10,15 @@ from .dtypes import double, dtype, float, float32, float64, int64, long  # noqa:
 from ._device import device
 from .tensor import Tensor
 
-# The op modules register their functions on import.
-from . import elementwise, creation, views  # noqa: E402,F401  isort: skip
+# The op modules register their functions on import; elementwise_grad gives
+# elementwise its gradient formulas. autograd.functional is built on the op
+# modules, so it comes after them (see autograd/__init__.py).
+from . import elementwise, elementwise_grad, creation, views  # noqa: E402,F401  isort: skip
 from . import reduction, linalg, shape, indexing  # noqa: E402,F401  isort: skip
 from ._exports import FUNCTIONS as _FUNCTIONS  # noqa: E402
 from ._format import set_printoptions  # noqa: E402
 from . import autograd  # noqa: E402
+from .autograd import functional  # noqa: E402,F401
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 

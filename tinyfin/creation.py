@@ -114,6 +114,14 @@ def tensor(data, dtype: DTypeLike = None, requires_grad: bool = False,
     return _finish(t, requires_grad)
 
 
+def _reduce(self: Tensor):
+    """Pickling: a tensor is rebuilt by tensor() from a copy of its data."""
+    return (tensor, (self.detach().numpy().copy(),))
+
+
+Tensor.__reduce__ = _reduce
+
+
 @register("as_tensor", method=False)
 def as_tensor(data, dtype: DTypeLike = None) -> Tensor:
     if isinstance(data, Tensor) and (

@@ -3,7 +3,9 @@ where(), clamp(), and the operator dunders and in-place forms of Tensor.
 
 The op codes come from the C core's own name tables (`_C.UNARY_OPS`,
 `_C.BINARY_OPS`); at import every C op must have a Python function here and
-vice versa, so the two lists cannot drift apart.
+vice versa, so the two lists cannot drift apart. The gradient formulas live
+in elementwise_grad.py, which is built on these ops: it hands them over
+through `install_gradients` when the package imports it.
 """
 from __future__ import annotations
 
@@ -14,15 +16,18 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import _C
+from . import _C, _exports
 from . import dtypes as _dtypes
-from .autograd.grad_mode import state as _grad_state
-from .autograd.graph import (OUT, check_inplace, preserve_saved,
-                             rebase_history, record)
 from ._args import SCALAR_INT, as_real, scalar_args
+from ._coordinates import nonzero_coordinates
+from .autograd.grad_mode import no_grad, state as _grad_state
+from .autograd.graph import OUT, check_inplace, record
+from .autograd.inplace import write_tracked
 from .autograd.util import sum_to
+from .creation import full
 from .tensor import (Handle, Tensor, _call, _wrap, register, renamed_errors,
                      require_tensor)
+from .views import broadcast_shapes
 
 U = {name: code for code, name in enumerate(_C.UNARY_OPS)}
 B = {name: code for code, name in enumerate(_C.BINARY_OPS)}
@@ -61,8 +66,8 @@ def unary(code: int, x: Tensor, p0: float = 0.0, p1: float = 0.0,
             _record_unary(code, x, result, (p0, p1, p2))
         return result
     if _grad_state.enabled and (x._rg or out._rg):
-        return _write_tracked(_C.UNARY_OPS[code], out,
-                              lambda: unary(code, x, p0, p1, p2))
+        return write_tracked(_C.UNARY_OPS[code], out,
+                             lambda: unary(code, x, p0, p1, p2))
     _check(_tf_unary_into(code, x._h, p0, p1, p2, out._h))
     return out
 
@@ -73,7 +78,8 @@ def _make_unary_backward(formula):
     return backward
 
 
-_UNARY_BACKWARD = {}   # op code -> (backward, saves x, saves out)
+# op code -> (backward, saves x, saves out), filled by install_gradients
+_UNARY_BACKWARD = {}
 
 
 def _record_unary(code: int, x: Tensor, out: Tensor, params: tuple) -> None:
@@ -83,22 +89,6 @@ def _record_unary(code: int, x: Tensor, out: Tensor, params: tuple) -> None:
     backward, save_x, save_out = entry
     record(_C.UNARY_OPS[code], out, (x,), backward,
            (x if save_x else None, OUT if save_out else None, params))
-
-
-def _write_tracked(op: str, target: Tensor, compute) -> Tensor:
-    """out= or in-place write where autograd is involved: compute the result
-    out of place (recorded), check the dtype rule, copy it into target and
-    give target the result's graph."""
-    check_inplace(target, op)
-    result = compute()
-    preserve_saved(result.grad_fn, target)
-    if result.dtype.is_floating_point and not target.dtype.is_floating_point:
-        raise TypeError(f"{op}: result type {result.dtype.name} can't be cast "
-                        f"to the desired output type {target.dtype.name}")
-    with _no_grad():
-        _check(_C.tf_copy_(target._h, result._h))
-    rebase_history(target, result)
-    return target
 
 
 def _define_unary(name: str) -> None:
@@ -169,7 +159,6 @@ def _require_number(op: str, name: str, value) -> None:
 def _check_bound_shapes(input: Tensor, *bounds) -> None:
     """clamp's tensor bounds broadcast with the input (checked here so that
     the message names clamp, not the maximum/minimum doing the work)."""
-    from .views import broadcast_shapes
     for name, bound in zip(("min", "max"), bounds):
         if isinstance(bound, Tensor):
             try:
@@ -226,7 +215,7 @@ def _clamp_by_extremes(input: Tensor, lo, hi) -> Tensor:
     (all of it at a bound, not maximum's half for a tie), lo where x < lo,
     hi where x > hi; when lo > hi the result is hi and so is the gradient."""
     _check_bound_shapes(input, lo, hi)
-    with _no_grad():
+    with no_grad():
         result = input if lo is None else maximum(input, lo)
         result = result if hi is None else minimum(result, hi)
     bounds = tuple(b if isinstance(b, Tensor) else None for b in (lo, hi))
@@ -268,8 +257,8 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
     Python scalar (which never raises the tensor's dtype within its kind)."""
     if out is not None and _grad_state.enabled and (
             getattr(a, "_rg", False) or getattr(b, "_rg", False) or out._rg):
-        return _write_tracked(_C.BINARY_OPS[code], out,
-                              lambda: binary(code, a, b))
+        return write_tracked(_C.BINARY_OPS[code], out,
+                             lambda: binary(code, a, b))
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if out is None:
@@ -302,7 +291,8 @@ def binary(code: int, a, b, out: Optional[Tensor] = None) -> Tensor:
     return out
 
 
-_BINARY_FORMULAS = {}   # op code -> (backward, saves a, saves b, saves out)
+# op code -> (backward, saves a, saves b, saves out), filled by install_gradients
+_BINARY_FORMULAS = {}
 _same_shape = _C.fast.tf_tensor_same_shape
 
 
@@ -342,7 +332,6 @@ def _record_binary(code: int, a, b, out: Tensor) -> None:
 def scalar_tensor(value, like: Tensor) -> Tensor:
     """A 0-d tensor for a Python scalar, in the dtype PyTorch would give the
     scalar next to `like` (a float scalar keeps a float tensor's dtype)."""
-    from .creation import full
     f, i, kind = scalar_args("scalar", value)
     dt = like.dtype
     cat = 0 if dt is _dtypes.bool_ else 1 if dt is _dtypes.int64 else 2
@@ -475,9 +464,8 @@ def result_type(a, b) -> _dtypes.dtype:
 def where(condition: Tensor, input=None, other=None) -> Tensor:
     """input where condition is true, else other (NumPy broadcasting).
     With only a condition, the coordinates of its true elements."""
-    if input is None and other is None:
-        from .indexing import nonzero
-        return nonzero(condition, as_tuple=True)
+    if input is None and other is None:  # nonzero(condition, as_tuple=True)
+        return nonzero_coordinates(require_tensor("nonzero", condition))
     require_tensor("where", condition)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: at least one of input and other must be a "
@@ -627,33 +615,30 @@ def copy_(self: Tensor, src: Tensor) -> Tensor:
     src's graph in place of its own."""
     require_tensor("copy_", src)
     if _grad_state.enabled and (self._rg or src._rg):
-        return _write_tracked("copy_", self, lambda: src.expand(*self.shape))
+        return write_tracked("copy_", self, lambda: src.expand(*self.shape))
     _check(_C.tf_copy_(self._h, src._h))
     return self
 
 
-def _no_grad():
-    from .autograd.grad_mode import no_grad
-    return no_grad()
-
-
-def _install_formulas() -> None:
-    from . import elementwise_grad as G
-    for name, (formula, saves) in G.UNARY.items():
+def install_gradients(unary_formulas: dict, binary_formulas: dict,
+                      not_differentiable: set) -> None:
+    """Take the gradient formulas of elementwise_grad.py (its UNARY, BINARY
+    and NOT_DIFFERENTIABLE tables, by op name); every C op must have one or
+    be listed as not differentiable."""
+    for name, (formula, saves) in unary_formulas.items():
         _UNARY_BACKWARD[U[name]] = (_make_unary_backward(formula),
                                     "x" in saves, "out" in saves)
-    for name, (grad_a, grad_b, saves) in G.BINARY.items():
+    for name, (grad_a, grad_b, saves) in binary_formulas.items():
         _BINARY_FORMULAS[B[name]] = (_binary_backward(grad_a, grad_b),
                                      "a" in saves, "b" in saves, "out" in saves)
-    missing = set(_C.UNARY_OPS + _C.BINARY_OPS) - set(G.UNARY) - set(G.BINARY) \
-        - G.NOT_DIFFERENTIABLE
+    missing = set(_C.UNARY_OPS + _C.BINARY_OPS) - set(unary_formulas) \
+        - set(binary_formulas) - not_differentiable
     if missing:
         raise ImportError(f"tinyfin: ops without a gradient formula: {sorted(missing)}")
 
 
 def _check_registry() -> None:
     """Every C op has a Python function and vice versa (checked at import)."""
-    from . import _exports
     missing = [n for n in _C.UNARY_OPS + _C.BINARY_OPS
                if n not in _exports.FUNCTIONS]
     if missing:
@@ -661,4 +646,3 @@ def _check_registry() -> None:
 
 
 _check_registry()
-_install_formulas()

@@ -13,6 +13,10 @@ Conventions at points where the derivative is undefined (as PyTorch):
 abs'(0) = 0, relu'(0) = 0, clamp passes the gradient where min <= x <= max,
 maximum/minimum split the gradient evenly between equal operands,
 floor/ceil/round/trunc/sign have zero gradient.
+
+The formulas are built on the ops of elementwise.py, so this module sits
+above it and hands the tables over at import (`E.install_gradients`, at the
+bottom); tinyfin/__init__.py imports it right after elementwise.
 """
 from __future__ import annotations
 
@@ -152,3 +156,6 @@ BINARY = {
                          lambda G, g, x, out: E.sigmoid_backward(G * g, x)
                          * (1.0 - E.sigmoid(x) * 2.0), "a,b"),
 }
+
+
+E.install_gradients(UNARY, BINARY, NOT_DIFFERENTIABLE)

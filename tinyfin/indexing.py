@@ -17,10 +17,11 @@ Basic indexing returns views; advanced indexing copies (tf_index_get) and
 writes through the view into the original storage (tf_index_put_).
 
 Gradients: reading (getitem, gather, index_select) is a linear map recorded
-with shape._linear, its adjoint (an accumulating put into zeros) being its
-gradient and vice versa. Writing (setitem, index_put_, the in-place ops) on
-a tensor in the graph runs the write out of place as a recorded index_put,
-copies the result in and moves the graph over (rebase_history). A write into
+with autograd.linear_maps.linear, its adjoint (an accumulating put into
+zeros) being its gradient and vice versa. Writing (setitem, index_put_, the
+in-place ops) on a tensor in the graph runs the write out of place as a
+recorded index_put, copies the result in and moves the graph over
+(autograd.inplace.write_tracked). A write into
 a view of a graph tensor gives that view the new graph, but not the tensor it
 views: tinyfin does not track view bases, so differentiate through the base
 only after writes made to the base itself.
@@ -36,12 +37,18 @@ import numpy as np
 from . import _C
 from . import dtypes as _dtypes
 from ._args import c_dim
+from ._coordinates import nonzero_coordinates
 from .autograd.grad_mode import no_grad, state as _grad_state
 from .autograd.graph import needs_grad, record
+from .autograd.inplace import overwrite, write_tracked
+from .autograd.linear_maps import (embed, index_add_put, index_select_get,
+                                   linear, untracked_zeros)
 from .autograd.util import sum_to
-from .shape import (_embed, _index_add_put, _index_select_get, _inplace,
-                    _linear, _zeros)
+from .creation import from_numpy, full, tensor
+from .elementwise import add, fill_, where
+from .shape import pad
 from .tensor import Tensor, _call, _norm_dim, register, renamed_errors, require_tensor
+from .views import broadcast_shapes, broadcast_tensors, expand
 
 _int64, _bool = _dtypes.int64, _dtypes.bool_
 # Left where an Ellipsis covered no dims: NumPy still counts it as standing
@@ -77,7 +84,6 @@ def _index_tensor(op: str, obj) -> Tensor:
             raise IndexError(f"{op}: tensors used as indices must be int64 or "
                              f"bool, got {obj.dtype.name}")
         return obj
-    from .creation import from_numpy
     try:
         arr = np.asarray(obj)
     except (ValueError, TypeError):
@@ -133,8 +139,7 @@ def _mask_to_indices(op: str, mask: Tensor, shape: tuple, at: int) -> list:
         raise IndexError(f"{op}: the shape of the mask {mask.shape} at index "
                          f"{at} does not match the shape of the indexed "
                          f"tensor {shape[at:at + k]} at index {at}")
-    coords = _call(_C.tf_nonzero, mask._h)
-    return [_call(_C.tf_select, coords._h, 1, j) for j in range(k)]
+    return list(nonzero_coordinates(mask))
 
 
 def _parse(op: str, index, shape: tuple) -> list:
@@ -223,7 +228,6 @@ def _basic(t: Tensor, items: list) -> _Plan:
 
 # ---- step 3: advanced indexing --------------------------------------------------
 def _broadcast_indices(op: str, advs: List[_Adv]) -> Tuple[tuple, list]:
-    from .views import broadcast_shapes, expand
     shapes = [a.tensor.shape for a in advs]
     try:
         shape = broadcast_shapes(*shapes)
@@ -321,7 +325,6 @@ def _put_items(t: Tensor, items: list, value, accumulate: bool) -> None:
     if plan.advs:
         _advanced_put(plan, value, accumulate)
     elif accumulate:
-        from .elementwise import add
         value = _value_tensor("index_put_", value, t)
         if value.dtype is not t.dtype:
             value = _call(_C.tf_to_dtype, value._h, t.dtype.code)
@@ -340,7 +343,7 @@ def _getitem_tracked(x: Tensor, index) -> Tensor:
             t is tuple and _only_ints_and_slices(index, x.ndim))):
         index = index if t is tuple else (index,)
         get = lambda v: _ints_and_slices(v, index)  # noqa: E731
-        return _linear("index", x, get, _embed(get))
+        return linear("index", x, get, embed(get))
     items = _parse("index", index, x.shape)
     return _index_items(x, items)
 
@@ -352,10 +355,10 @@ def _index_items(x: Tensor, items: list) -> Tensor:
         return _get_items(v, items)
 
     def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g)
+        z = untracked_zeros(shape, g)
         _put_items(z, items, g, True)
         return z
-    return _linear("index", x, get, put, _index_tensors(items))
+    return linear("index", x, get, put, _index_tensors(items))
 
 
 def _only_ints_and_slices(index: tuple, ndim: int) -> bool:
@@ -384,7 +387,6 @@ def _ints_and_slices(v: Tensor, index: tuple) -> Tensor:
 def _value_tensor(op: str, value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    from .creation import full, tensor
     if isinstance(value, (bool, int, float, np.generic)):
         return full((), value, dtype=like.dtype)
     try:
@@ -396,7 +398,6 @@ def _value_tensor(op: str, value, like: Tensor) -> Tensor:
 
 def _fit_value(op: str, value: Tensor, shape: tuple) -> Tensor:
     """value broadcast to shape (a view); extra leading size-1 dims drop."""
-    from .views import expand
     extra = value.ndim - len(shape)
     if extra > 0 and all(s == 1 for s in value.shape[:extra]):
         value = value.reshape(value.shape[extra:])
@@ -414,7 +415,6 @@ def _basic_set(view: Tensor, value) -> None:
         _C.check(_C.tf_copy_(view._h, value._h))  # value must stay alive
         return
     if isinstance(value, (bool, int, float, np.generic)):
-        from .elementwise import fill_
         fill_(view, value)
         return
     _basic_set(view, _value_tensor("index_put_", value, view))
@@ -451,9 +451,8 @@ def setitem(self: Tensor, index, value, accumulate: bool = False) -> None:
     if _grad_state.enabled and (self._rg or (
             getattr(value, "_rg", False) and self.dtype.is_floating_point)):
         # When self is a view, its base keeps its old graph (see the top).
-        from .elementwise import _write_tracked
-        _write_tracked("index_put_", self,
-                       lambda: _index_put_tracked(self, index, value, accumulate))
+        write_tracked("index_put_", self,
+                      lambda: _index_put_tracked(self, index, value, accumulate))
         return
     t = type(index)
     if not accumulate and self.ndim and (
@@ -546,11 +545,11 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
         return _call(_C.tf_gather, t._h, d, index._h)
 
     def put(g: Tensor, shape: tuple) -> Tensor:
-        return _call(_C.tf_scatter_add, _zeros(shape, g)._h, d,
+        return _call(_C.tf_scatter_add, untracked_zeros(shape, g)._h, d,
                      index._h, g._h)
     if not needs_grad(input):
         return get(input)
-    return _linear("gather", input, get, put, (index,))
+    return linear("gather", input, get, put, (index,))
 
 
 @register("scatter_add")
@@ -575,7 +574,6 @@ def _scatter_add_backward(g, index, dim, want_input, want_src, src_shape,
     if want_src:
         gs = gather(g, dim, index)
         if gs.shape != src_shape:  # src may be larger than index: unused rest
-            from .shape import pad
             widths = []
             for have, need in zip(reversed(gs.shape), reversed(src_shape)):
                 widths += [0, need - have]
@@ -587,8 +585,8 @@ def _scatter_add_backward(g, index, dim, want_input, want_src, src_shape,
 
 @register("scatter_add_", function=False)
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    return _inplace("scatter_add_", self,
-                    lambda: scatter_add(self, dim, index, src), src)
+    return overwrite("scatter_add_", self,
+                     lambda: scatter_add(self, dim, index, src), src)
 
 
 @register("index_select")
@@ -597,11 +595,11 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     require_tensor("index_select", index, "index")
     require_tensor("index_select", input)
     dim = c_dim("index_select", dim)
-    get = _index_select_get(dim, index)
+    get = index_select_get(dim, index)
     if not needs_grad(input):
         return get(input)
-    return _linear("index_select", input, get,
-                   _index_add_put(dim, index), (index,))
+    return linear("index_select", input, get,
+                  index_add_put(dim, index), (index,))
 
 
 @register("take_along_dim")
@@ -617,7 +615,6 @@ def take_along_dim(input: Tensor, indices: Tensor,
     if input.ndim != indices.ndim:
         raise ValueError(f"take_along_dim: input {input.shape} and indices "
                          f"{indices.shape} must have the same number of dims")
-    from .views import broadcast_shapes, expand
     d = _norm_dim("take_along_dim", dim, input.ndim)
     a = list(input.shape)
     b = list(indices.shape)
@@ -636,9 +633,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     require_tensor("nonzero", input)
     if not as_tuple:
         return _call(_C.tf_nonzero, input._h)
-    flat = input if input.ndim else input.reshape(1)
-    coords = _call(_C.tf_nonzero, flat._h)
-    return tuple(_call(_C.tf_select, coords._h, 1, j) for j in range(flat.ndim))
+    return nonzero_coordinates(input)
 
 
 @register("argwhere")
@@ -648,7 +643,6 @@ def argwhere(input: Tensor) -> Tensor:
 
 # ---- masks ----------------------------------------------------------------------------
 def _check_mask(op: str, mask, shape: tuple) -> Tensor:
-    from .views import broadcast_shapes
     require_tensor(op, mask, "mask")
     if mask.dtype is not _bool:
         raise TypeError(f"{op}: mask must be a bool tensor, got "
@@ -673,13 +667,11 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
             raise ValueError(f"masked_fill: only supports a 0-d value tensor, "
                              f"got shape {value.shape}")
         if needs_grad(value):  # where() gives value the sum of g under mask
-            from .elementwise import where
             return where(mask, value.to(input.dtype), input)
         value = value.item()
     elif not isinstance(value, (bool, int, float, np.generic)):
         raise TypeError(f"masked_fill: value must be a number or a 0-d "
                         f"Tensor, got {type(value).__name__}")
-    from .creation import full
     fill = full((), value, dtype=input.dtype)
     out = _call(_C.tf_where, mask._h, fill._h, input._h)
     if needs_grad(input):
@@ -688,21 +680,19 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 
 def _masked_fill_backward(g, mask):
-    from .elementwise import where
-    return (where(mask, _zeros((), g), g),)
+    return (where(mask, untracked_zeros((), g), g),)
 
 
 @register("masked_fill_", function=False)
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
-    return _inplace("masked_fill_", self,
-                    lambda: masked_fill(self, mask, value),
-                    value if isinstance(value, Tensor) else None)
+    return overwrite("masked_fill_", self,
+                     lambda: masked_fill(self, mask, value),
+                     value if isinstance(value, Tensor) else None)
 
 
 @register("masked_select")
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of input (broadcast with mask) where mask is true, 1-D."""
-    from .views import broadcast_tensors
     require_tensor("masked_select", input)
     require_tensor("masked_select", mask, "mask")
     if mask.dtype is not _bool:

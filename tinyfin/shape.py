@@ -2,24 +2,28 @@
 repeat/tile, pad (torch.nn.functional.pad's convention), tril/triu, roll,
 and the hstack/vstack conveniences; with their gradients.
 
-Ops that only pick elements (slices, selections, gathers) are linear maps
-whose adjoint scatters the gradient into zeros. `_linear` records such a
-pair so that each one is the other's gradient: derivatives of any order
-come out without an untracked in-place write on the way.
+Ops that only pick elements (split, chunk, unbind, narrow, the slices of
+roll and of cat's gradient, pad's reflect and replicate modes) take their
+gradients from autograd/linear_maps.py: each is a linear map recorded with
+its adjoint, so derivatives of any order come out.
 """
 from __future__ import annotations
 
-from ctypes import c_int, c_void_p
-from typing import Callable, List, Sequence, Tuple, Union
+from ctypes import c_void_p
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _C
-from ._args import SCALAR_INT, as_int, as_ints, c_dim, scalar_args
-from .autograd.grad_mode import no_grad
+from ._args import as_int, as_ints, c_dim, scalar_args
 from .autograd.graph import needs_grad, record
+from .autograd.inplace import overwrite
+from .autograd.linear_maps import (adjoint, index_add_put, index_select_get,
+                                   untracked_zeros, view_grad)
+from .creation import from_numpy
 from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
                      require_tensor)
+from .views import clone, unsqueeze
 
 _PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2}
 
@@ -65,85 +69,11 @@ def _dims(op: str, dims, ndim: int) -> List[int]:
     return out
 
 
-# ---- gradients of ops that pick elements ------------------------------------
-def _linear(name: str, x: Tensor, get: Callable, put: Callable,
-            saved: tuple = ()) -> Tensor:
-    """get(x), where get picks elements of x with raw C calls (no graph);
-    put(g, shape) is its adjoint: g scattered (added) into zeros of shape.
-    `saved` lists tensors the two read (index tensors), so an in-place
-    change to them is caught at backward time."""
-    out = get(x)
-    if needs_grad(x):
-        shape = x.shape
-        record(name, out, (x,),
-               lambda g, *_: (_adjoint(name, g, shape, get, put, saved),), saved)
-    return out
-
-
-def _adjoint(name: str, g: Tensor, shape: tuple, get: Callable, put: Callable,
-             saved: tuple) -> Tensor:
-    with no_grad():
-        out = put(g, shape)
-    if needs_grad(g):
-        record(name + "_backward", out, (g,),
-               lambda gg, *_: (_linear(name, gg, get, put, saved),), saved)
-    return out
-
-
-def _zeros(shape: tuple, like: Tensor) -> Tensor:
-    """Zeros of shape in like's dtype, on like's device."""
-    return _call(_C.tf_full, len(shape), _C.shape_array(shape), like.dtype.code,
-                 0.0, 0, SCALAR_INT, _C.tf_tensor_device(like._h))
-
-
-def _embed(get: Callable) -> Callable:
-    """The adjoint of a view: g copied into that view of zeros (views of
-    basic indexing never overlap, so a copy is the adjoint)."""
-    def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g)
-        view = get(z)  # held: its handle must outlive the copy
-        _C.check(_C.tf_copy_(view._h, g._h))
-        return z
-    return put
-
-
-def _view_grad(name: str, x: Tensor, get: Callable) -> Tensor:
-    """get(x), a view that picks elements, recorded with its adjoint."""
-    if not needs_grad(x):
-        return get(x)
-    return _linear(name, x, get, _embed(get))
-
-
-def _index_add_put(dim: int, index: Tensor) -> Callable:
-    """The adjoint of index_select along dim: g added at the rows of index
-    into zeros (repeated indices add up)."""
-    def put(g: Tensor, shape: tuple) -> Tensor:
-        z = _zeros(shape, g)
-        idx = index if index.ndim else _call(
-            _C.tf_reshape, index._h, 1, _C.shape_array((1,)))
-        if not shape:  # a 0-d input: index_select saw it as one element
-            zf = _call(_C.tf_reshape, z._h, 1, _C.shape_array((1,)))
-            gf = _call(_C.tf_reshape, g._h, 1, _C.shape_array((g.numel(),)))
-        else:
-            d = dim % len(shape)
-            order = [d] + [i for i in range(len(shape)) if i != d]
-            perm = (c_int * len(order))(*order)
-            zf = _call(_C.tf_permute, z._h, perm)
-            gf = _call(_C.tf_permute, g._h, perm)
-        handles = (c_void_p * 1)(idx._h)
-        _C.check(_C.tf_index_put_(zf._h, 1, handles, gf._h, True))
-        return z
-    return put
-
-
-def _index_select_get(dim: int, index: Tensor) -> Callable:
-    return lambda t: _call(_C.tf_index_select, t._h, dim, index._h)
-
-
+# ---- slices: views recorded with their adjoint ----------------------------
 def _slice(t: Tensor, dim: int, start: int, stop: int) -> Tensor:
     """t[..., start:stop] along dim, a view (recorded)."""
-    return _view_grad("slice", t,
-                      lambda v: _call(_C.tf_slice, v._h, dim, start, stop, 1))
+    return view_grad("slice", t,
+                     lambda v: _call(_C.tf_slice, v._h, dim, start, stop, 1))
 
 
 # ---- joining (copies) -----------------------------------------------------
@@ -169,7 +99,7 @@ def _cat_backward(g, d, parts, wanted):
     grads, start = [], 0
     for size, want in zip(parts, wanted):
         if size is None:
-            grads.append(_zeros((0,), g) if want else None)
+            grads.append(untracked_zeros((0,), g) if want else None)
             continue
         grads.append(_slice(g, d, start, start + size) if want else None)
         start += size
@@ -187,7 +117,6 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                              f"but got {shape} at entry 0 and {t.shape} at "
                              f"entry {i}")
     d = _norm_dim("stack", dim, len(shape) + 1)
-    from .views import unsqueeze
     with renamed_errors("stack", "cat"):
         return cat([unsqueeze(t, d) for t in tensors], d)
 
@@ -266,8 +195,8 @@ def unbind(input: Tensor, dim: int = 0) -> Tuple[Tensor, ...]:
     if require_tensor("unbind", input).ndim == 0:
         raise ValueError("unbind: cannot unbind a 0-d tensor")
     d = _norm_dim("unbind", dim, input.ndim)
-    return tuple(_view_grad("unbind", input,
-                            lambda v, i=i: _call(_C.tf_select, v._h, d, i))
+    return tuple(view_grad("unbind", input,
+                           lambda v, i=i: _call(_C.tf_select, v._h, d, i))
                  for i in range(input.shape[d]))
 
 
@@ -340,7 +269,6 @@ def repeat(self: Tensor, *sizes) -> Tensor:
     # (1, s0, 1, s1, ...) expanded to (r0, s0, r1, s1, ...), copied once,
     # then read as (r0*s0, r1*s1, ...). Made of differentiable views, so the
     # gradient is expand's: g summed over the repeat dims.
-    from .views import clone
     pairs = tuple(x for s in shape for x in (1, s))
     wide = tuple(x for r, s in zip(sizes, shape) for x in (r, s))
     with renamed_errors("repeat", "expand"):  # a count beyond 64 bits
@@ -383,7 +311,6 @@ def roll(input: Tensor, shifts: Union[int, Sequence[int]],
         if s:
             out = cat([_slice(out, d, size - s, size), _slice(out, d, 0, size - s)], d)
     if out is input:
-        from .views import clone
         return clone(input)
     return out
 
@@ -435,7 +362,6 @@ def _pad_constant_backward(g, back):
 def _pad_indices(mode: str, shape: tuple, pads: list) -> list:
     """reflect and replicate pad each dim by an index_select: for every
     padded dim, (dim, the int64 source index of each output position)."""
-    from .creation import from_numpy
     result = []
     for d, n in enumerate(shape):
         before, after = pads[2 * d], pads[2 * d + 1]
@@ -456,8 +382,8 @@ def _pad_index_backward(g, indices, shape):
     sizes = list(g.shape)
     for d, index in reversed(indices):
         sizes[d] = shape[d]
-        g = _adjoint("pad", g, tuple(sizes), _index_select_get(d, index),
-                     _index_add_put(d, index), ())
+        g = adjoint("pad", g, tuple(sizes), index_select_get(d, index),
+                    index_add_put(d, index), ())
     return (g,)
 
 
@@ -485,22 +411,11 @@ def _tril(input: Tensor, k: int, upper: bool) -> Tensor:
     return out
 
 
-def _inplace(op: str, self: Tensor, compute: Callable, *others) -> Tensor:
-    """self overwritten with compute(): tracked when autograd is involved
-    (an error on a leaf that requires grad, as in PyTorch)."""
-    if needs_grad(self, *others):
-        from .elementwise import _write_tracked
-        return _write_tracked(op, self, compute)
-    result = compute()  # held: its handle must outlive the copy
-    _C.check(_C.tf_copy_(self._h, result._h))
-    return self
-
-
 @register("tril_", function=False)
 def tril_(self: Tensor, diagonal: int = 0) -> Tensor:
-    return _inplace("tril_", self, lambda: tril(self, diagonal))
+    return overwrite("tril_", self, lambda: tril(self, diagonal))
 
 
 @register("triu_", function=False)
 def triu_(self: Tensor, diagonal: int = 0) -> Tensor:
-    return _inplace("triu_", self, lambda: triu(self, diagonal))
+    return overwrite("triu_", self, lambda: triu(self, diagonal))

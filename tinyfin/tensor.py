@@ -7,7 +7,8 @@ its C tensor while a call still uses the handle). Ops live in the modules
 grouped by concern (elementwise, reduction, shape, indexing, linalg,
 creation); each registers itself as a function of `tinyfin` and, where
 PyTorch has one, as a method here, so `x.exp()` and `tinyfin.exp(x)` are the
-same code.
+same code. Pickling (`__reduce__`) is attached by creation.py, next to the
+`tensor()` that rebuilds a pickled tensor.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from . import _C, _device
+from . import _C, _device, _exports
 from . import dtypes as _dtypes
 from ._args import norm_dim as _norm_dim  # noqa: F401  (re-exported to the op modules)
+from ._format import format_tensor
 
 _release = _C.fast.tf_tensor_release
 _check = _C.check
@@ -216,7 +218,6 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self) -> str:
-        from ._format import format_tensor
         return format_tensor(self)
 
     def __iter__(self):
@@ -226,10 +227,6 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
-
-    def __reduce__(self):
-        from .creation import tensor
-        return (tensor, (self.detach().numpy().copy(),))
 
     def detach(self) -> "Tensor":
         """The same data (and the same C tensor, whose geometry never
@@ -295,7 +292,6 @@ def renamed_errors(op: str, *inner: str):
 def register(*names: str, method: bool = True, function: bool = True):
     """Decorator: expose fn as tinyfin.<name> and (if method) Tensor.<name>."""
     def deco(fn):
-        from . import _exports
         for name in names or (fn.__name__,):
             if method:
                 setattr(Tensor, name, fn)

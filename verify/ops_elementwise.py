@@ -18,6 +18,7 @@ import numpy as np
 
 import tinyfin as tf
 
+from .op_kinds import binary_ops
 from .opdb import quiet_numpy as _np
 from .opdb import (ALL_DTYPES, FLOAT, NUMERIC, OUT, ErrorInput, OpInfo, Sample, Subgrad, Tol,
                    extreme_values, finite_values, iterator_samples, unary_layout_samples)
@@ -374,8 +375,8 @@ BINARY_REF = {
     "logical_and": np.logical_and, "logical_or": np.logical_or,
     "logical_xor": np.logical_xor,
 }
-CMP = {"eq", "ne", "lt", "le", "gt", "ge"}
-LOGIC = {"logical_and", "logical_or", "logical_xor"}
+CMP = set(binary_ops("CMP"))
+LOGIC = set(binary_ops("LOGIC"))
 BROADCAST_PAIRS = [((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (3,)), ((3,), ()),
                    ((0, 3), (1, 3)), ((2, 1, 4), (3, 1)), ((4, 1), (0,))]
 ALIASES = {"sub": ("subtract",), "div": ("divide", "true_divide")}

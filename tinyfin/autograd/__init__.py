@@ -2,188 +2,29 @@
 
 The graph lives in Python (graph.py); every gradient formula is written with
 tinyfin's differentiable ops, next to the op it differentiates. This package
-adds the user-facing pieces: Tensor.backward, autograd.grad, grad-mode
-switches, gradcheck and the functional API (vjp, jvp, hvp, vhp, jacobian,
-hessian).
+adds the user-facing pieces: backward and grad (differentiate.py), the
+autograd methods of Tensor (tensor_methods.py), grad-mode switches,
+gradcheck and the functional API (vjp, jvp, hvp, vhp, jacobian, hessian).
+
+Every op module imports graph, which runs this file first, so all it
+imports sits below the op modules: grad_mode, graph, util, inplace (tracked
+writes) and linear_maps (gradients of ops that pick elements), which the op
+modules use, and differentiate, tensor_methods and gradcheck, built on
+creation alone. functional is built on the op modules (shape.stack), so
+tinyfin/__init__.py imports it once they are loaded; importing it here
+would close a cycle: ops -> tinyfin.autograd -> functional -> ops.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence as _Sequence
-from typing import Optional, Sequence, Union
-
-from ..tensor import Tensor
-from . import functional  # noqa: F401
-from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+from . import tensor_methods  # noqa: F401  (attaches Tensor.backward, ...)
+from .differentiate import Tensors, backward, grad  # noqa: F401
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
                         is_inference_mode_enabled, no_grad, set_grad_enabled)
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .graph import (Node, RemovableHandle, accumulate_grad, grad_lock, needs_grad,
-                    record, run_backward)
-
-Tensors = Union[Tensor, Sequence[Tensor]]
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .graph import (Node, RemovableHandle, accumulate_grad, grad_lock,  # noqa: F401
+                    needs_grad, record, run_backward)
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "functional",
            "Node", "record", "needs_grad"]
-
-
-def _as_tuple(op: str, what: str, x, none_ok: bool = False) -> tuple:
-    """x (a Tensor, or a sequence of them) as a tuple; anything else is a
-    TypeError naming op, the argument and the position (instead of an
-    AttributeError from inside the engine). none_ok lets entries be None."""
-    if x is None:
-        return ()
-    if isinstance(x, Tensor):
-        return (x,)
-    if not isinstance(x, _Sequence) or isinstance(x, str):
-        raise TypeError(f"{op}: expected {what} to be a Tensor or a sequence of "
-                        f"Tensors, got {type(x).__name__}")
-    for i, item in enumerate(x):
-        if not (isinstance(item, Tensor) or (none_ok and item is None)):
-            raise TypeError(f"{op}: {what}[{i}] must be a Tensor"
-                            f"{' or None' if none_ok else ''}, got {type(item).__name__}")
-    return tuple(x)
-
-
-def _root_grads(op: str, outputs: tuple, grad_outputs: tuple, names: tuple) -> list:
-    """The seed gradient of each output; names: what op calls the two."""
-    from ..creation import ones_like
-    if grad_outputs and len(grad_outputs) != len(outputs):
-        raise ValueError(f"{op}: got {len(outputs)} {names[0]} and "
-                         f"{len(grad_outputs)} {names[1]}")
-    grads = []
-    for i, out in enumerate(outputs):
-        g = grad_outputs[i] if grad_outputs else None
-        if g is None:
-            if out.numel() != 1:
-                raise RuntimeError(
-                    f"{op}: grad can be implicitly created only for scalar "
-                    f"outputs, but output {i} has shape {tuple(out.shape)}; "
-                    "pass a gradient of that shape")
-            g = ones_like(out)
-        elif g.shape != out.shape:
-            raise ValueError(f"{op}: Mismatch in shape: grad_output[{i}] has a shape "
-                             f"of {g.shape} and output[{i}] has a shape of {out.shape}")
-        elif g.dtype is not out.dtype:
-            g = g.to(out.dtype)    # as PyTorch: the gradient takes the output's dtype
-        grads.append(g)
-    return grads
-
-
-def _check_outputs(op: str, outputs: tuple) -> None:
-    for i, out in enumerate(outputs):
-        if not out.requires_grad:
-            raise RuntimeError(
-                f"{op}: element {i} of tensors does not require grad and does "
-                "not have a grad_fn (was it computed under no_grad, or from "
-                "tensors that do not require grad?)")
-
-
-def backward(tensors: Tensors, grad_tensors: Optional[Tensors] = None,
-             retain_graph: Optional[bool] = None, create_graph: bool = False,
-             inputs: Optional[Tensors] = None) -> None:
-    """Accumulate d(tensors)/d(leaf) into every leaf's .grad."""
-    outputs = _as_tuple("backward", "tensors", tensors)
-    _check_outputs("backward", outputs)
-    grads = _root_grads("backward", outputs,
-                        _as_tuple("backward", "grad_tensors", grad_tensors, True),
-                        ("tensors", "gradients"))
-    if retain_graph is None:
-        retain_graph = create_graph
-    if inputs is not None:
-        wanted = _as_tuple("backward", "inputs", inputs)
-        results = run_backward(outputs, grads, retain_graph, create_graph,
-                               inputs=wanted, allow_unused=True)
-        for t, g in zip(wanted, results):
-            if g is not None:
-                with grad_lock:
-                    accumulate_grad(t, g, True)
-        return
-    run_backward(outputs, grads, retain_graph, create_graph)
-
-
-def grad(outputs: Tensors, inputs: Tensors,
-         grad_outputs: Optional[Tensors] = None,
-         retain_graph: Optional[bool] = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple:
-    """Gradients of outputs with respect to inputs, returned (not stored)."""
-    outs = _as_tuple("grad", "outputs", outputs)
-    ins = _as_tuple("grad", "inputs", inputs)
-    if not ins:
-        raise ValueError("grad: inputs is empty; pass the tensors to differentiate with "
-                         "respect to")
-    _check_outputs("grad", outs)
-    for i, t in enumerate(ins):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} does not require grad")
-    grads = _root_grads("grad", outs, _as_tuple("grad", "grad_outputs", grad_outputs, True),
-                        ("outputs", "grad_outputs"))
-    if retain_graph is None:
-        retain_graph = create_graph
-    return run_backward(outs, grads, retain_graph, create_graph, inputs=ins,
-                        allow_unused=allow_unused)
-
-
-# ---- Tensor methods ---------------------------------------------------------------
-def _tensor_backward(self: Tensor, gradient: Optional[Tensor] = None,
-                     retain_graph: Optional[bool] = None,
-                     create_graph: bool = False, inputs=None) -> None:
-    if gradient is not None and not isinstance(gradient, Tensor):
-        raise TypeError(f"backward: gradient must be a Tensor or None, got "
-                        f"{type(gradient).__name__}")
-    backward(self, gradient, retain_graph, create_graph, inputs)
-
-
-def _retain_grad(self: Tensor) -> None:
-    if not self.requires_grad:
-        raise RuntimeError("retain_grad: can't retain_grad on a tensor that "
-                           "doesn't require grad")
-    if self.grad_fn is not None:
-        import weakref
-        self.grad_fn.retain_ref = weakref.ref(self)
-
-
-def _register_hook(self: Tensor, hook) -> RemovableHandle:
-    """hook(grad) runs when the gradient of this tensor is computed; it may
-    return a replacement gradient."""
-    if not self.requires_grad:
-        raise RuntimeError("register_hook: cannot register a hook on a tensor "
-                           "that doesn't require gradient")
-    if self.grad_fn is not None:
-        if self.grad_fn.hooks is None:
-            self.grad_fn.hooks = []
-        hooks = self.grad_fn.hooks
-    else:
-        if self._hooks is None:
-            self._hooks = []
-        hooks = self._hooks
-    hooks.append(hook)
-    return RemovableHandle(hooks, hook)
-
-
-def _requires_grad_(self: Tensor, requires_grad: bool = True) -> Tensor:
-    if self.grad_fn is not None and not requires_grad:
-        raise RuntimeError("requires_grad_: you can only change requires_grad "
-                           "flags of leaf variables; use detach() for a "
-                           "non-leaf")
-    if requires_grad and not self.dtype.is_floating_point:
-        raise RuntimeError(f"requires_grad_: only tensors of floating point "
-                           f"dtype can require gradients, got {self.dtype.name}")
-    self._rg = bool(requires_grad)
-    return self
-
-
-def _detach_(self: Tensor) -> Tensor:
-    self.grad_fn = None
-    self._rg = False
-    return self
-
-
-Tensor.backward = _tensor_backward
-Tensor.retain_grad = _retain_grad
-Tensor.register_hook = _register_hook
-Tensor.requires_grad_ = _requires_grad_
-Tensor.detach_ = _detach_
-Tensor.is_leaf = property(lambda self: self.grad_fn is None)
-Tensor.retains_grad = property(
-    lambda self: self.grad_fn is not None and self.grad_fn.retain_ref is not None)

@@ -2,12 +2,18 @@
 vjp, jvp, hvp, vhp, jacobian, hessian. All are exact (no finite
 differences): jvp and hvp use the double-vjp trick, differentiating a vjp
 with respect to its cotangent. Inputs may be a tensor or a tuple of tensors;
-results mirror that structure."""
+results mirror that structure.
+
+Built on the op modules (shape.stack), so it sits above them:
+tinyfin/__init__.py imports it once they are loaded (see autograd/__init__.py)."""
 from __future__ import annotations
 
 from typing import Callable
 
+from ..creation import ones_like, zeros, zeros_like
+from ..shape import stack
 from ..tensor import Tensor
+from .differentiate import grad
 
 
 def _tuple(x) -> tuple:
@@ -23,7 +29,6 @@ def _prepare(inputs) -> tuple:
 
 
 def _zeros_for_none(grads, like):
-    from ..creation import zeros_like
     return tuple(g if g is not None else zeros_like(x) for g, x in zip(grads, like))
 
 
@@ -34,7 +39,6 @@ def _detach_all(values, create_graph: bool) -> tuple:
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False,
         strict: bool = False):
     """(func(inputs), v^T J)."""
-    from . import grad
     xs = _prepare(inputs)
     outs = func(*xs)
     out_t = _tuple(outs)
@@ -49,8 +53,6 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False,
         strict: bool = False):
     """(func(inputs), J v), via the double-vjp trick: g(u) = u^T J is linear
     in u, so J v = d(g(u) . v)/du."""
-    from ..creation import ones_like, zeros_like
-    from . import grad
     xs = _prepare(inputs)
     outs = func(*xs)
     out_t = _tuple(outs)
@@ -67,7 +69,6 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False,
 def vhp(func: Callable, inputs, v=None, create_graph: bool = False,
         strict: bool = False):
     """(func(inputs), v^T H) for a scalar func."""
-    from . import grad
     xs = _prepare(inputs)
     out = func(*xs)
     g = grad(out, xs, create_graph=True, allow_unused=True)
@@ -82,8 +83,6 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False,
         strict: bool = False):
     """(func(inputs), H v) for a scalar func: the double-vjp trick applied to
     the gradient, exact even where H is not symmetric numerically."""
-    from ..creation import zeros_like
-    from . import grad
     xs = _prepare(inputs)
     out = func(*xs)
     g = grad(out, xs, create_graph=True, allow_unused=True)
@@ -101,9 +100,6 @@ def jacobian(func: Callable, inputs, create_graph: bool = False,
              strict: bool = False):
     """d func / d inputs with shape out.shape + in.shape (nested tuples for
     several outputs or inputs, as in PyTorch)."""
-    from ..creation import zeros
-    from ..shape import stack
-    from . import grad
     xs = _prepare(inputs)
     outs = func(*xs)
     out_t = _tuple(outs)
@@ -133,7 +129,6 @@ def jacobian(func: Callable, inputs, create_graph: bool = False,
 def hessian(func: Callable, inputs, create_graph: bool = False,
             strict: bool = False):
     """Second derivatives of a scalar func: the jacobian of its gradient."""
-    from . import grad
     n = len(_tuple(inputs))
 
     def gradient(*xs):

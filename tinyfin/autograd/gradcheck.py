@@ -10,13 +10,16 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..creation import tensor, zeros, zeros_like
+from ..tensor import Tensor
+from .differentiate import grad
+
 
 class GradcheckError(RuntimeError):
     pass
 
 
 def _as_tuple(x) -> tuple:
-    from ..tensor import Tensor
     return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
@@ -26,7 +29,6 @@ def _outputs(fn: Callable, inputs: tuple) -> tuple:
 
 def _numeric_jacobians(fn: Callable, inputs: tuple, eps: float) -> dict:
     """{(out index, in index): J as a float64 (out numel, in numel) array}."""
-    from ..creation import tensor
     jac = {}
     # Grad mode stays on: fn may itself take gradients (gradgradcheck).
     base = _outputs(fn, inputs)
@@ -53,8 +55,6 @@ def _numeric_jacobians(fn: Callable, inputs: tuple, eps: float) -> dict:
 
 
 def _analytic_jacobians(fn: Callable, inputs: tuple) -> dict:
-    from ..creation import zeros
-    from . import grad
     outputs = _outputs(fn, inputs)
     wanted = [i for i, x in enumerate(inputs) if getattr(x, "requires_grad", False)]
     jac = {(o, i): np.zeros((out.numel(), inputs[i].numel()))
@@ -110,8 +110,6 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
                   raise_exception: bool = True, seed: int = 0) -> bool:
     """gradcheck of the gradient: checks the formulas' own derivatives
     (what create_graph=True relies on)."""
-    from ..creation import tensor
-    from . import grad
     inputs = _as_tuple(inputs)
     outputs = _outputs(fn, inputs)
     if grad_outputs is None:
@@ -128,7 +126,6 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
         outs = _outputs(fn, xs)
         grads = grad(outs, [xs[i] for i in diff_inputs], gos,
                      create_graph=True, allow_unused=True)
-        from ..creation import zeros_like
         return tuple(g if g is not None else zeros_like(xs[i])
                      for g, i in zip(grads, diff_inputs))
 

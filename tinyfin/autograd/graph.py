@@ -30,7 +30,7 @@ import weakref
 from typing import Callable, Dict, List, Optional, Sequence
 
 from .. import _C
-from ..tensor import Tensor, _alias
+from ..tensor import Tensor, _alias, _call
 from .grad_mode import state
 
 _version = _C.fast.tf_tensor_version
@@ -335,7 +335,6 @@ def preserve_saved(node, target) -> None:
 
 
 def _clone_raw(t):
-    from ..tensor import _call
     return _call(_C.tf_clone, t._h)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 import tinyfin as tf
 
+from ..op_kinds import UNARY_KINDS
 from ..opdb import OUT, OpInfo
 from ..ulp import ulp_distance, wrong_zero_sign
 from .common import Result, in_layout, outputs_np, refs_np
@@ -135,10 +136,11 @@ def sample_inputs(op: OpInfo, sample) -> tuple:
     vals, tensors = [], []
     for a in sample.inputs:
         v, t = in_layout(a, sample.layout)
-        # math functions take int64/bool inputs as numbers; creation ops
-        # only copy or imitate their inputs, in the inputs' own dtype
-        to64 = op.kind != "creation" and (v.dtype.kind == "f" or (op.mp is not None and op.name not in (
-            "neg", "abs", "sign", "square", "relu", "floor", "ceil", "round", "trunc")))
+        # math functions take int64/bool inputs as numbers (the NUM ops of
+        # ops.def keep the dtype instead); creation ops only copy or imitate
+        # their inputs, in the inputs' own dtype
+        to64 = op.kind != "creation" and (v.dtype.kind == "f" or (
+            op.mp is not None and UNARY_KINDS.get(op.name) != "NUM"))
         vals.append(v.astype(np.float64) if to64 else v)
         tensors.append(t)
     return vals, tensors
