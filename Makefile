@@ -66,8 +66,10 @@ verify: lib
 mutation:
 	$(PYTHON) -m verify.mutation
 
+# The benchmarks (benchmarks/, README.md "Benchmarks"), ending in summary
+# tables. BENCH_ARGS adds options, e.g. make bench BENCH_ARGS="--passes 3 -k matmul".
 bench: lib
-	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider
+	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(LIB) tinyfin/*.so verify-report .pytest_cache .benchmarks
