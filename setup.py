@@ -13,7 +13,8 @@ from setuptools.command.build_ext import build_ext
 # The same flags as the Makefile's development build.
 CFLAGS = ["-std=c11", "-O3", "-Wall", "-Wextra", "-Werror", "-fopenmp",
           "-fno-math-errno", "-ffp-contract=fast", "-fno-trapping-math", "-D_DEFAULT_SOURCE"]
-LDFLAGS = ["-fopenmp", "-lm"]
+# -ldl: the BLAS backend's dlopen (in libc from glibc 2.34, libdl before).
+LDFLAGS = ["-fopenmp", "-lm", "-ldl"]
 
 
 class BuildSharedLibrary(build_ext):
@@ -25,7 +26,10 @@ class BuildSharedLibrary(build_ext):
         return []  # no PyInit_ function: ctypes loads the library
 
 
-sources = sorted(glob.glob("native/src/*.c") + glob.glob("native/src/cpu/*.c"))
+# native/src/blas/plan_test_helper.c is for the C tests only.
+sources = sorted(glob.glob("native/src/*.c") + glob.glob("native/src/cpu/*.c")
+                 + [f for f in glob.glob("native/src/blas/*.c")
+                    if not f.endswith("plan_test_helper.c")])
 
 setup(
     ext_modules=[
