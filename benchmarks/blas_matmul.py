@@ -190,7 +190,7 @@ def numpy_openblas_threads(n: int) -> int:
     return lib.scipy_openblas_get_num_threads64_()
 
 
-def speed(core: Core, threads: int, seconds: float):
+def speed(core: Core, threads: int, seconds: float, rounds: int):
     core.lib.tf_set_num_threads(threads)
     np_threads = numpy_openblas_threads(threads)
     try:
@@ -208,7 +208,7 @@ def speed(core: Core, threads: int, seconds: float):
         for m, k, n in shapes:
             p = Product(core, m, k, n, dtype)
             flop = 2.0 * m * n * k
-            ours, theirs = best_times([p.run, p.run_numpy], seconds)
+            ours, theirs = best_times([p.run, p.run_numpy], seconds, rounds)
             assert np.allclose(p.run(), p.run_numpy(), rtol=1e-3, atol=1e-3)
             g_ours, g_np = flop / ours / 1e9, flop / theirs / 1e9
             shape = f"{m}x{k} @ {k}x{n}"
@@ -285,10 +285,12 @@ def main():
     ap.add_argument("--blas", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=3.0,
-                    help="time per product in `speed`")
+                    help="time per product and library in `speed`")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns per product and library in `speed`")
     args = ap.parse_args()
     core = Core(args.lib, args.blas or default_blas())
-    {"speed": lambda: speed(core, args.threads, args.seconds), "determinism": lambda: determinism(core),
+    {"speed": lambda: speed(core, args.threads, args.seconds, args.rounds), "determinism": lambda: determinism(core),
      "fork": lambda: fork(core)}[args.what]()
 
 

@@ -528,15 +528,18 @@ static void test_blas_threads_follow_tinyfin(void) {
 typedef struct {
   tf_dtype dtype;
   uint64_t seed;
+  atomic_bool *stop; /* keep calling until set (at least 3 calls) */
   bool ok;
+  int calls;
 } caller_t;
 
 static void *call_from_thread(void *arg) {
   caller_t *c = arg;
   c->ok = true;
-  for (int rep = 0; rep < 3 && c->ok; rep++) {
-    tf_tensor *a = rand_tensor(2, SHAPE(300, 200), c->dtype, c->seed + rep);
-    tf_tensor *b = rand_tensor(2, SHAPE(200, 250), c->dtype, c->seed + 10 + rep);
+  for (int rep = 0; c->ok && (rep < 3 || !atomic_load(c->stop)); rep++) {
+    c->calls++;
+    tf_tensor *a = rand_tensor(2, SHAPE(300, 200), c->dtype, c->seed + rep % 8);
+    tf_tensor *b = rand_tensor(2, SHAPE(200, 250), c->dtype, c->seed + 10 + rep % 8);
     tf_tensor *r = NULL;
     c->ok = a && b && blas_mm(a, b, &r) == TF_OK &&
             product_ok("concurrent call", a, b, r, 5);
@@ -548,18 +551,29 @@ static void *call_from_thread(void *arg) {
 }
 
 /* Threads calling BLAS at the same time (each call multi-threaded inside
- * OpenBLAS) all get right products. */
+ * OpenBLAS) all get right products, also while the thread count changes
+ * under them (each call then resets OpenBLAS's count). */
 static void test_blas_concurrent_calls(void) {
   if (!need_blas()) return;
+  int before = tf_get_num_threads();
   enum { N = 3 };
   caller_t c[N];
   pthread_t th[N];
+  atomic_bool stop = false;
   for (int i = 0; i < N; i++) {
-    c[i] = (caller_t){i % 2 ? TF_FLOAT64 : TF_FLOAT32, 100 + 20 * (uint64_t)i, false};
+    c[i] = (caller_t){i % 2 ? TF_FLOAT64 : TF_FLOAT32, 100 + 20 * (uint64_t)i,
+                      &stop, false, 0};
     REQUIRE(pthread_create(&th[i], NULL, call_from_thread, &c[i]) == 0);
   }
+  for (int i = 0; i < 200; i++) {
+    tf_set_num_threads(1 + i % 2);
+    struct timespec ms1 = {0, 1000 * 1000};
+    nanosleep(&ms1, NULL);
+  }
+  atomic_store(&stop, true);
   for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
-  for (int i = 0; i < N; i++) CHECK(c[i].ok);
+  for (int i = 0; i < N; i++) CHECK(c[i].ok && c[i].calls >= 3);
+  tf_set_num_threads(before);
 }
 
 /* Waits up to 60 s for the child; kills it if it hangs. */

@@ -43,16 +43,18 @@ const tf_blas_api *tf_blas_api_get(void) {
 bool tf_blas_loaded(void) { return tf_blas_api_get() != NULL; }
 
 /* ---- the reason of the last failure (a seqlock) --------------------------- */
-/* Only the thread holding `loading` writes, so writers never overlap. */
+/* Only the thread holding `loading` writes, so writers never overlap. The
+ * chars are stored with release and loaded with acquire (plain moves on
+ * x86), so a reader that sees a char of a write also sees the odd count
+ * that came before it when it reads the count again, and retries; no
+ * standalone fences, which ThreadSanitizer cannot follow. */
 static void set_reason(const char *text) {
   unsigned s = atomic_load_explicit(&reason_seq, memory_order_relaxed);
   atomic_store_explicit(&reason_seq, s + 1, memory_order_relaxed);
-  /* A reader that sees any char below also sees the odd count. */
-  atomic_thread_fence(memory_order_release);
   size_t i = 0;
   for (; i + 1 < REASON_LEN && text[i]; i++)
-    atomic_store_explicit(&reason[i], text[i], memory_order_relaxed);
-  atomic_store_explicit(&reason[i], '\0', memory_order_relaxed);
+    atomic_store_explicit(&reason[i], text[i], memory_order_release);
+  atomic_store_explicit(&reason[i], '\0', memory_order_release);
   atomic_store_explicit(&reason_seq, s + 2, memory_order_release);
 }
 
@@ -62,11 +64,10 @@ static void get_reason(char *out, size_t len) {
     if (!(s & 1)) {
       size_t i = 0;
       for (; i + 1 < len && i < REASON_LEN; i++) {
-        out[i] = atomic_load_explicit(&reason[i], memory_order_relaxed);
+        out[i] = atomic_load_explicit(&reason[i], memory_order_acquire);
         if (!out[i]) break;
       }
       out[i < len ? i : len - 1] = '\0';
-      atomic_thread_fence(memory_order_acquire);
       if (atomic_load_explicit(&reason_seq, memory_order_relaxed) == s) return;
     }
     sched_yield(); /* a write of at most REASON_LEN chars is under way */
