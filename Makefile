@@ -8,6 +8,10 @@ CFLAGS_COMMON = -std=c11 -Wall -Wextra -Werror -fPIC -fopenmp -fno-math-errno -f
 CFLAGS ?= -O3 -g
 SOURCES := $(sort $(wildcard native/src/*/*.c))
 HEADERS := $(wildcard native/include/* native/src/*.h native/src/*/*.h)
+# The BLAS backend (native/src/blas/) opens OpenBLAS with dlopen at run time;
+# nothing links against BLAS.
+# -ldl: dlopen lives in libc from glibc 2.34; older ones need libdl.
+LDLIBS := -lm -ldl
 C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so
@@ -22,7 +26,7 @@ lib: $(LIB)
 # a half-written library.
 $(LIB): $(SOURCES) $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -shared -o $@.tmp$$$$ $(SOURCES) -lm && mv -f $@.tmp$$$$ $@
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -shared -o $@.tmp$$$$ $(SOURCES) $(LDLIBS) && mv -f $@.tmp$$$$ $@
 
 # ---- tests ------------------------------------------------------------------
 # The C tests link the core's sources directly (no shared library), so they
@@ -31,10 +35,20 @@ $(LIB): $(SOURCES) $(HEADERS) Makefile
 CTEST ?= build/ctest
 $(CTEST): $(C_TESTS) $(C_TEST_HEADERS) $(SOURCES) $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@.tmp$$$$ $(C_TESTS) $(SOURCES) -lm && mv -f $@.tmp$$$$ $@
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@.tmp$$$$ $(C_TESTS) $(SOURCES) $(LDLIBS) && mv -f $@.tmp$$$$ $@
 
-ctest: $(CTEST)
-	./$(CTEST)
+# The BLAS tests load OpenBLAS from $$TINYFIN_OPENBLAS, by default the
+# scipy-openblas32 wheel's library when $(PYTHON) has it (else they report
+# "skipped"; TINYFIN_OPENBLAS= skips them on purpose). The loader's failure
+# tests also open two fake libraries built from tests/fixtures/fake_openblas.c.
+TINYFIN_OPENBLAS ?= $(shell $(PYTHON) -c 'import os, scipy_openblas32 as s; print(os.path.join(s.get_lib_dir(), "lib" + s.get_library() + ".so"))' 2>/dev/null)
+FAKE_BLAS := $(dir $(CTEST))fake_openblas_partial.so $(dir $(CTEST))fake_openblas_int64.so
+$(dir $(CTEST))fake_openblas_%.so: native/tests/fixtures/fake_openblas.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -DFAKE_$* -o $@ $<
+
+ctest: $(CTEST) $(FAKE_BLAS)
+	TINYFIN_OPENBLAS="$(TINYFIN_OPENBLAS)" TINYFIN_FAKE_BLAS_DIR=$(dir $(CTEST)) ./$(CTEST)
 
 pytest: lib
 	$(PYTHON) -m pytest tests

@@ -13,7 +13,8 @@ from setuptools.command.build_ext import build_ext
 # The same flags as the Makefile's development build.
 CFLAGS = ["-std=c11", "-O3", "-Wall", "-Wextra", "-Werror", "-fopenmp",
           "-fno-math-errno", "-ffp-contract=fast", "-fno-trapping-math", "-D_DEFAULT_SOURCE"]
-LDFLAGS = ["-fopenmp", "-lm"]
+# -ldl: the BLAS backend's dlopen (in libc from glibc 2.34, libdl before).
+LDFLAGS = ["-fopenmp", "-lm", "-ldl"]
 
 
 class BuildSharedLibrary(build_ext):

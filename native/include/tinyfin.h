@@ -294,8 +294,12 @@ const char *tf_backend_current(int device);
  * *backend is NULL when none runs it. */
 tf_status tf_backend_which(const char *op, int dtype, int device,
                            const char **backend);
-/* OpenBLAS (scipy-openblas32) loaded at run time from path; see backend.h. */
+/* Load OpenBLAS (the scipy-openblas32 build, symbols prefixed scipy_) from
+ * path with dlopen. On failure nothing is loaded and the reason is both the
+ * thread's last error and tf_blas_status(). Loading twice is harmless. */
 tf_status tf_blas_load(const char *path);
+/* "loaded: <OpenBLAS config>", or "not loaded" with the dlopen or dlsym
+ * error; the text belongs to the calling thread until its next call. */
 const char *tf_blas_status(void);
 
 /* ---- runtime ------------------------------------------------------------- */

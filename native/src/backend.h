@@ -37,6 +37,11 @@ typedef struct {
   int64_t out_shape[TF_MAX_DIMS];
 } tf_matmul_plan;
 
+/* The plan of a @ b (ops/matmul.c); TF_ERR_SHAPE when the shapes do not
+ * fit. */
+tf_status tf_matmul_plan_of(const tf_tensor *a, const tf_tensor *b,
+                            tf_matmul_plan *p);
+
 typedef tf_status (*tf_matmul_kernel)(const tf_matmul_plan *p,
                                       const tf_tensor *a, const tf_tensor *b,
                                       tf_tensor *out);
@@ -176,14 +181,8 @@ const tf_backend *tf_backend_for(tf_device dev);
   } while (0)
 
 /* ---- the BLAS backend (blas/) ------------------------------------------------ */
-/* Load OpenBLAS (the scipy-openblas32 build, symbols prefixed scipy_) from
- * path with dlopen. On failure nothing is loaded and the reason is both the
- * thread's last error and tf_blas_status(). Loading twice is harmless. */
-tf_status tf_blas_load(const char *path);
-/* Whether BLAS kernels can run, and if not, why ("not loaded", the dlopen or
- * dlsym error). */
+/* tf_blas_load and tf_blas_status are public (tinyfin.h). */
 bool tf_blas_loaded(void);
-const char *tf_blas_status(void);
 /* The matmul slot of the BLAS backend for float32 and float64: batched and
  * broadcast products, transposed and strided operands passed to BLAS with
  * their leading dimension or a transpose flag where the layout allows (one

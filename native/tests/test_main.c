@@ -15,6 +15,7 @@ char tf_test_untouched;
 
 static const char *filter;
 static int passed, failed, skipped;
+static const char *skip_reason;
 static const char *current;
 
 void tf_test_fail(const char *file, int line, const char *fmt, ...) {
@@ -43,16 +44,21 @@ void tf_test_run(const char *name, void (*fn)(void)) {
     fprintf(stderr, "FAIL %s\n", name);
   } else if (tf_test_skipped) {
     skipped++;
-    printf("skip %s (op not implemented yet)\n", name);
+    printf("skip %s (%s)\n", name, skip_reason);
   } else {
     passed++;
   }
   current = NULL;
 }
 
+void tf_test_skip(const char *why) {
+  tf_test_skipped = 1;
+  skip_reason = why;
+}
+
 bool tf_test_implemented(tf_status status) {
   if (status == TF_ERR_INTERNAL && strstr(tf_last_error(), "not implemented")) {
-    tf_test_skipped = 1;
+    tf_test_skip("op not implemented yet");
     return false;
   }
   return true;
@@ -184,6 +190,7 @@ int main(int argc, char **argv) {
   suite_parallel();
   suite_safety();
   suite_backend();
+  suite_blas();
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

@@ -84,6 +84,9 @@ void tf_test_fail(const char *file, int line, const char *fmt, ...)
  * of a probe call (made before it allocates anything) and returns when it
  * is false; the runner then reports the test as skipped. */
 bool tf_test_implemented(tf_status status);
+/* Marks the running test as skipped, for the reason given (a literal); the
+ * test then returns. */
+void tf_test_skip(const char *why);
 
 /* A pointer no op may write: error paths must leave out-pointers alone. */
 #define TF_UNTOUCHED ((tf_tensor *)&tf_test_untouched)
@@ -126,5 +129,6 @@ void suite_ops(void);
 void suite_parallel(void);
 void suite_safety(void);
 void suite_backend(void);
+void suite_blas(void);
 
 #endif /* TF_TEST_H */

@@ -24,6 +24,7 @@ from typing import Dict, Optional
 from .. import _C
 from .. import dtypes as _dtypes
 from .._device import CPU, device
+from . import blas as _blas
 
 _DEVICES = {"cpu": 0, "blas": 0, "cuda": 1}  # the device each backend runs on
 
@@ -39,7 +40,7 @@ def available() -> Dict[str, Optional[str]]:
     for i, name in enumerate(names()):
         why = ctypes.c_char_p()
         ok = _C.tf_backend_available(i, ctypes.byref(why))
-        out[name] = None if ok else (why.value or b"").decode()
+        out[name] = None if ok else _why_not.get(name) or (why.value or b"").decode()
     return out
 
 
@@ -118,4 +119,7 @@ def _choose_default() -> None:
 
 __all__ = ["available", "current", "names", "set_default", "use", "which"]
 
+# Why a backend this build has cannot run, where Python knows better than the
+# core (a missing package).
+_why_not = {"blas": _blas.load()}
 _choose_default()

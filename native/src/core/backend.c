@@ -7,7 +7,7 @@
  * backend's kernel an op would run, fallbacks included. */
 #include "../backend.h"
 
-static const tf_backend *const registry[] = {&tf_cpu_backend};
+static const tf_backend *const registry[] = {&tf_cpu_backend, &tf_blas_backend};
 enum { NUM_BACKENDS = sizeof registry / sizeof registry[0], NUM_DEVICES = 2 };
 
 static _Atomic(const tf_backend *) default_for[NUM_DEVICES] = {&tf_cpu_backend, NULL};

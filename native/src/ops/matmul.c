@@ -5,8 +5,8 @@
  * the call and the dtype (the cpu's is cpu/matmul.c, BLAS's blas/). */
 #include "../backend.h"
 
-static tf_status plan_matmul(const tf_tensor *a, const tf_tensor *b,
-                             tf_matmul_plan *p) {
+tf_status tf_matmul_plan_of(const tf_tensor *a, const tf_tensor *b,
+                            tf_matmul_plan *p) {
   char sa[TF_SHAPE_STR], sb[TF_SHAPE_STR];
   TF_CHECK(a->ndim >= 1 && b->ndim >= 1, TF_ERR_SHAPE,
            "matmul: both arguments need at least 1 dimension, got %d-d and "
@@ -34,7 +34,10 @@ static tf_status plan_matmul(const tf_tensor *a, const tf_tensor *b,
              "matmul: batch dims of %s and %s cannot be broadcast together "
              "(%lld vs %lld)", tf_shape_str(a->ndim, a->shape, sa),
              tf_shape_str(b->ndim, b->shape, sb), (long long)sa_, (long long)sb_);
-    p->batch[d] = sa_ > sb_ ? sa_ : sb_;
+    /* A size 1 broadcasts to the other size, 0 included: (0, m, k) @
+     * (1, k, n) has no entries (a max() here would make it 1 and read
+     * outside the empty operand). */
+    p->batch[d] = sa_ == 1 ? sb_ : sa_;
     p->a_batch_strides[d] = (da >= 0 && sa_ == p->batch[d]) ? a->strides[da] : 0;
     p->b_batch_strides[d] = (db >= 0 && sb_ == p->batch[d]) ? b->strides[db] : 0;
   }
@@ -56,7 +59,7 @@ tf_status tf_matmul(const tf_tensor *a, const tf_tensor *b, tf_tensor **out) {
   tf_matmul_kernel kernel;
   TF_KERNEL(kernel, tf_device_of(a), "matmul", k->matmul[a->dtype]);
   tf_matmul_plan p;
-  TF_TRY(plan_matmul(a, b, &p));
+  TF_TRY(tf_matmul_plan_of(a, b, &p));
   tf_tensor *r = NULL;
   TF_TRY(tf_new_on(a->storage->alloc, p.out_ndim, p.out_shape, a->dtype, &r));
   tf_status st = kernel(&p, a, b, r);

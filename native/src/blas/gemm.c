@@ -1,0 +1,297 @@
+/* gemm.c: tf_blas_matmul, the BLAS backend's matmul kernel (float32 and
+ * float64): every batch entry of the plan as one OpenBLAS call.
+ *
+ * Per batch entry C (m x n, row-major, ldc = n) = A (m x k) @ B (k x n):
+ * - m == 1 and n == 1: a dot; n == 1: gemv on A; m == 1: gemv on B
+ *   (transposed); else gemm.
+ * - An operand goes to BLAS as it lies when BLAS can address it: row-major
+ *   with a leading dimension (column stride 1, row stride >= cols), or the
+ *   transpose of one (row stride 1: CblasTrans, ld = column stride), or for
+ *   a vector any positive increment. Anything else (a stride 0 from
+ *   broadcasting, rows that overlap, both strides > 1, a stride past
+ *   INT32_MAX) is first copied into contiguous scratch memory, allocated per
+ *   call and reused across the batch entries.
+ * - When B is one matrix for the whole batch and A's entries lie at a fixed
+ *   row stride (a contiguous (batch..., m, k) @ (k, n)), the batch folds
+ *   into one call with batch * m rows, as NumPy and PyTorch do.
+ * The layout and the folding depend only on the plan, never on the data or
+ * the thread count.
+ *
+ * Determinism: OpenBLAS's threads split C, and its blocking of k and its
+ * edge kernels differ between its one-thread and its threaded drivers, so
+ * for many shapes (float32 500^3, float64 300^3, k = 400, 500, 600, 1000 at
+ * m = n = 512; OpenBLAS 0.3.34 SkylakeX kernels) the bits on 1 thread
+ * differ from those on 2, by a few ulps; powers of two up to 1024 agree, and
+ * a given thread count repeats its bits. So unlike the cpu kernels, this
+ * backend's results depend on tf_set_num_threads (and a forked child, on
+ * one thread, may differ from its parent). Float64 dots of more than 10^4
+ * elements differ too (OpenBLAS splits them across threads).
+ */
+#include <stdlib.h>
+
+#include "openblas.h"
+
+enum { ROW_MAJOR = TF_CBLAS_ROW_MAJOR, NO_TRANS = TF_CBLAS_NO_TRANS,
+       TRANS = TF_CBLAS_TRANS };
+
+/* ---- how BLAS reads an operand -------------------------------------------- */
+/* A rows x cols matrix with element (i, j) at i * rs + j * cs as BLAS takes
+ * it: row-major with ld (NO_TRANS), or as the transpose of a row-major
+ * cols x rows matrix with ld (TRANS). False when BLAS cannot. */
+static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                        int *trans, int *ld) {
+  /* The stride of a size-1 dim is never used (and may be anything, even
+   * 0): choose one that makes the other dim's layout acceptable, since
+   * BLAS insists on ld >= max(1, cols). */
+  if (rows == 1) rs = cs == 1 ? cols : 1;
+  if (cols == 1) cs = rs == 1 ? rows : 1;
+  if (cs == 1 && rs >= cols && rs <= INT32_MAX) {
+    *trans = NO_TRANS;
+    *ld = (int)rs;
+    return true;
+  }
+  if (rs == 1 && cs >= rows && cs <= INT32_MAX) {
+    *trans = TRANS;
+    *ld = (int)cs;
+    return true;
+  }
+  return false;
+}
+
+/* A vector of len elements at a fixed stride as a BLAS increment (BLAS
+ * would take a negative one, but never 0). */
+static bool blas_inc(int64_t len, int64_t stride, int *inc) {
+  if (len == 1) stride = 1;
+  if (stride < 1 || stride > INT32_MAX) return false;
+  *inc = (int)stride;
+  return true;
+}
+
+/* ---- one operand, as the kernel hands it to BLAS -------------------------- */
+typedef struct {
+  int64_t rows, cols, rs, cs; /* the operand in its batch entry */
+  bool vector;                /* passed as a vector: rows elements, stride rs */
+  bool copy;                  /* copied into scratch first */
+  bool col_major;             /* the copy's order (matrices only) */
+  int trans, ld;              /* how BLAS reads it (ld: the increment of a vector) */
+  char *scratch;              /* rows * cols elements when copy */
+  const char *copied;         /* the entry last copied (a broadcast batch reuses it) */
+} operand;
+
+static void plan_operand(operand *o, int64_t rows, int64_t cols, int64_t rs,
+                         int64_t cs, bool vector) {
+  memset(o, 0, sizeof *o);
+  o->rows = rows;
+  o->cols = cols;
+  o->rs = rs;
+  o->cs = cs;
+  o->vector = vector;
+  if (vector) {
+    o->copy = !blas_inc(rows, rs, &o->ld);
+    if (o->copy) o->ld = 1;
+    return;
+  }
+  o->copy = !blas_layout(rows, cols, rs, cs, &o->trans, &o->ld);
+  if (o->copy) {
+    /* Copy along the smaller stride, so that the reads are the short hops
+     * and the copy reads as BLAS then will. */
+    o->col_major = rs < cs;
+    o->trans = o->col_major ? TRANS : NO_TRANS;
+    o->ld = (int)(o->col_major ? rows : cols);
+  }
+}
+
+/* The operand at src into o->scratch, contiguous in o's chosen order; the
+ * inner loop walks the smaller source stride. */
+#define TF_DEFINE_COPY(T, NAME)                                            \
+  static void NAME(const operand *o, const char *src) {                    \
+    const T *from = (const T *)src;                                        \
+    T *to = (T *)o->scratch;                                               \
+    if (o->col_major) {                                                    \
+      for (int64_t j = 0; j < o->cols; j++)                                \
+        for (int64_t i = 0; i < o->rows; i++)                              \
+          to[j * o->rows + i] = from[i * o->rs + j * o->cs];               \
+    } else {                                                               \
+      for (int64_t i = 0; i < o->rows; i++)                                \
+        for (int64_t j = 0; j < o->cols; j++)                              \
+          to[i * o->cols + j] = from[i * o->rs + j * o->cs];               \
+    }                                                                      \
+  }
+TF_DEFINE_COPY(float, copy_f32)
+TF_DEFINE_COPY(double, copy_f64)
+#undef TF_DEFINE_COPY
+
+/* What BLAS reads for the operand whose element (0, 0) is at src: src
+ * itself, or the scratch copy of it. */
+static const void *operand_data(operand *o, const char *src, bool f64) {
+  if (!o->copy) return src;
+  if (o->copied != src) { /* a broadcast batch entry reuses its copy */
+    if (f64) copy_f64(o, src);
+    else copy_f32(o, src);
+    o->copied = src;
+  }
+  return o->scratch;
+}
+
+/* ---- folding a broadcast B into the rows -------------------------------- */
+/* True, with *rows and *rs the folded A's rows and row stride, when every
+ * batch dim of size > 1 repeats B (stride 0) and steps A by exactly the
+ * rows before it, so that the batch of A is one matrix of nbatch * m rows
+ * and C (contiguous) is its product with B. */
+static bool fold_batch(const tf_matmul_plan *p, int64_t *rows, int64_t *rs) {
+  int64_t r = p->m, s = p->a_rs;
+  bool folded = false;
+  for (int d = p->batch_ndim - 1; d >= 0; d--) {
+    int64_t size = p->batch[d], step = p->a_batch_strides[d];
+    if (size == 1) continue;
+    if (p->b_batch_strides[d] != 0) return false;
+    if (r == 1) s = step; /* the row stride of one row is free */
+    int64_t want;
+    if (!tf_mul_ok(r, s, &want) || step != want) return false;
+    if (!tf_mul_ok(r, size, &r)) return false;
+    folded = true;
+  }
+  if (!folded || r > INT32_MAX) return false;
+  *rows = r;
+  *rs = s;
+  return true;
+}
+
+/* ---- the calls ---------------------------------------------------------- */
+typedef struct {
+  const tf_blas_api *api;
+  bool f64;
+  int m, n, k;
+  operand a, b;
+} job;
+
+/* One batch entry: A's element (0, 0) at pa, B's at pb, C at pc. */
+static void run_entry(job *j, const char *pa, const char *pb, char *pc) {
+  const tf_blas_api *api = j->api;
+  const void *a = operand_data(&j->a, pa, j->f64);
+  const void *b = operand_data(&j->b, pb, j->f64);
+  if (j->a.vector && j->b.vector) {
+    if (j->f64) *(double *)pc = api->ddot(j->k, a, j->a.ld, b, j->b.ld);
+    else *(float *)pc = api->sdot(j->k, a, j->a.ld, b, j->b.ld);
+  } else if (j->b.vector) {
+    /* c (m) = A b: A is m x k row-major, or the transpose of a k x m one */
+    int rows = j->a.trans == NO_TRANS ? j->m : j->k;
+    int cols = j->a.trans == NO_TRANS ? j->k : j->m;
+    if (j->f64)
+      api->dgemv(ROW_MAJOR, j->a.trans, rows, cols, 1.0, a, j->a.ld, b,
+                 j->b.ld, 0.0, (double *)pc, 1);
+    else
+      api->sgemv(ROW_MAJOR, j->a.trans, rows, cols, 1.0f, a, j->a.ld, b,
+                 j->b.ld, 0.0f, (float *)pc, 1);
+  } else if (j->a.vector) {
+    /* c (n) = B^T a: B is k x n row-major (read transposed), or the
+     * transpose of an n x k one (read as it lies) */
+    int trans = j->b.trans == NO_TRANS ? TRANS : NO_TRANS;
+    int rows = j->b.trans == NO_TRANS ? j->k : j->n;
+    int cols = j->b.trans == NO_TRANS ? j->n : j->k;
+    if (j->f64)
+      api->dgemv(ROW_MAJOR, trans, rows, cols, 1.0, b, j->b.ld, a, j->a.ld,
+                 0.0, (double *)pc, 1);
+    else
+      api->sgemv(ROW_MAJOR, trans, rows, cols, 1.0f, b, j->b.ld, a, j->a.ld,
+                 0.0f, (float *)pc, 1);
+  } else if (j->f64) {
+    api->dgemm(ROW_MAJOR, j->a.trans, j->b.trans, j->m, j->n, j->k, 1.0, a,
+               j->a.ld, b, j->b.ld, 0.0, (double *)pc, j->n);
+  } else {
+    api->sgemm(ROW_MAJOR, j->a.trans, j->b.trans, j->m, j->n, j->k, 1.0f, a,
+               j->a.ld, b, j->b.ld, 0.0f, (float *)pc, j->n);
+  }
+}
+
+static tf_status check_int(const char *what, int64_t v) {
+  TF_CHECK(v <= INT32_MAX, TF_ERR_VALUE,
+           "matmul: %s = %lld exceeds the 32-bit ints of the BLAS backend "
+           "(at most %d); use the cpu backend for this product",
+           what, (long long)v, INT32_MAX);
+  return TF_OK;
+}
+
+/* Scratch for the operands that must be copied: one allocation per call. */
+static tf_status alloc_scratch(operand *a, operand *b, size_t elsize,
+                               void **block) {
+  int64_t na = 0, nb = 0, total;
+  if ((a->copy && !tf_mul_ok(a->rows, a->cols, &na)) ||
+      (b->copy && !tf_mul_ok(b->rows, b->cols, &nb)) ||
+      !tf_add_ok(na, nb, &total) || !tf_mul_ok(total, (int64_t)elsize, &total))
+    return tf_fail(TF_ERR_MEMORY, "matmul: the BLAS backend's scratch copy "
+                   "would exceed the address space");
+  *block = NULL;
+  if (total == 0) return TF_OK;
+  *block = malloc((size_t)total);
+  TF_CHECK(*block, TF_ERR_MEMORY,
+           "matmul: out of memory for the BLAS backend's scratch copy "
+           "(%lld bytes)", (long long)total);
+  a->scratch = *block;
+  b->scratch = (char *)*block + na * (int64_t)elsize;
+  return TF_OK;
+}
+
+tf_status tf_blas_matmul(const tf_matmul_plan *p, const tf_tensor *a,
+                         const tf_tensor *b, tf_tensor *out) {
+  const tf_blas_api *api = tf_blas_api_get();
+  TF_CHECK(api, TF_ERR_DEVICE, "matmul: the BLAS backend is not available (%s)",
+           tf_blas_status());
+  TF_CHECK(tf_is_float(a->dtype) && b->dtype == a->dtype && out->dtype == a->dtype,
+           TF_ERR_DTYPE, "matmul: the BLAS backend computes float32 and "
+           "float64 only, got %s @ %s into %s", tf_dtype_name(a->dtype),
+           tf_dtype_name(b->dtype), tf_dtype_name(out->dtype));
+  int64_t nbatch = tf_shape_numel(p->batch_ndim, p->batch);
+  int64_t numel = tf_shape_numel(out->ndim, out->shape);
+  int64_t want = 0, dense[TF_MAX_DIMS];
+  tf_contiguous_strides(out->ndim, out->shape, dense);
+  /* The entry point makes out; a mismatch is a dispatch bug, caught here
+   * before BLAS would write past it. */
+  TF_CHECK(tf_mul_ok(nbatch, p->m, &want) && tf_mul_ok(want, p->n, &want) &&
+               want == numel && out->offset == 0 &&
+               (out->ndim == 0 || !memcmp(dense, out->strides,
+                                          sizeof(int64_t) * (size_t)out->ndim)),
+           TF_ERR_INTERNAL, "matmul: the BLAS kernel got an output of %lld "
+           "elements (or not contiguous) for a plan of %lld",
+           (long long)numel, (long long)want);
+  size_t elsize = tf_dtype_size(a->dtype);
+  if (numel == 0) return TF_OK;
+  if (p->k == 0) { /* empty sums: BLAS might leave C alone */
+    memset(tf_ptr(out), 0, (size_t)numel * elsize);
+    return TF_OK;
+  }
+
+  int64_t m = p->m, a_rs = p->a_rs, entries = nbatch;
+  if (nbatch > 1 && fold_batch(p, &m, &a_rs)) entries = 1;
+  TF_TRY(check_int("m", m));
+  TF_TRY(check_int("n", p->n));
+  TF_TRY(check_int("k", p->k));
+
+  job j = {.api = api, .f64 = a->dtype == TF_FLOAT64, .m = (int)m,
+           .n = (int)p->n, .k = (int)p->k};
+  /* A row of A and a column of B go to BLAS as vectors (dot and gemv). */
+  plan_operand(&j.a, m == 1 ? p->k : m, m == 1 ? 1 : p->k,
+               m == 1 ? p->a_cs : a_rs, m == 1 ? 0 : p->a_cs, m == 1);
+  plan_operand(&j.b, p->k, p->n, p->b_rs, p->b_cs, p->n == 1);
+  void *scratch = NULL;
+  TF_TRY(alloc_scratch(&j.a, &j.b, elsize, &scratch));
+
+  tf_blas_sync_threads(api);
+  const char *a_data = a->storage->data, *b_data = b->storage->data;
+  char *c = tf_ptr(out);
+  int64_t c_step = m * p->n * (int64_t)elsize;
+  for (int64_t e = 0; e < entries; e++) {
+    /* This entry's offsets, from its batch index (as cpu/matmul.c). */
+    int64_t a_off = a->offset, b_off = b->offset, rest = e;
+    for (int d = p->batch_ndim - 1; d >= 0 && entries > 1; d--) {
+      int64_t idx = rest % p->batch[d];
+      rest /= p->batch[d];
+      a_off += idx * p->a_batch_strides[d];
+      b_off += idx * p->b_batch_strides[d];
+    }
+    run_entry(&j, a_data + a_off * (int64_t)elsize,
+              b_data + b_off * (int64_t)elsize, c + e * c_step);
+  }
+  free(scratch);
+  return TF_OK;
+}
