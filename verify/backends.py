@@ -80,6 +80,14 @@ def which(slot: str, dtype: str, backend: str) -> Optional[str]:
         return tf.backends.which(slot, dtype)
 
 
+def running(*slots_: str, dtypes: Sequence[str] = ("float32", "float64")) -> List[str]:
+    """The available backends that run a kernel of their own for one of the
+    slots (in one of the dtypes): the reference always, and every backend
+    that is more than a fallback there. Tests parametrize over these."""
+    return [b for b in available() if b == REFERENCE
+            or any(which(s, d, b) == b for s in slots_ for d in dtypes)]
+
+
 def kernels_of(op) -> Tuple[str, ...]:
     """The kernel slots an entry's forward runs: OpInfo.kernels, else its C
     op names (unary:exp -> exp); () when it declares none (views, and ops
