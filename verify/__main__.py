@@ -235,10 +235,13 @@ def main(argv=None) -> int:
         opdb.select(split(a.ops))
     except ValueError as e:
         p.error(str(e))
-    from .report import numpy_comparison, table
+    from .report import backends_table, numpy_comparison, summary, table
     results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed,
                   checks=split(a.checks))
     print(table(results))
+    side = backends_table(results)
+    if side:
+        print("\n" + side)
     vs_numpy = numpy_comparison(results)
     if vs_numpy:
         print("\n" + vs_numpy)
@@ -249,7 +252,9 @@ def main(argv=None) -> int:
             print(f"{r.status}: {r.check}: {f}")
         if r.extra.get("xfail_reason"):
             print(f"  known: {r.extra['xfail_reason']}")
-    print(f"\n{len(results)} checks: {len(bad)} failed, {len(xf)} known failures; "
+    per = "; ".join(f"{b}: {c['pass']} pass, {c['FAIL']} failed, {c['fallback']} fallback, "
+                    f"{c['skip']} skipped" for b, c in summary(results)["by_backend"].items())
+    print(f"\n{len(results)} checks: {len(bad)} failed, {len(xf)} known failures ({per}); "
           f"report in {a.out}/index.html")
     return 1 if bad else 0
 
