@@ -220,6 +220,19 @@ def main(argv=None) -> int:
     p.add_argument("--checks", help=f"comma-separated checks (default: all): {', '.join(CHECKS)}")
     p.add_argument("--list-ops", action="store_true", help="print the op ids and exit")
     a = p.parse_args(argv)
+    # Every check chooses its backend (tinyfin.backends.use); what runs
+    # outside them (the op database's module-level tensors) runs on the
+    # reference, so that a broken backend fails its checks instead of the run.
+    import tinyfin as tf
+    default = tf.backends.current()
+    tf.backends.set_default("cpu")
+    try:
+        return _main(p, a)
+    finally:
+        tf.backends.set_default(default)
+
+
+def _main(p, a) -> int:
     from . import opdb
     if a.list_ops:
         print("\n".join(e.id for e in opdb.all_ops()))

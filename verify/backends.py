@@ -124,20 +124,14 @@ def to_backend(t, backend: str):
 
 
 def device_of(backend: str) -> str:
-    """The device whose tensors `backend` runs: the one where choosing it
-    makes it the current backend."""
+    """The device whose tensors `backend` runs (tinyfin.backends keeps the
+    map; it is what use() checks)."""
     names = tf.backends.names()
     if backend not in names:
         raise ValueError(f"verify: {backend!r} is not a backend of this build ({', '.join(names)}): "
                          f"run_on has no adapter for it")
-    for dev in ("cpu", "cuda"):
-        try:
-            with tf.backends.use(backend):
-                if tf.backends.current(dev) == backend:
-                    return dev
-        except (RuntimeError, ValueError):
-            continue
-    raise RuntimeError(f"verify: cannot tell the device of backend {backend!r}")
+    code = tf.backends._device_of(backend)
+    return next(d for d in ("cpu", "cuda") if tf.device(d).code == code)
 
 
 def check_dispatch(backend: str):
@@ -152,11 +146,19 @@ def check_dispatch(backend: str):
         res.fail(str(e))
         return res
     own = p.kernels or {}
-    host = device_of(backend) == "cpu"
+    try:
+        host = device_of(backend) == "cpu"
+    except Exception as e:  # noqa: BLE001
+        res.fail(f"{backend}: {type(e).__name__}: {e}")
+        return res
     for slot in slots():
         for dt in DTYPES:
             res.n += 1
-            got = which(slot, dt, backend)
+            try:
+                got = which(slot, dt, backend)
+            except Exception as e:  # noqa: BLE001  (fails the slot, not the run)
+                res.fail(f"{slot} {dt} on {backend}: which() raised {type(e).__name__}: {e}")
+                continue
             if backend == REFERENCE:
                 if got not in (REFERENCE, None):
                     res.fail(f"{slot} {dt}: while the reference backend is chosen, which() "

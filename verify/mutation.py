@@ -278,7 +278,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            ops=("dot",), expected=("dispatch",), kind="dispatch"),
     Mutant("backend-choice-ignored",
            "a thread's backend choice (backends.use) is ignored: every call runs the process "
-           "default (blas), also when the cpu reference is asked for",
+           "default, whichever backend is asked for",
            (Edit("native/src/core/backend.c", "  const tf_backend *b = chosen_for[dev];\n",
                  "  const tf_backend *b = NULL;\n"),),
            ops=("matmul",), expected=("dispatch",), kind="dispatch"),
