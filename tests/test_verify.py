@@ -319,3 +319,22 @@ def test_paths_and_suites_follow_each_backends_promise():
     assert det and all(r.backend == "blas" and r.status == "pass" for r in rows), rows
     # test_matmul_threads_as_promised, _repeats_its_bits, backward twice, backward threads
     assert det[0].n == 4, det[0]
+
+
+def test_every_kernel_a_backend_runs_itself_is_checked_by_some_entry():
+    """A kernel a backend fills (which() names it) must be named by an entry
+    of that dtype, or verify would never run it: the fallback rows test
+    only the cpu kernels."""
+    from verify import backends
+    covered = {(k, d) for e in opdb.all_ops() for d in e.dtypes for k in backends.kernels_of(e)}
+    for b in backends.available():
+        if b == backends.REFERENCE:
+            continue
+        own = {(s, d) for s in backends.slots() for d in backends.DTYPES
+               if backends.which(s, d, b) == b}
+        assert own and own <= covered, (b, sorted(own - covered))
+    if BLAS:
+        family = {e.id: e for e in opdb.all_ops() if e.kind == "linalg"}
+        assert {i for i, e in family.items() if backends.own_kernels(e, "float32", "blas")} == \
+            {"matmul", "mm", "bmm", "mv", "dot"}
+        assert backends.own_kernels(family["matmul"], "int64", "blas") == ()
