@@ -211,7 +211,8 @@ def main(argv=None) -> int:
                    "--list-ops shows them)")
     p.add_argument("--dtypes", help="comma-separated dtypes: float32, float64, int64, bool "
                    "(default: each op's own)")
-    p.add_argument("--backends", help="comma-separated backends (default: all that exist)")
+    p.add_argument("--backends", help="comma-separated backends (default: every one available "
+                   "here, tinyfin.backends.available())")
     p.add_argument("--depth", default="default", choices=["quick", "default", "deep", "exhaustive"],
                    help="how hard to look (default: default); see README.md")
     p.add_argument("--out", default="verify-report",
