@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinyfin as tf
+from verify.backends import promise, running
 
 RNG = np.random.default_rng(1234)
 SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((5, 6), (6, 7)),
@@ -66,15 +67,26 @@ def test_matmul_empty_inner_dim_gives_zeros():
     assert out.shape == (3, 4) and not out.numpy().any()
 
 
-@tf.backends.use("cpu")  # the reference kernel's promise; BLAS's is per thread count
-def test_matmul_deterministic_across_threads():
-    a = tf.tensor(RNG.standard_normal((257, 513)).astype(np.float32))
-    b = tf.tensor(RNG.standard_normal((513, 129)).astype(np.float32))
-    tf.set_num_threads(1)
-    one = (a @ b).numpy().copy()
-    tf.set_num_threads(2)
-    two = (a @ b).numpy()
-    assert one.tobytes() == two.tobytes()
+@pytest.mark.parametrize("backend", running("matmul"))
+def test_matmul_bits_across_threads_as_the_backend_promises(backend):
+    """cpu: the same bits with 1 and 2 threads; every backend: the same bits
+    when repeated at a fixed thread count (verify/backends.py PROMISES)."""
+    rng = np.random.default_rng(77)
+    a = tf.tensor(rng.standard_normal((257, 513)).astype(np.float32))
+    b = tf.tensor(rng.standard_normal((513, 129)).astype(np.float32))
+    before = tf.get_num_threads()
+    runs = {}
+    try:
+        with tf.backends.use(backend):
+            for n in (1, 2):
+                tf.set_num_threads(n)
+                runs[n] = [(a @ b).numpy().tobytes() for _ in range(3)]
+    finally:
+        tf.set_num_threads(before)
+    for n, bits in runs.items():
+        assert bits.count(bits[0]) == len(bits), f"{backend}: runs on {n} thread(s) differ"
+    if promise(backend).across_threads:
+        assert runs[1][0] == runs[2][0], f"{backend}: 1 and 2 threads differ"
 
 
 def test_fixed_rank_forms():

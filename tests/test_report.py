@@ -145,7 +145,9 @@ def test_the_verdict_counts_the_results(tmp_path, monkeypatch):
     assert "v-FAIL" in verdict.attrs["class"].split()
     assert "FAIL 2 of 10 checks failed" in " ".join(verdict.find("p").text().split())
     assert data["summary"] == {"verdict": "FAIL", "checks": 10, "failed": 2, "xfail": 1,
-                               "passed": 6, "skipped": 1}
+                               "passed": 6, "fallback": 0, "skipped": 1,
+                               "by_backend": {"cpu": {"FAIL": 2, "XFAIL": 1, "pass": 6,
+                                                      "fallback": 0, "skip": 1}}}
     assert data["meta"] == META and len(data["results"]) == 10
     # the verdict comes first in the page, before any table
     assert page.index('id="verdict"') < page.index("<table")
@@ -333,3 +335,80 @@ def test_chromium_applies_filters_and_sort_from_the_url(tmp_path, monkeypatch):
                                        ("gelu(tanh)", "float64"), ("exp", "-"), ("zeros", "-"),
                                        ("zeros", "bool")]
     assert shown("#sort=op&status=FAIL") == [("gelu(tanh)", "float64"), ("sin", "float32")]
+
+
+# ---- the backends side by side ------------------------------------------------------
+def backend_results():
+    """matmul float32 on cpu and on blas (its own kernel there), exp float32
+    a fallback on blas, and one FAIL of blas's parity on mm float64."""
+    return [
+        Result("forward", "matmul", "float32", "cpu", n=20, max_ulp=3.0),
+        Result("higham", "matmul", "float32", "cpu", n=50, extra={"worst_bound_ratio": 0.5}),
+        Result("parity", "matmul", "float32", "cpu", status="skip",
+               extra={"reason": "reference backend"}),
+        Result("forward", "matmul", "float32", "blas", n=20, max_ulp=4.0),
+        Result("higham", "matmul", "float32", "blas", n=50, extra={"worst_bound_ratio": 0.625}),
+        Result("parity", "matmul", "float32", "blas", n=20, extra={"worst_bound_ratio": 0.25}),
+        Result("forward", "exp", "float32", "cpu", n=10, max_ulp=0.5),
+        Result("fallback", "exp", "float32", "blas", status="fallback", n=10,
+               extra={"reason": "fallback: cpu kernel (blas has no kernel of its own for exp)"}),
+        Result("forward", "mm", "float64", "cpu", n=5, max_ulp=1.0),
+        Result("parity", "mm", "float64", "blas", status="FAIL", n=5,
+               failures=["mm float64 [(3, 4) @ (4, 5) mT/mT] on blas: beyond rtol"]),
+    ]
+
+
+def test_the_backends_stand_side_by_side(tmp_path, monkeypatch):
+    meta = dict(META, backends=["cpu", "blas"],
+                backend_promises={"blas": {"kernels": "matmul float32/float64",
+                                           "determinism": "bitwise the same on repeat"}})
+    monkeypatch.setenv("TINYFIN_NO_PLOTS", "1")
+    rs = backend_results()
+    report.write_json(rs, str(tmp_path / "report.json"), meta)
+    report.write_html(rs, str(tmp_path), meta)
+    dom = DOM((tmp_path / "index.html").read_text()).root
+    section = dom.find("section", id="backends")
+    table = section.find("table", id="side-by-side")
+    assert [th.text() for th in table.find("thead").find_all("th")] == ["op", "dtype", "cpu", "blas"]
+    rows = {(tr.attrs["data-op"], tr.attrs["data-dtype"]): tr
+            for tr in table.find("tbody").find_all("tr")}
+    assert set(rows) == {("matmul", "float32"), ("exp", "float32"), ("mm", "float64")}
+
+    def cell(op, dt, be):
+        tds = rows[(op, dt)].find_all("td", cls="be")
+        return tds[["cpu", "blas"].index(be)]
+    assert cell("matmul", "float32", "cpu").attrs["data-status"] == "pass"
+    def shown(td):
+        return td.find("span", cls="st").text(), td.find("span", cls="fig").text()
+    assert shown(cell("matmul", "float32", "cpu")) == ("pass", "3 ULP · Higham 0.5")
+    assert shown(cell("matmul", "float32", "blas")) == \
+        ("pass", "4 ULP · parity 0.25 of tol · Higham 0.625")
+    fb = cell("exp", "float32", "blas")
+    assert fb.attrs["data-status"] == "fallback"
+    assert fb.find("span", cls="st").attrs["class"] == "st st-fallback"
+    assert "no kernel of its own for exp" in fb.find("span", cls="st").attrs["title"]
+    assert cell("mm", "float64", "blas").attrs["data-status"] == "FAIL"
+    assert cell("mm", "float64", "cpu").attrs["data-status"] == "pass"
+    assert "matmul float32/float64" in section.find("ul", cls="promises").text()
+    # the verdict counts the fallback, and report.json each backend's statuses
+    assert dom.find(id="n-fallback").text() == "1"
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["summary"]["by_backend"] == {
+        "cpu": {"FAIL": 0, "XFAIL": 0, "pass": 4, "fallback": 0, "skip": 1},
+        "blas": {"FAIL": 1, "XFAIL": 0, "pass": 3, "fallback": 1, "skip": 0}}
+    assert data["summary"]["fallback"] == 1 and data["summary"]["verdict"] == "FAIL"
+
+
+def test_the_text_table_shows_the_backends_that_run_their_own_kernels():
+    text = report.backends_table(backend_results())
+    lines = text.splitlines()
+    assert lines[1].split() == ["op", "dtype", "cpu", "blas"]
+    body = {ln.split()[0] + " " + ln.split()[1]: ln for ln in lines[2:] if not ln.startswith("blas:")}
+    # exp is a fallback on blas: counted, not listed
+    assert set(body) == {"matmul float32", "mm float64"}
+    assert "pass 3 ULP higham 0.5" in body["matmul float32"]
+    assert "pass 4 ULP parity 0.25 of tol higham 0.625" in body["matmul float32"]
+    assert "FAIL" in body["mm float64"]
+    assert lines[-1] == "blas: 1 op x dtype fall back to the cpu kernels (status fallback)"
+    # one backend: no side-by-side table
+    assert report.backends_table([r for r in backend_results() if r.backend == "cpu"]) == ""

@@ -156,3 +156,185 @@ def test_random_projection_separates_right_and_wrong_gradients():
 
     near_jumps = tf.tensor(np.round(rng.uniform(-50, 50, (200, 200))) + 1e-7).requires_grad_()
     assert not project(tf.floor, [near_jumps], rng).smooth
+
+
+# ---- every backend -------------------------------------------------------------------
+BLAS = tf.backends.available().get("blas", "absent") is None
+needs_blas = pytest.mark.skipif(not BLAS, reason="the blas backend does not load here")
+
+
+def test_the_backends_are_the_available_ones_and_each_declares_its_promise():
+    from verify import backends
+    from verify.checks.common import backends as checked
+    assert checked() == [b for b, why in tf.backends.available().items() if why is None]
+    for b in checked():
+        p = backends.promise(b)
+        assert p.on_repeat and p.determinism, b
+    assert backends.promise("cpu").across_threads and backends.promise("cpu").kernels is None
+    assert not backends.promise("blas").across_threads
+    assert backends.promise("blas").kernels == {"matmul": ("float32", "float64")}
+    with pytest.raises(KeyError, match="declares nothing"):
+        backends.promise("tpu")
+
+
+def test_the_layouts_have_the_strides_they_promise():
+    from verify.checks.common import in_layout
+    a = np.arange(12.0).reshape(3, 4)
+    want = {"contiguous": (4, 1), "mT": (1, 3), "transposed": (1, 3), "strided": (9, 2),
+            "row-padded": (7, 1), "mT-padded": (1, 6), "flipped": (-4, -1)}
+    for layout, strides in want.items():
+        v, t = in_layout(a, layout)
+        assert t.stride() == strides, layout
+        assert np.array_equal(t.numpy(), a) and np.array_equal(v, a), layout
+    assert in_layout(np.arange(5.0), "flipped")[1].stride() == (-1,)
+
+
+@needs_blas
+def test_run_on_chooses_the_backend_and_returns_host_arrays():
+    from verify.checks.parity import run_on
+    seen = []
+
+    def fn(x, y):
+        seen.append((tf.backends.current(), tf.backends.which("matmul", tf.float32)))
+        return x @ y
+    x, y = tf.ones(3, 4), tf.ones(4, 2)
+    with tf.backends.use("blas"):   # the reference is chosen explicitly, whatever the default
+        (cpu,) = run_on("cpu", fn, [x, y])
+    (blas,) = run_on("blas", fn, [x, y])
+    assert seen == [("cpu", "cpu"), ("blas", "blas")]
+    assert np.array_equal(cpu, np.full((3, 2), 4.0, np.float32)) and np.array_equal(cpu, blas)
+    with pytest.raises(ValueError, match="no adapter"):
+        run_on("tpu", fn, [x, y])
+
+
+def test_the_dispatch_check_holds_which_to_the_declaration(monkeypatch):
+    from verify import backends
+    for b in backends.available():
+        r = backends.check_dispatch(b)
+        assert r.status == "pass" and r.n == len(backends.slots()) * 4, (b, r.failures)
+    if not BLAS:
+        return
+    monkeypatch.setitem(backends.PROMISES, "blas", backends.Promise(
+        {"matmul": ("float32",), "exp": ("float32",)}, False, True, "test"))
+    r = backends.check_dispatch("blas")
+    assert r.status == "FAIL" and len(r.failures) == 2
+    assert any(f.startswith("matmul float64 on blas: which() says blas's") for f in r.failures)
+    assert any(f.startswith("exp float32 on blas: which() says cpu's") for f in r.failures)
+
+
+@needs_blas
+def test_ops_without_a_kernel_of_their_own_are_fallbacks_not_passes(tmp_path):
+    results = run(["exp", "matmul", "outer"], backends=["cpu", "blas"], depth="quick",
+                  out=str(tmp_path), progress=False, checks=["forward", "parity", "fallback"])
+    by = {}
+    for r in results:
+        by.setdefault((r.op, r.dtype, r.backend), []).append(r)
+    # exp and outer (a broadcast mul) run cpu kernels on blas: one fallback row each
+    for op, dt in [("exp", "float32"), ("exp", "float64"), ("outer", "float32"),
+                   ("matmul", "int64")]:
+        rows = by[(op, dt, "blas")]
+        assert [(r.check, r.status) for r in rows] == [("fallback", "fallback")], (op, dt)
+        assert rows[0].n > 0 and "fallback: cpu kernel" in rows[0].extra["reason"]
+    assert "mul -> cpu" in by[("outer", "float32", "blas")][0].extra["reason"]
+    # matmul's own blas kernel: forward and parity run there
+    for dt in ("float32", "float64"):
+        checks = {r.check: r for r in by[("matmul", dt, "blas")]}
+        assert set(checks) == {"forward", "parity"} and all(
+            r.status == "pass" for r in checks.values()), checks
+        assert checks["parity"].n >= 40 and 0 <= checks["parity"].extra["worst_bound_ratio"] < 1
+    # on the reference every op runs its checks (parity compares others with it)
+    assert {r.check for r in by[("exp", "float32", "cpu")]} == {"forward"}
+    data = json.loads((tmp_path / "report.json").read_text())
+    fallbacks = {(r.op, r.dtype) for r in results if r.status == "fallback"}
+    assert fallbacks == {("exp", d) for d in ("float32", "float64", "int64", "bool")} | \
+        {("outer", d) for d in ("float32", "float64", "int64")} | {("matmul", "int64")}
+    assert data["summary"]["by_backend"]["blas"]["fallback"] == 8
+    assert data["meta"]["backends"] == ["cpu", "blas"]
+
+
+@needs_blas
+def test_a_fallback_that_is_not_the_cpu_kernel_fails(monkeypatch):
+    """The fallback row checks its bits: an op that gives other results with
+    blas chosen than with cpu chosen (here a stand-in that adds 1 ULP on blas)
+    fails it."""
+    import dataclasses
+    from verify.checks.fallback import check_fallback
+    exp = next(e for e in opdb.all_ops() if e.id == "exp")
+    r = check_fallback(exp, "float32", "blas", np.random.default_rng(0))
+    assert r.status == "fallback" and r.n > 5 and not r.failures
+
+    def call(x):
+        y = exp.call(x)
+        if tf.backends.current() != "blas":
+            return y
+        return tf.tensor(np.nextafter(y.numpy(), np.float32(np.inf)))
+    r = check_fallback(dataclasses.replace(exp, call=call), "float32", "blas",
+                       np.random.default_rng(0))
+    assert r.status == "FAIL" and "not bitwise the cpu kernels'" in r.failures[0]
+
+
+@needs_blas
+def test_parity_fails_a_blas_adapter_that_ignores_the_layout(monkeypatch):
+    """A planted fault in the adapter: blas is handed every input as its
+    memory lies, row-major (a transpose flag dropped, a stride ignored).
+    Parity must fail exactly the samples whose operands are not row-major
+    contiguous, and pass matmul's contiguous ones."""
+    from verify.checks import parity
+    honest = parity.run_on
+
+    def as_it_lies(t):
+        a = t.numpy()
+        if a.ndim < 2 or a.flags.c_contiguous:
+            return t
+        flat = np.ascontiguousarray(np.swapaxes(a, -1, -2)).reshape(a.shape)   # x.T read as x
+        return tf.from_numpy(flat)
+
+    def wrong(backend, fn, tensors, *args, **kwargs):
+        if backend == "blas":
+            tensors = [as_it_lies(t) for t in tensors]
+        return honest(backend, fn, tensors, *args, **kwargs)
+    mm = next(e for e in opdb.all_ops() if e.id == "mm")
+    assert parity.check_parity(mm, "float64", "blas", np.random.default_rng(0)).status == "pass"
+    monkeypatch.setattr(parity, "run_on", wrong)
+    r = parity.check_parity(mm, "float64", "blas", np.random.default_rng(0))
+    assert r.status == "FAIL"
+    failed = {f.split("[")[1].split("]")[0] for f in r.failures}
+    assert "(300, 257) @ (257, 190) mT/mT" in failed
+    assert "(300, 257) @ (257, 190) contiguous/contiguous" not in failed
+    assert all("contiguous/contiguous" not in f for f in failed)
+
+
+@needs_blas
+def test_paths_and_suites_follow_each_backends_promise():
+    from verify.checks.paths import check_paths
+    from verify.checks.suites import run_suites
+    mm = next(e for e in opdb.all_ops() if e.id == "mm")
+    with tf.backends.use("blas"):
+        r = check_paths(mm, "float32", "blas", np.random.default_rng(0))
+    assert r.status == "pass" and r.extra["promise"].startswith("bitwise the same on repeat")
+    r = check_paths(mm, "float32", "cpu", np.random.default_rng(0))
+    assert r.status == "pass" and r.extra["promise"].startswith("bitwise the same for every")
+    rows = run_suites(["matmul"], ["float64"], "quick", "blas")
+    det = [r for r in rows if r.check == "determinism" and r.dtype == "float64"]
+    assert det and all(r.backend == "blas" and r.status == "pass" for r in rows), rows
+    # test_matmul_threads_as_promised, _repeats_its_bits, backward twice, backward threads
+    assert det[0].n == 4, det[0]
+
+
+def test_every_kernel_a_backend_runs_itself_is_checked_by_some_entry():
+    """A kernel a backend fills (which() names it) must be named by an entry
+    of that dtype, or verify would never run it: the fallback rows test
+    only the cpu kernels."""
+    from verify import backends
+    covered = {(k, d) for e in opdb.all_ops() for d in e.dtypes for k in backends.kernels_of(e)}
+    for b in backends.available():
+        if b == backends.REFERENCE:
+            continue
+        own = {(s, d) for s in backends.slots() for d in backends.DTYPES
+               if backends.which(s, d, b) == b}
+        assert own and own <= covered, (b, sorted(own - covered))
+    if BLAS:
+        family = {e.id: e for e in opdb.all_ops() if e.kind == "linalg"}
+        assert {i for i, e in family.items() if backends.own_kernels(e, "float32", "blas")} == \
+            {"matmul", "mm", "bmm", "mv", "dot"}
+        assert backends.own_kernels(family["matmul"], "int64", "blas") == ()

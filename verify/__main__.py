@@ -1,7 +1,7 @@
 """python -m verify: run the checks over op x dtype x backend, print a table,
 write DIR/report.json and DIR/index.html; exit 1 on any failure.
 
-  --ops exp,log   --dtypes float32,float64   --backends cpu
+  --ops exp,log   --dtypes float32,float64   --backends cpu,blas (default: all available)
   --depth quick|default|deep|exhaustive       --out verify-report
   --checks forward,paths (only these checks)
 """
@@ -40,13 +40,33 @@ def _weight(op) -> int:
 # Every check's name, as its Result rows carry it (--checks selects some).
 CHECKS = ("forward", "errors", "int-args", "paths", "subgradient", "gradcheck", "accuracy", "grad-accuracy",
           "numpy-vectors", "higham", "parity", "property", "stability", "determinism",
-          "exhaustive")
+          "exhaustive", "fallback", "dispatch")
 
 
 def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> list:
     """Checks a, b, c, g, h (and the error inputs) of one op on one backend,
-    those named in `checks` (all when None); parity (g) compares a backend
-    with the reference "cpu" kernels, so it runs on every other backend."""
+    those named in `checks` (all when None), with that backend chosen;
+    parity (g) compares a backend with the reference "cpu" kernels, so it
+    runs on every other backend. On a backend other than the reference they
+    run for the dtypes where the op runs the backend's own kernel
+    (verify/backends.py own_kernels); each other dtype gets one "fallback"
+    row (checks/fallback.py) instead."""
+    import tinyfin as tf
+
+    from .backends import REFERENCE, own_kernels
+    from .checks.fallback import check_fallback
+
+    on = lambda name: checks is None or name in checks  # noqa: E731
+    own = dts if be == REFERENCE else [d for d in dts if own_kernels(op, d, be)]
+    batch = [check_fallback(op, d, be, rng) for d in dts if d not in own and on("fallback")]
+    if own:
+        with tf.backends.use(be):
+            batch.extend(_own_checks(op, own, be, depth, rng, pool,
+                                     want_f64 and (be == REFERENCE or "float64" in own), checks))
+    return batch
+
+
+def _own_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> list:
     from .checks.accuracy import check_accuracy, check_grad_accuracy
     from .checks.forward import check_errors, check_forward
     from .checks.gradients import check_gradients
@@ -84,6 +104,18 @@ def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> li
     return batch
 
 
+def _suite_ops(entries, names, be):
+    """The op names the suites run for on backend be: those selected (None:
+    all) on the reference; elsewhere only the entries that run one of be's
+    own kernels (the others are fallback rows)."""
+    from .backends import REFERENCE, own_kernels
+    if be == REFERENCE:
+        return names
+    own = [e for e in entries if own_kernels(e, "-", be)]
+    picked = [n for e in own for n in (e.name, e.id) + e.aliases]
+    return [n for n in picked if names is None or n in names]
+
+
 def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
         progress=True, seed=0, suites=True, checks=None):
     """Every check (or those named in `checks`) over the selected ops x
@@ -116,6 +148,9 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     t0 = time.time()
     step = 0.0
     try:
+        if on("dispatch"):
+            from .backends import check_dispatch
+            results.extend(check_dispatch(be) for be in bes)
         for be in bes:
             for op in entries:
                 bar.update(step, f"{op.id} ({be})")
@@ -132,14 +167,24 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
             # tests of its name ("gelu")
             names = [n for e in entries for n in (e.name, e.id) + e.aliases
                      if n in ops or e.name in ops or set(e.aliases) & set(ops)] if ops else None
-            results.extend(r for r in run_suites(names, dtypes, depth)
-                           if on(r.check) or r.check == "suites")
+            for be in bes:
+                be_names = _suite_ops(entries, names, be)
+                if be_names == []:      # nothing of its own to run the suites on
+                    continue
+                results.extend(r for r in run_suites(be_names, dtypes, depth, be)
+                               if on(r.check) or r.check == "suites")
             step += SUITES_WEIGHT
+        from .backends import REFERENCE, own_kernels
+        import tinyfin as tf
         for be in bes:
             for op in exhaustive:
                 base = step
-                r = check_exhaustive(op, be, pool, progress=lambda f: bar.update(
-                    base + f * EXHAUSTIVE_WEIGHT, f"{op.id} float32: all 2^32 inputs ({be})"))
+                if be != REFERENCE and not own_kernels(op, "float32", be):
+                    step += EXHAUSTIVE_WEIGHT   # a fallback row says so already
+                    continue
+                with tf.backends.use(be):
+                    r = check_exhaustive(op, be, pool, progress=lambda f: bar.update(
+                        base + f * EXHAUSTIVE_WEIGHT, f"{op.id} float32: all 2^32 inputs ({be})"))
                 apply_known(r, op)
                 results.append(r)
                 step += EXHAUSTIVE_WEIGHT
@@ -150,8 +195,10 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     if out:
         from .report import finished_at, write_html, write_json
         os.makedirs(out, exist_ok=True)
+        from .backends import describe
         meta = {"depth": depth, "backends": bes, "seconds": round(time.time() - t0, 1),
-                "ops": len(entries), "seed": seed, "finished": finished_at()}
+                "ops": len(entries), "seed": seed, "finished": finished_at(),
+                "backend_promises": describe(bes)}
         write_json(results, os.path.join(out, "report.json"), meta)
         write_html(results, out, meta)
     return results
@@ -164,7 +211,8 @@ def main(argv=None) -> int:
                    "--list-ops shows them)")
     p.add_argument("--dtypes", help="comma-separated dtypes: float32, float64, int64, bool "
                    "(default: each op's own)")
-    p.add_argument("--backends", help="comma-separated backends (default: all that exist)")
+    p.add_argument("--backends", help="comma-separated backends (default: every one available "
+                   "here, tinyfin.backends.available())")
     p.add_argument("--depth", default="default", choices=["quick", "default", "deep", "exhaustive"],
                    help="how hard to look (default: default); see README.md")
     p.add_argument("--out", default="verify-report",
@@ -173,6 +221,19 @@ def main(argv=None) -> int:
     p.add_argument("--checks", help=f"comma-separated checks (default: all): {', '.join(CHECKS)}")
     p.add_argument("--list-ops", action="store_true", help="print the op ids and exit")
     a = p.parse_args(argv)
+    # Every check chooses its backend (tinyfin.backends.use); what runs
+    # outside them (the op database's module-level tensors) runs on the
+    # reference, so that a broken backend fails its checks instead of the run.
+    import tinyfin as tf
+    default = tf.backends.current()
+    tf.backends.set_default("cpu")
+    try:
+        return _main(p, a)
+    finally:
+        tf.backends.set_default(default)
+
+
+def _main(p, a) -> int:
     from . import opdb
     if a.list_ops:
         print("\n".join(e.id for e in opdb.all_ops()))
@@ -188,10 +249,13 @@ def main(argv=None) -> int:
         opdb.select(split(a.ops))
     except ValueError as e:
         p.error(str(e))
-    from .report import numpy_comparison, table
+    from .report import backends_table, numpy_comparison, summary, table
     results = run(split(a.ops), split(a.dtypes), split(a.backends), a.depth, a.out, seed=a.seed,
                   checks=split(a.checks))
     print(table(results))
+    side = backends_table(results)
+    if side:
+        print("\n" + side)
     vs_numpy = numpy_comparison(results)
     if vs_numpy:
         print("\n" + vs_numpy)
@@ -202,7 +266,9 @@ def main(argv=None) -> int:
             print(f"{r.status}: {r.check}: {f}")
         if r.extra.get("xfail_reason"):
             print(f"  known: {r.extra['xfail_reason']}")
-    print(f"\n{len(results)} checks: {len(bad)} failed, {len(xf)} known failures; "
+    per = "; ".join(f"{b}: {c['pass']} pass, {c['FAIL']} failed, {c['fallback']} fallback, "
+                    f"{c['skip']} skipped" for b, c in summary(results)["by_backend"].items())
+    print(f"\n{len(results)} checks: {len(bad)} failed, {len(xf)} known failures ({per}); "
           f"report in {a.out}/index.html")
     return 1 if bad else 0
 

@@ -83,6 +83,8 @@ FAULT_CLASSES = {
     "subgradient": "the convention at a kink, tie or bound broken",
     "data": "tensor() from Python data in the wrong dtype or value",
     "int-args": "an integer argument passed to the core modulo 2^64",
+    "blas": "an operand handed to BLAS with the wrong layout or routine",
+    "dispatch": "a call dispatched to another kernel than its backend's table promises",
 }
 
 
@@ -240,6 +242,46 @@ MUTANTS: Tuple[Mutant, ...] = (
            "outside int64 on modulo 2^64 (zeros(2**64 + 2) is zeros(2))",
            (Edit("tinyfin/_args.py", "    if not lo <= value <= hi:\n", "    if False:\n"),),
            ops=("zeros", "narrow"), expected=("int-args",), kind="int-args"),
+    # ---- the BLAS backend: caught by `parity` (blas against the cpu kernels)
+    # on the matmul samples in BLAS's layouts (ops_linalg.BACKEND)
+    Mutant("blas-trans-flag",
+           "an operand with row stride 1 (an x.T view) goes to BLAS as NO_TRANS, read as it lies",
+           (Edit("native/src/blas/gemm.c",
+                 "  if (rs == 1 && cs >= rows && cs <= INT32_MAX) {\n    *trans = TRANS;",
+                 "  if (rs == 1 && cs >= rows && cs <= INT32_MAX) {\n    *trans = NO_TRANS;"),),
+           ops=("matmul",), expected=("parity",), kind="blas"),
+    Mutant("blas-ld-cols",
+           "a row-major operand's leading dimension is its column count, not its row stride "
+           "(wrong for a slice of wider rows)",
+           (Edit("native/src/blas/gemm.c",
+                 "    *trans = NO_TRANS;\n    *ld = (int)rs;",
+                 "    *trans = NO_TRANS;\n    *ld = (int)cols;"),),
+           ops=("mm",), expected=("parity",), kind="blas"),
+    Mutant("blas-f64-as-f32",
+           "the float64 products run through the float32 BLAS routines (and copies)",
+           (Edit("native/src/blas/gemm.c", "  job j = {.api = api, .f64 = a->dtype == TF_FLOAT64,",
+                 "  job j = {.api = api, .f64 = false,"),),
+           ops=("mv",), expected=("parity",), kind="blas"),
+    # ---- the dispatch layer
+    Mutant("fallback-stays-on-backend",
+           "TF_KERNEL: a host backend's empty slot looks in the backend's own table again "
+           "instead of the cpu's, so every op blas leaves to the cpu kernels fails there",
+           (Edit("native/src/backend.h", "      k = &tf_cpu_kernels;                                                  \\\n",
+                 "      k = tf_be_->kernels;                                                  \\\n"),),
+           ops=("exp", "sum"), expected=("fallback",), kind="dispatch"),
+    Mutant("blas-f64-slot-empty",
+           "the blas table loses its float64 matmul slot: float64 products silently run the "
+           "cpu kernel while blas claims them",
+           (Edit("native/src/blas/backend.c",
+                 ".matmul = {[TF_FLOAT32] = tf_blas_matmul, [TF_FLOAT64] = tf_blas_matmul},",
+                 ".matmul = {[TF_FLOAT32] = tf_blas_matmul},"),),
+           ops=("dot",), expected=("dispatch",), kind="dispatch"),
+    Mutant("backend-choice-ignored",
+           "a thread's backend choice (backends.use) is ignored: every call runs the process "
+           "default, whichever backend is asked for",
+           (Edit("native/src/core/backend.c", "  const tf_backend *b = chosen_for[dev];\n",
+                 "  const tf_backend *b = NULL;\n"),),
+           ops=("matmul",), expected=("dispatch",), kind="dispatch"),
 )
 
 

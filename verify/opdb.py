@@ -46,14 +46,24 @@ EXACT = Tol(ulp=0)
 @dataclasses.dataclass
 class Sample:
     """One call: `inputs` are NumPy arrays that become tinyfin tensors in
-    `layout` ("contiguous", "transposed", "strided", "expanded"); `args` /
-    `kwargs` are passed after them as they are; `desc` names the case."""
+    `layout` (checks/common.LAYOUTS: "contiguous", "transposed", "strided",
+    "expanded", "mT", "row-padded", "mT-padded", "flipped"), one for every
+    input or a tuple of one per input; `args` / `kwargs` are passed after
+    them as they are; `desc` names the case."""
     inputs: Tuple[np.ndarray, ...]
     args: tuple = ()
     kwargs: dict = dataclasses.field(default_factory=dict)
-    layout: str = "contiguous"
+    layout: Any = "contiguous"
     desc: str = ""
     grad: bool = True        # usable for gradcheck (no kink, small enough)
+
+    def layout_at(self, i: int) -> str:
+        """The layout of input i."""
+        return self.layout if isinstance(self.layout, str) else self.layout[i]
+
+    @property
+    def layouts(self) -> Tuple[str, ...]:
+        return tuple(self.layout_at(i) for i in range(len(self.inputs)))
 
 
 # A Sample keyword argument `out=OUT` is replaced by a tensor of the result's
@@ -147,6 +157,11 @@ class OpInfo:
     error_bound: Optional[Callable] = None
     # The documented gradients at non-differentiable points, per dtype.
     subgradients: Optional[Callable[[str], Iterable[Subgrad]]] = None
+    # The kernel slots (tinyfin.backends.which names: "matmul", "mul", ...)
+    # its forward computes with, where its c_ops do not say
+    # (verify/backends.py kernels_of): an op runs on a backend, rather than
+    # on the cpu kernels it falls back to, only through these.
+    kernels: Tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

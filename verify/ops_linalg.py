@@ -42,13 +42,68 @@ LARGE = {
 }
 
 
+# Samples for the kernels of every backend (parity compares them with the
+# cpu's): sizes past the cpu kernel's blocks and panels that OpenBLAS runs as
+# gemm (one dim >= 512), each operand in the layouts a BLAS call must tell
+# apart (x.T views: a transpose flag; row-padded: a leading dimension above
+# the row length; x[:, ::2] and flipped (negative strides): copied first),
+# batches with a broadcast batch dim, 1-D operands (gemv, dot), k = 0 and an
+# empty batch. (shape a, shape b, layouts of a and b.)
+_C, _T, _S, _P, _PT, _F = "contiguous", "mT", "strided", "row-padded", "mT-padded", "flipped"
+_M = ((300, 257), (257, 190))
+BACKEND = {
+    "matmul": [_M + ((_C, _C),), _M + ((_T, _T),), _M + ((_P, _PT),), _M + ((_S, _C),),
+               _M + ((_T, _P),), _M + ((_F, _F),),
+               ((40, 600), (600, 530), (_C, _C)), ((40, 600), (600, 530), (_PT, _T)),
+               ((3, 1, 40, 33), (2, 33, 50), (_C, _C)), ((3, 1, 40, 33), (2, 33, 50), (_T, _T)),
+               ((3, 1, 40, 33), (2, 33, 50), (_P, _F)), ((2, 130, 257), (257, 70), (_C, _C)),
+               ((257,), (257, 190), (_C, _C)), ((257,), (257, 190), (_S, _T)),
+               ((257,), (257, 190), (_F, _P)), ((300, 257), (257,), (_C, _C)),
+               ((300, 257), (257,), (_T, _S)), ((300, 257), (257,), (_P, _F)),
+               ((1, 257), (257, 190), (_T, _C)), ((300, 257), (257, 1), (_P, _T)),
+               ((600,), (600,), (_C, _C)), ((600,), (600,), (_S, _F)),
+               ((5, 0), (0, 7), (_C, _C)), ((2, 3, 0), (2, 0, 4), (_C, _T)),
+               ((0, 3, 4), (4, 5), (_C, _C)), ((0, 3, 4), (1, 4, 5), (_C, _C))],
+    "mm": [_M + ((_C, _C),), _M + ((_T, _T),), _M + ((_P, _PT),), _M + ((_F, _S),),
+           ((40, 600), (600, 530), (_C, _C)), ((1, 257), (257, 190), (_C, _T)),
+           ((5, 0), (0, 7), (_C, _C))],
+    "bmm": [((3, 40, 33), (3, 33, 50), (_C, _C)), ((3, 40, 33), (3, 33, 50), (_T, _T)),
+            ((3, 40, 33), (3, 33, 50), (_P, _PT)), ((3, 40, 33), (3, 33, 50), (_F, _S)),
+            ((2, 130, 257), (2, 257, 70), (_C, _C)), ((2, 3, 0), (2, 0, 4), (_C, _C)),
+            ((0, 3, 4), (0, 4, 5), (_C, _C))],
+    "mv": [((300, 257), (257,), (_C, _C)), ((300, 257), (257,), (_T, _S)),
+           ((300, 257), (257,), (_P, _F)), ((70, 600), (600,), (_PT, _C)),
+           ((5, 0), (0,), (_C, _C))],
+    "dot": [((600,), (600,), (_C, _C)), ((600,), (600,), (_S, _F)), ((257,), (257,), (_F, _C))],
+}
+
+
+def _backend_samples(name):
+    def gen(dtype, rng):
+        out = []
+        for sa, sb, lays in BACKEND.get(name, ()):
+            a, b = finite_values(dtype, sa, rng, -2, 2), finite_values(dtype, sb, rng, -2, 2)
+            out.append(Sample((a, b), layout=lays, desc=f"{sa} @ {sb} {'/'.join(lays)}",
+                              grad=False))
+        return out
+    return gen
+
+
+def _samples(name, pairs):
+    small = _pairs(pairs, ("contiguous", "transposed", "strided"))
+    big = _backend_samples(name)
+    return lambda dtype, rng: small(dtype, rng) + big(dtype, rng)
+
+
 def _matmul_error_bound(dtype, a, b):
     return matmul_bound(dtype, a, b)
 
 
 def _entry(name, call, ref, pairs, aliases=(), errors=(), higham=()):
     return OpInfo(name, call, ref, "linalg", dtypes=("float32", "float64", "int64"),
-                  samples=_pairs(pairs, ("contiguous", "transposed", "strided")),
+                  samples=_samples(name, pairs),
+                  # outer is a broadcast multiply (linalg.py), not a product
+                  kernels=("mul",) if name == "outer" else ("matmul",),
                   aliases=aliases, methods=(name,) + aliases, differentiable=True,
                   gradgrad=True, tol=dict(TOL), errors=lambda: list(errors),
                   higham=higham, large=_pairs(LARGE[name], ("contiguous", "transposed")),

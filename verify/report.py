@@ -4,8 +4,9 @@ index.html is one self-contained file (CSS, script and plots inline, no
 external reference), so it can be mailed or archived as it is. It opens
 with the verdict, then the failures, then the table of every op x dtype x
 backend (failures first; the script in report.js sorts and filters it, also
-from the URL: index.html?status=FAIL&dtype=float32), the comparison with
-NumPy, and one section per op (anchor #op-<name>) with its checks, its
+from the URL: index.html?status=FAIL&dtype=float32), the backends side by
+side (a column per backend: pass / FAIL / fallback and the worst ULP,
+parity and Higham figures), the comparison with NumPy, and one section per op (anchor #op-<name>) with its checks, its
 failure messages and, for the unary math ops, a plot of the ULP error over
 the dtype's whole range with the worst point found marked and labelled.
 
@@ -31,7 +32,10 @@ from .checks.common import Result
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Statuses from worst to best: the order of the table, and of a row's status.
-STATUS_ORDER = ("FAIL", "XFAIL", "pass", "skip")
+# "fallback": a backend other than the reference has no kernel of its own
+# for the op x dtype, so the cpu kernels run there (checks/fallback.py) and
+# the full checks did not; it is no failure, and no pass of that backend.
+STATUS_ORDER = ("FAIL", "XFAIL", "pass", "fallback", "skip")
 
 
 def _fmt(v, nd=3):
@@ -95,9 +99,19 @@ def failures_first(rows: List[Row]) -> List[Row]:
 def summary(results: List[Result]) -> Dict[str, object]:
     """The verdict's numbers: every check run, by status."""
     count = {s: sum(r.status == s for r in results) for s in STATUS_ORDER}
+    by_backend: Dict[str, Dict[str, int]] = {}
+    for r in results:
+        c = by_backend.setdefault(r.backend, {s: 0 for s in STATUS_ORDER})
+        c[r.status] = c.get(r.status, 0) + 1
     return {"verdict": "FAIL" if count["FAIL"] else "pass", "checks": len(results),
             "failed": count["FAIL"], "xfail": count["XFAIL"], "passed": count["pass"],
-            "skipped": count["skip"]}
+            "fallback": count["fallback"], "skipped": count["skip"],
+            "by_backend": {b: by_backend[b] for b in sorted(by_backend, key=_backend_key)}}
+
+
+def _backend_key(b: str):
+    """The reference backend first, then the others by name."""
+    return (b != "cpu", b)
 
 
 def table(results: List[Result]) -> str:
@@ -113,6 +127,83 @@ def table(results: List[Result]) -> str:
                      f"{_fmt(acc.max_ulp if acc else None):>9s} "
                      f"{_fmt(acc.mean_ulp if acc else None):>9s} "
                      f"{_fmt(acc.bound if acc else None):>6s} {_fmt(row.grad_err):>9s}  {checks}")
+    return "\n".join(lines)
+
+
+# ---- the backends side by side --------------------------------------------------
+@dataclasses.dataclass
+class Cell:
+    """One op x dtype on one backend: its worst status and its figures."""
+    status: str
+    max_ulp: Optional[float] = None         # the accuracy / forward measurement
+    parity: Optional[float] = None          # parity: ULPs, or the fraction of its tolerance
+    parity_unit: str = ""                   # "ULP" or "of tol"
+    higham: Optional[float] = None          # Higham: the fraction of gamma_n sum|a||b| used
+    reason: str = ""                        # why a fallback is one
+
+    def text(self) -> str:
+        parts = [self.status]
+        if self.max_ulp is not None:
+            parts.append(f"{_fmt(self.max_ulp)} ULP")
+        if self.parity is not None:
+            parts.append(f"parity {_fmt(self.parity)} {self.parity_unit}")
+        if self.higham is not None:
+            parts.append(f"higham {_fmt(self.higham)}")
+        return " ".join(parts)
+
+
+def backends_of(results: List[Result]) -> List[str]:
+    return sorted({r.backend for r in results}, key=_backend_key)
+
+
+def side_by_side(results: List[Result]) -> Tuple[List[str], List[Tuple[str, str, Dict[str, Cell]]]]:
+    """(backends, rows): one row per op x dtype ("" for the checks without
+    one), a Cell per backend that ran anything for it."""
+    bes = backends_of(results)
+    by: Dict[Tuple[str, str], Dict[str, Row]] = {}
+    for row in rows_of(results):
+        by.setdefault((row.op, row.dtype), {})[row.backend] = row
+    out = []
+    for (op, dt) in sorted(by):
+        cells = {}
+        for be, row in by[(op, dt)].items():
+            acc = row.accuracy
+            cell = Cell(row.status, max_ulp=acc.max_ulp if acc else None)
+            for r in row.results:
+                if r.check == "parity" and r.status != "skip":
+                    if r.max_ulp is not None:
+                        cell.parity, cell.parity_unit = r.max_ulp, "ULP"
+                    elif r.extra.get("worst_bound_ratio") is not None:
+                        cell.parity, cell.parity_unit = r.extra["worst_bound_ratio"], "of tol"
+                elif r.check == "higham" and r.extra.get("worst_bound_ratio") is not None:
+                    cell.higham = r.extra["worst_bound_ratio"]
+                elif r.check == "fallback":
+                    cell.reason = r.extra.get("reason", "")
+            cells[be] = cell
+        out.append((op, dt, cells))
+    return bes, out
+
+
+def backends_table(results: List[Result]) -> str:
+    """The backends side by side, for the op x dtypes that run a kernel of
+    their own on more than the reference backend (the others are fallbacks,
+    counted below the table). Empty with a single backend."""
+    bes, rows = side_by_side(results)
+    if len(bes) < 2:
+        return ""
+    others = bes[1:]
+    shown = [(op, dt, c) for op, dt, c in rows
+             if any(b in c and c[b].status not in ("fallback", "skip") for b in others)]
+    w = 44
+    lines = ["backends side by side (status, worst ULP vs NumPy, parity with cpu, Higham "
+             "fraction of the bound)",
+             f"{'op':24s} {'dtype':8s} " + " ".join(f"{b:{w}s}" for b in bes)]
+    for op, dt, cells in shown:
+        lines.append(f"{op:24s} {dt:8s} " + " ".join(
+            f"{(cells[b].text() if b in cells else '-'):{w}s}" for b in bes).rstrip())
+    for b in others:
+        n = sum(1 for _, _, c in rows if b in c and c[b].status == "fallback")
+        lines.append(f"{b}: {n} op x dtype fall back to the cpu kernels (status fallback)")
     return "\n".join(lines)
 
 
@@ -363,6 +454,7 @@ def _verdict_html(s: Dict[str, object], meta: dict) -> str:
             line += f' (with {s["xfail"]} known failure{"s" * (s["xfail"] != 1)})'
     facts = [("checks run", "n-checks", s["checks"]), ("failed", "n-failed", s["failed"]),
              ("known failures (XFAIL)", "n-xfail", s["xfail"]), ("passed", "n-passed", s["passed"]),
+             ("fallback", "n-fallback", s.get("fallback", 0)),
              ("skipped", "n-skipped", s["skipped"]), ("depth", "m-depth", meta.get("depth", "-")),
              ("backends", "m-backends", ", ".join(meta.get("backends", [])) or "-"),
              ("ops", "m-ops", meta.get("ops", "-")),
@@ -439,6 +531,46 @@ def _table_html(rows: List[Row]) -> str:
     return (f'<section id="table"><h2>Every op, dtype and backend</h2>{form}'
             f'<table id="results"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
             f'</tbody></table></section>')
+
+
+def _backends_html(results: List[Result], meta: dict) -> str:
+    """A column per backend: each op x dtype's status there, its worst ULP,
+    its parity with the reference and its Higham fraction; a fallback names
+    what runs instead. Above it, what each backend runs and promises."""
+    bes, rows = side_by_side(results)
+    if len(bes) < 2:
+        return ""
+    promises = meta.get("backend_promises") or {}
+    about = "".join(f"<li><b>{E(b)}</b>: kernels of its own: {E(p.get('kernels', '-'))}; "
+                    f"determinism: {E(p.get('determinism', '-'))}</li>"
+                    for b, p in promises.items())
+    head = "".join(f"<th>{E(b)}</th>" for b in bes)
+    trs = []
+    for op, dt, cells in rows:
+        tds = []
+        for b in bes:
+            c = cells.get(b)
+            if c is None:
+                tds.append('<td class="be" data-status="">-</td>')
+                continue
+            figs = " · ".join(x for x in (
+                f"{_fmt(c.max_ulp)} ULP" if c.max_ulp is not None else "",
+                f"parity {_fmt(c.parity)} {c.parity_unit}" if c.parity is not None else "",
+                f"Higham {_fmt(c.higham)}" if c.higham is not None else "") if x)
+            fig = f'<span class="fig">{E(figs)}</span>' if figs else ""
+            tds.append(f'<td class="be" data-backend="{E(b)}" data-status="{E(c.status)}">'
+                       f'{badge(c.status, title=c.reason)}{fig}</td>')
+        trs.append(f'<tr data-op="{E(op)}" data-dtype="{E(dt or "-")}"><td><a href="#{anchor(op)}">'
+                   f'{E(op)}</a></td><td>{E(dt)}</td>{"".join(tds)}</tr>')
+    return (f'<section id="backends"><h2>Backends side by side</h2>'
+            f'<ul class="promises">{about}</ul>'
+            f'<p class="hint">Each cell: the op x dtype\'s worst status on that backend, its worst '
+            f'ULP error against the reference (accuracy sweep, else forward vs NumPy), parity '
+            f'with the cpu kernels (ULPs, or the fraction of the declared tolerance used) and the '
+            f'fraction of the Higham bound used. <i>fallback</i>: the backend has no kernel of its '
+            f'own there; the cpu kernels run (bitwise checked), the full checks do not.</p>'
+            f'<table class="plain" id="side-by-side"><thead><tr><th>op</th><th>dtype</th>{head}'
+            f'</tr></thead><tbody>{"".join(trs)}</tbody></table></section>')
 
 
 def _numpy_html(results: List[Result]) -> str:
@@ -526,11 +658,13 @@ def write_html(results: List[Result], out: str, meta: dict) -> None:
     rows = rows_of(results)
     figures, note = _figures(results)
     fails, vs_numpy = _failures_html(results), _numpy_html(results)
+    side = _backends_html(results, meta)
     links = [("verdict", "verdict", True), ("failures", "failures", fails), ("table", "table", True),
-             ("numpy", "against NumPy", vs_numpy), ("ops", "each op", True)]
+             ("backends", "backends", side), ("numpy", "against NumPy", vs_numpy),
+             ("ops", "each op", True)]
     nav = "<nav>" + "".join(f'<a href="#{i}">{t}</a>' for i, t, on in links if on) + "</nav>"
-    body = [_verdict_html(summary(results), meta), nav, fails, _table_html(rows), vs_numpy, note,
-            _op_sections(rows, figures)]
+    body = [_verdict_html(summary(results), meta), nav, fails, _table_html(rows), side, vs_numpy,
+            note, _op_sections(rows, figures)]
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>tinyfin verify: {'FAIL' if summary(results)['failed'] else 'PASS'}</title>"

@@ -113,7 +113,7 @@ def _check_zero_signs(res: Result, where: str, got: np.ndarray, want) -> None:
 
 def _check_random(res: Result, op: OpInfo, dtype: str, sample) -> None:
     where = f"{op.id} {dtype} [{sample.desc}]"
-    tensors = [in_layout(a, sample.layout)[1] for a in sample.inputs]
+    tensors = [in_layout(a, sample.layout_at(i))[1] for i, a in enumerate(sample.inputs)]
     tf.manual_seed(1234)
     a = outputs_np(op.call(*tensors, *sample.args, **sample.kwargs))[0]
     tf.manual_seed(1234)
@@ -134,8 +134,8 @@ def _check_random(res: Result, op: OpInfo, dtype: str, sample) -> None:
 def sample_inputs(op: OpInfo, sample) -> tuple:
     """(values for the reference, tensors for the op) of a sample's inputs."""
     vals, tensors = [], []
-    for a in sample.inputs:
-        v, t = in_layout(a, sample.layout)
+    for i, a in enumerate(sample.inputs):
+        v, t = in_layout(a, sample.layout_at(i))
         # math functions take int64/bool inputs as numbers (the NUM ops of
         # ops.def keep the dtype instead); creation ops only copy or imitate
         # their inputs, in the inputs' own dtype

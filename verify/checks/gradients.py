@@ -36,9 +36,9 @@ def _grad_inputs(op: OpInfo, s, rng) -> tuple:
     """(tensors, fn): the sample's inputs, jittered, float ones requiring
     grad, and the op as a function of them."""
     tensors = []
-    for a in s.inputs:
+    for i, a in enumerate(s.inputs):
         a = _jitter(np.asarray(a), rng)
-        _, t = in_layout(a, s.layout)
+        _, t = in_layout(a, s.layout_at(i))
         if a.dtype.kind == "f":
             t = t.detach().requires_grad_()
         tensors.append(t)
@@ -52,7 +52,7 @@ def _is_large(op: OpInfo, s) -> bool:
     straddled)."""
     arrs = [np.asarray(a) for a in s.inputs]
     floats = np.concatenate([a.ravel() for a in arrs if a.dtype.kind == "f"] or [np.zeros(0)])
-    return (not s.grad and s.layout != "expanded" and sum(a.size for a in arrs) > FULL_JACOBIAN_MAX
+    return (not s.grad and "expanded" not in s.layouts and sum(a.size for a in arrs) > FULL_JACOBIAN_MAX
             and bool(np.all(np.isfinite(floats)))
             and not (op.nondiff and np.unique(floats).size < floats.size))
 
@@ -123,7 +123,7 @@ def check_gradients(op: OpInfo, backend: str, rng: np.random.Generator, depth: s
     # An expanded sample repeats its first row: its values tie, and max, min,
     # std (of equal values) and the like have no derivative at ties.
     all_samples = list(op.samples("float64", rng))
-    samples = [s for s in all_samples if s.grad and s.layout != "expanded"]
+    samples = [s for s in all_samples if s.grad and "expanded" not in s.layouts]
     large = [s for s in all_samples if _is_large(op, s)]
     if depth == "quick":
         samples, large = samples[:3], large[:1]

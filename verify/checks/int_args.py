@@ -72,7 +72,7 @@ def check_int_args(op: OpInfo, backend: str) -> Result:
                 continue
             seen.add(where)
             res.n += 1
-            tensors = [in_layout(a, sample.layout)[1] for a in sample.inputs]
+            tensors = [in_layout(a, sample.layout_at(i))[1] for i, a in enumerate(sample.inputs)]
             try:
                 op.call(*tensors, *args, **kwargs)
             except _REFUSALS:

@@ -5,7 +5,11 @@ parity  Every sample of an op (OpInfo.samples) runs on the backend under test
         op's declared forward tolerance (OpInfo.tol_for): ULPs for elementwise
         ops, rtol/atol relative to the largest |reference| for reductions and
         matmul. NaN, +-inf, integer and bool results must agree exactly. The
-        CPU backend is the reference, so there it is a "skip".
+        CPU backend is the reference, so there it is a "skip". It reports the
+        worst ULP distance (ULP tolerances) or the worst fraction of the
+        rtol/atol tolerance used (extra["worst_bound_ratio"]). It runs where
+        the backend's own kernel runs (verify/backends.py own_kernels); an op
+        it leaves to the cpu kernels is a "fallback" row instead.
 
 higham  Sums and dot products, whatever their summation order, obey
             |computed - exact| <= gamma_n * sum_i |a_i| |b_i|,
@@ -43,6 +47,8 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+import tinyfin as tf
+
 from ..bounds import UNIT_ROUNDOFF, gamma  # noqa: F401  (gamma: also used by tests)
 from ..opdb import OpInfo, Tol
 from ..ulp import ulp_distance
@@ -58,17 +64,17 @@ def run_on(backend: str, fn: Callable, tensors: Sequence, *args, **kwargs) -> Li
     """fn(*tensors, *args, **kwargs) computed on `backend`, its outputs as
     host NumPy arrays (a list, one per output). `tensors` are CPU tensors.
 
-    A new backend plugs in here and only here: move each input onto it
-    (`t.to(backend)` once tinyfin tensors have devices, or call fn inside the
-    backend's selection function), call fn, and copy every output back to the
-    CPU before outputs_np(). Until that is written, any backend other than the
-    reference raises, so a backend listed in common.backends() without an
-    adapter fails every check that uses it instead of silently testing the CPU.
+    A new backend plugs in here and only here: each input is moved onto the
+    backend's device (verify/backends.to_backend: a no-op while it is the
+    host's, as for cpu and blas), fn runs with the backend chosen on this
+    thread (tinyfin.backends.use; the reference "cpu" is chosen explicitly
+    too, since the process default may be another backend), and every output
+    is copied back to host memory (outputs_np).
     """
-    if backend == REFERENCE:
-        return outputs_np(fn(*tensors, *args, **kwargs))
-    raise NotImplementedError(
-        f"verify: backend {backend!r} has no adapter in verify/checks/parity.py run_on()")
+    from ..backends import to_backend
+    moved = [to_backend(t, backend) for t in tensors]
+    with tf.backends.use(backend):
+        return outputs_np(fn(*moved, *args, **kwargs))
 # ==================================================================================
 
 
@@ -84,7 +90,7 @@ def compare_outputs(got: np.ndarray, ref: np.ndarray, tol: Tol,
             return [f"{where}: {int(np.sum(got != ref))} of {got.size} values differ"], None
         return [], None
     if got.size == 0:
-        return [], 0.0
+        return [], (0.0 if tol.ulp is not None else None)
     nan_g, nan_r = np.isnan(got), np.isnan(ref)
     inf_mismatch = (np.isinf(got) | np.isinf(ref)) & (got != ref) & ~(nan_g | nan_r)
     bad = (nan_g != nan_r) | inf_mismatch
@@ -112,6 +118,21 @@ def compare_outputs(got: np.ndarray, ref: np.ndarray, tol: Tol,
     return [], None
 
 
+def bound_ratio(got: np.ndarray, ref: np.ndarray, tol: Tol) -> Optional[float]:
+    """max |got - ref| / (atol + rtol * max|ref|) over the finite reference
+    values: the fraction of an rtol/atol tolerance used (None for ULP
+    tolerances, integers, and empty or mismatched outputs)."""
+    if tol.ulp is not None or got.shape != ref.shape or got.dtype.kind != "f" or got.size == 0:
+        return None
+    g, r = got.astype(np.float64), ref.astype(np.float64)
+    fin = np.isfinite(r) & np.isfinite(g)
+    if not np.any(fin):
+        return 0.0
+    limit = tol.atol + tol.rtol * float(np.max(np.abs(r[fin])))
+    err = float(np.max(np.abs(g[fin] - r[fin])))
+    return 0.0 if err == 0 else (math.inf if limit == 0 else err / limit)
+
+
 def check_parity(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) -> Result:
     """Each of op's samples on `backend` against the reference CPU kernels,
     within op.tol_for(dtype). Skipped on the reference backend itself."""
@@ -127,11 +148,12 @@ def check_parity(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator)
     tol = op.tol_for(dtype, backend)
     res.bound = tol.ulp
     ulps: List[float] = []
+    ratios: List[float] = []
     for sample in op.samples(dtype, rng):
         res.n += 1
         where = f"{op.id} {dtype} [{sample.desc}] on {backend}"
         try:
-            tensors = [in_layout(a, sample.layout)[1] for a in sample.inputs]
+            tensors = [in_layout(a, sample.layout_at(i))[1] for i, a in enumerate(sample.inputs)]
             fn = lambda *ts, sample=sample: call(op, ts, sample)  # noqa: E731  (resolves out=OUT)
             want = run_on(REFERENCE, fn, tensors)
             got = run_on(backend, fn, tensors)
@@ -147,9 +169,15 @@ def check_parity(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator)
                 res.fail(f)
             if worst is not None:
                 ulps.append(worst)
+            ratio = bound_ratio(g, w, tol)
+            if ratio is not None:
+                ratios.append(ratio)
     if ulps:
         res.max_ulp = max(ulps)
         res.mean_ulp = float(np.mean(ulps))
+    if ratios:
+        res.extra["worst_bound_ratio"] = max(ratios)
+    res.extra["tolerance"] = str(tol)
     return res
 
 

@@ -9,12 +9,16 @@ TF_PARALLEL_GRAIN = 32768 elements, as one long strided row (split into
 chunks) and as a non-mergeable 3-D loop (split into blocks of rows), iter.c
 and take.h.
 
-Every sample runs with 1 thread and with 2: the results must be bitwise
-identical (the split depends only on the shape), and, because a path that
-is wrong the same way on both passes that test, the 1-thread result must
-also match the NumPy float64 reference within the entry's error bound
-(`error_bound`, verify/bounds.py: derived from the kernel's arithmetic),
-else within its forward tolerance. Integer and bool results are exact.
+Every sample runs with 1 thread and with 2, and the bits must be what the
+backend promises (verify/backends.py PROMISES): on a backend whose results
+do not depend on the thread count (cpu: the split depends only on the
+shape) the two must be bitwise identical; on one that promises only
+repeatable bits at a fixed thread count (blas), each thread count runs
+twice and must repeat its bits. Because a path that is wrong the same way
+every time passes that test, the 1-thread result must also match the NumPy
+float64 reference within the entry's error bound (`error_bound`,
+verify/bounds.py: derived from the kernel's arithmetic), else within its
+forward tolerance. Integer and bool results are exact.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import numpy as np
 
 import tinyfin as tf
 
+from ..backends import promise
 from ..opdb import OpInfo
 from .common import Result
 from .forward import compare_all, reference, sample_inputs
@@ -55,6 +60,8 @@ def check_paths(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) 
     if op.large is None:
         res.status = "skip"
         return res
+    across = promise(backend).across_threads
+    res.extra["promise"] = promise(backend).determinism
     for sample in op.large(dtype, rng):
         res.n += 1
         where = f"{op.id} {dtype} [{sample.desc}]"
@@ -64,8 +71,14 @@ def check_paths(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) 
             for n in THREADS:
                 with num_threads(n):
                     runs.append(run_on(backend, op.call, tensors, *sample.args, **sample.kwargs))
+                    if not across:
+                        again = run_on(backend, op.call, tensors, *sample.args, **sample.kwargs)
+                        for i, (one, two) in enumerate(zip(runs[-1], again)):
+                            if not _same_bits(one, two):
+                                res.fail(f"{where}: output {i} differs between two runs "
+                                         f"on {n} thread(s)")
             for i, (one, two) in enumerate(zip(*runs)):
-                if not _same_bits(one, two):
+                if across and not _same_bits(one, two):
                     res.fail(f"{where}: output {i} differs between 1 and 2 threads")
             allowed = None if op.error_bound is None else \
                 op.error_bound(dtype, *vals, *sample.args, **sample.kwargs)

@@ -8,6 +8,13 @@ is its `dtype` parameter ("-" when it has none). A suite's row for an op and
 dtype passes when every test of it passed; a failure carries the test's id
 and the assertion's first line.
 
+Backends: the suites run once per backend, with that backend chosen on the
+thread that runs them (tinyfin.backends.use), and their rows carry it. A
+test parametrized by `backend` (the determinism tests: each backend's own
+promise, verify/backends.py) runs in the pass of its backend only. On a
+backend other than the reference the caller selects only the ops that run
+one of its own kernels (the others are fallback rows).
+
 Depth: quick and default run hypothesis's derandomized "ci" profile; deep
 and exhaustive its "deep" profile (>= 1000 examples per property).
 """
@@ -39,6 +46,11 @@ def _ops_of(item) -> Tuple[str, ...]:
     return ()
 
 
+def _backend_of(item) -> Optional[str]:
+    be = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+    return be if isinstance(be, str) else None
+
+
 def _dtype_of(item) -> str:
     dt = getattr(getattr(item, "callspec", None), "params", {}).get("dtype")
     return "-" if dt is None else np.dtype(dt).name
@@ -60,8 +72,10 @@ class _Collector:
     """pytest plugin: keeps the tests that touch the selected ops and dtypes
     and records each one's outcome."""
 
-    def __init__(self, ops: Optional[Sequence[str]], dtypes: Optional[Sequence[str]]):
+    def __init__(self, ops: Optional[Sequence[str]], dtypes: Optional[Sequence[str]],
+                 backend: str = "cpu"):
         self.ops, self.dtypes = (set(ops) if ops else None), (set(dtypes) if dtypes else None)
+        self.backend = backend
         self.meta: Dict[str, Tuple[str, Tuple[str, ...], str]] = {}
         self.outcomes: Dict[str, Tuple[str, str]] = {}
         self.unmapped: List[str] = []
@@ -74,7 +88,8 @@ class _Collector:
             if not ops:
                 self.unmapped.append(item.nodeid)
             wanted = ((self.ops is None or self.ops & set(ops))
-                      and (self.dtypes is None or dtype == "-" or dtype in self.dtypes))
+                      and (self.dtypes is None or dtype == "-" or dtype in self.dtypes)
+                      and _backend_of(item) in (None, self.backend))
             (keep if wanted and ops else drop).append(item)
             self.meta[item.nodeid] = (suite, ops, dtype)
         items[:] = keep
@@ -89,18 +104,22 @@ class _Collector:
             self.outcomes[report.nodeid] = ("FAIL" if report.failed else "pass", msg)
 
 
-def run_suites(ops=None, dtypes=None, depth: str = "default") -> List[Result]:
-    """One Result per (suite, op, dtype); a test that names no op is itself a
-    failure of the harness (every test must say what it covers)."""
+def run_suites(ops=None, dtypes=None, depth: str = "default", backend: str = "cpu") -> List[Result]:
+    """One Result per (suite, op, dtype) on `backend`; a test that names no
+    op is itself a failure of the harness (every test must say what it
+    covers)."""
     import pytest
-    col = _Collector(ops, dtypes)
+
+    import tinyfin as tf
+    col = _Collector(ops, dtypes, backend)
     files = [os.path.join(ROOT, f) for f in SUITES.values()]
     # test_properties.py reads the profile when it is imported (once per process)
     before = os.environ.get("TINYFIN_HYPOTHESIS_PROFILE")
     os.environ["TINYFIN_HYPOTHESIS_PROFILE"] = PROFILE[depth]
     try:
-        pytest.main(["-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", ROOT,
-                     "-o", "addopts=", *files], plugins=[col])
+        with tf.backends.use(backend):
+            pytest.main(["-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", ROOT,
+                         "-o", "addopts=", *files], plugins=[col])
     finally:
         if before is None:
             del os.environ["TINYFIN_HYPOTHESIS_PROFILE"]
@@ -113,13 +132,13 @@ def run_suites(ops=None, dtypes=None, depth: str = "default") -> List[Result]:
             if col.ops is not None and op not in col.ops:
                 continue
             key = (suite, op, dtype)
-            res = rows.setdefault(key, Result(suite, op, dtype))
+            res = rows.setdefault(key, Result(suite, op, dtype, backend))
             res.n += 1
             if status == "FAIL":
                 res.fail(f"{nodeid.split('::')[-1]}: {msg}")
     out = sorted(rows.values(), key=lambda r: (r.op, r.dtype, r.check))
     known = {n for e in all_ops() for n in (e.name, e.id) + e.aliases}
-    harness = Result("suites", "-", "-", n=len(col.meta))
+    harness = Result("suites", "-", "-", backend, n=len(col.meta))
     for nodeid in col.unmapped:
         harness.fail(f"{nodeid}: names no op (add @pytest.mark.verify_ops)")
     for nodeid, (_, test_ops, _) in col.meta.items():
