@@ -84,6 +84,7 @@ def _both(fn, ta, tb, a, b, what=""):
     for backend in ("blas", "cpu"):
         out = _on(backend, fn, ta, tb)
         _assert_higham(out.numpy(), a, b, f"{what} on {backend}")
+        assert out.is_contiguous(), f"{what} on {backend}: the result is not contiguous"
 
 
 def _np(t) -> np.ndarray:
@@ -285,14 +286,17 @@ def _layout_cases(dtype):
 
 @needs_blas
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_operand_layouts(dtype):
+def test_operand_layouts(dtype, capfd):
     """Transposes, slices with steps, flips (negative strides), as_strided
     views with overlapping rows or zero strides, expand()ed operands: each
     either goes to BLAS with a leading dimension / transpose flag /
-    increment or is copied first; all must be right."""
+    increment or is copied first; all must be right, and OpenBLAS must
+    never have been passed an illegal argument (its xerbla prints
+    "** On entry to ..." on stderr and returns without computing)."""
     for what, (x, y, xa, ya) in _layout_cases(dtype).items():
         np.testing.assert_array_equal(x.numpy(), xa, err_msg=what)  # the view is what we think
         _both(tf.matmul, x, y, xa, ya, what)
+    assert "On entry to" not in capfd.readouterr().err
 
 
 def _random_view(rng, shape, dtype):
@@ -328,7 +332,7 @@ def _random_view(rng, shape, dtype):
 
 @needs_blas
 @pytest.mark.parametrize("sizes", [(0, 1, 2, 3, 5, 8, 17), (1, 2, 33, 65, 100)])
-def test_random_layouts_and_batches(sizes):
+def test_random_layouts_and_batches(sizes, capfd):
     rng = np.random.default_rng(len(sizes))
     weights = np.array([4, 24, 18, 18, 16, 10, 10][:len(sizes)], float)
     count = 0
@@ -346,6 +350,7 @@ def test_random_layouts_and_batches(sizes):
         _both(tf.matmul, x, y, xa, ya, f"{sa} {x.stride()} @ {sb} {y.stride()}")
         count += 1
     assert count > 100
+    assert "On entry to" not in capfd.readouterr().err
 
 
 # ---- 32-bit BLAS ints ------------------------------------------------------------------
@@ -506,6 +511,35 @@ def test_special_values_propagate_as_in_ieee_and_pytorch(case, dtype):
         for backend in ("blas", "cpu"):
             got = _on(backend, tf.matmul, _as_tinyfin(a), _as_tinyfin(b)).numpy()
             np.testing.assert_array_equal(got, expected, err_msg=f"{case}, {form} on {backend}")
+
+
+@needs_blas
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_signed_zeros_and_subnormals_as_on_cpu_and_in_pytorch(dtype):
+    """No flush-to-zero of subnormal inputs or results in OpenBLAS's
+    kernels, and -0 products sum to the same zero as on the cpu backend and
+    in PyTorch."""
+    torch = pytest.importorskip("torch")
+    tiny = np.finfo(dtype).tiny
+    cases = {
+        "-0 gemm": ([[-0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 1.0]]),
+        "-0 * 1": ([[-0.0]], [[1.0]]),
+        "-0 gemv blocked": (np.full((40, 40), -0.0), np.ones(40)),
+        "subnormal input": ([[tiny / 4, 1.0]], [[1.0], [0.0]]),
+        "subnormal blocked": (np.full((40, 40), tiny / 64), np.eye(40)),
+        "subnormal vector @ matrix": (np.full(40, tiny / 64), np.eye(40)),
+        "subnormal result": (np.full((33, 33), np.sqrt(tiny) / 16), np.full((33, 33), np.sqrt(tiny) / 16)),
+    }
+    for what, (a, b) in cases.items():
+        a, b = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
+        expected = (torch.from_numpy(a) @ torch.from_numpy(b)).numpy()
+        for backend in ("blas", "cpu"):
+            got = _on(backend, tf.matmul, tf.tensor(a), tf.tensor(b)).numpy()
+            np.testing.assert_array_equal(got, expected, err_msg=f"{what} on {backend}")
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(expected),
+                                          err_msg=f"{what} on {backend}: sign of zero")
+        if "subnormal" in what:
+            assert np.all(expected != 0) and np.all(np.abs(expected) < tiny), what
 
 
 # ---- autograd ----------------------------------------------------------------------------
@@ -811,6 +845,39 @@ def test_use_is_thread_local_and_set_default_is_not():
     assert seen == {"chooser": "cpu", "chooser later": "cpu", "chooser product": "cpu",
                     "follower": "blas", "follower product": [[3.0, 3.0], [3.0, 3.0]],
                     "fresh after set_default": ["cpu"]}
+
+
+@needs_blas
+def test_one_use_object_shared_by_threads_at_once():
+    """One decorator (one _Use object) entered by several threads at the
+    same time: each thread's stack is its own."""
+    barrier = threading.Barrier(4)
+    seen, errors = [], []
+
+    @tf.backends.use("cpu")
+    def inside(i):
+        barrier.wait(10)               # all four threads inside at once
+        seen.append(tf.backends.current())
+        with tf.backends.use("blas"):
+            seen.append(tf.backends.current())
+        seen.append(tf.backends.which("matmul"))
+        barrier.wait(10)
+
+    def run(i):
+        try:
+            inside(i)
+            seen.append(tf.backends.current())
+        except BaseException as e:  # noqa: BLE001  reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not errors, errors
+    assert sorted(seen) == sorted(["cpu", "blas", "cpu", "blas"] * 4)
+    assert tf.backends.current() == "blas"
 
 
 def test_selection_errors():
