@@ -965,6 +965,26 @@ def test_broken_tinyfin_openblas_still_imports_and_says_why(case, tmp_path):
     assert why.startswith("not loaded:") and reason in why and path in why, why
 
 
+def test_choosing_an_unavailable_blas_fails_clearly_and_changes_nothing(tmp_path):
+    code = """
+        import tinyfin as tf
+        u = tf.backends.use("blas")
+        for attempt in (u.__enter__, lambda: tf.backends.set_default("blas")):
+            try:
+                attempt()
+            except RuntimeError as e:
+                assert "the blas backend is not available" in str(e) and "missing.so" in str(e), e
+            else:
+                raise AssertionError("choosing an unavailable blas succeeded")
+        assert tf.backends.current() == "cpu" and tf.backends.which("matmul") == "cpu"
+        assert u._saved.stack == []   # the failed enter left nothing to restore
+        print("ok")
+        """
+    out = _child_ok(_run_child(code, 60, TINYFIN_OPENBLAS=str(tmp_path / "missing.so"),
+                               TINYFIN_BACKEND=""))
+    assert out.strip() == "ok"
+
+
 def test_broken_tinyfin_openblas_with_tinyfin_backend_blas_fails_clearly(tmp_path):
     path = str(tmp_path / "missing.so")
     proc = _run_child("import tinyfin", 60, TINYFIN_OPENBLAS=path, TINYFIN_BACKEND="blas")

@@ -73,8 +73,9 @@ class _Use(contextlib.ContextDecorator):
         stack = getattr(self._saved, "stack", None)
         if stack is None:
             stack = self._saved.stack = []
-        stack.append(_C.tf_backend_chosen(self.code))  # None: no choice
+        previous = _C.tf_backend_chosen(self.code)  # None: no choice
         _C.check(_C.tf_backend_use(self.name.encode(), self.code))
+        stack.append(previous)  # only once entered: a failed enter has no exit
         return self
 
     def __exit__(self, *exc) -> bool:
