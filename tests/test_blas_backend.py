@@ -956,6 +956,19 @@ def _library_cases(tmp_path):
     }
 
 
+def test_numpys_64_bit_int_openblas_is_refused_with_the_reason():
+    """NumPy's wheel bundles scipy-openblas64 (64-bit ints, symbols with a
+    64_ suffix): pointing TINYFIN_OPENBLAS at it must not load it."""
+    import glob
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "libscipy_openblas64*.so"))
+    if not libs:
+        pytest.skip("this NumPy bundles no scipy-openblas64")
+    out = _child_ok(_run_child(_REPORT, 60, TINYFIN_OPENBLAS=libs[0], TINYFIN_BACKEND=""))
+    current, which, _, why = out.strip().split(" ", 3)
+    assert (current, which) == ("cpu", "cpu")
+    assert why.startswith("not loaded:") and libs[0] in why and "scipy-openblas32" in why, why
+
+
 @pytest.mark.parametrize("case", ["missing file", "not a library", "a directory", "another library"])
 def test_broken_tinyfin_openblas_still_imports_and_says_why(case, tmp_path):
     path, reason = _library_cases(tmp_path)[case]
