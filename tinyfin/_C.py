@@ -134,6 +134,7 @@ _SIGNATURES = {
     "tf_backend_use": (ST, [c_char_p, c_int]),
     "tf_backend_set_default": (ST, [c_char_p]),
     "tf_backend_current": (c_char_p, [c_int]),
+    "tf_backend_chosen": (c_char_p, [c_int]),
     "tf_backend_which": (ST, [c_char_p, c_int, c_int, POINTER(c_char_p)]),
     "tf_blas_load": (ST, [c_char_p]),
     "tf_blas_status": (c_char_p, []),

@@ -289,6 +289,9 @@ tf_status tf_backend_use(const char *name, int device);
 tf_status tf_backend_set_default(const char *name);
 /* The backend running this thread's calls on device, NULL if none. */
 const char *tf_backend_current(int device);
+/* This thread's own choice for device (tf_backend_use), NULL when it has
+ * none and follows the default: what a scoped choice saves and restores. */
+const char *tf_backend_chosen(int device);
 /* The backend whose kernel op ("matmul", "exp", "add", "sum", "softmax",
  * "gather", "copy", ...) runs for dtype on device now, fallbacks included;
  * *backend is NULL when none runs it. */

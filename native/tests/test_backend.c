@@ -34,9 +34,13 @@ static void test_which_and_selection(void) {
   CHECK_ERR(tf_backend_which("frobnicate", TF_FLOAT32, TF_CPU, &who), TF_ERR_VALUE,
             "'frobnicate' is not an op with a kernel");
   CHECK_ERR(tf_backend_use("nope", TF_CPU), TF_ERR_VALUE, "unknown backend 'nope'");
+  CHECK(tf_backend_chosen(TF_CPU) == NULL); /* no choice: the default */
   CHECK_OK(tf_backend_use("cpu", TF_CPU));
   CHECK(!strcmp(tf_backend_current(TF_CPU), "cpu"));
+  CHECK(tf_backend_chosen(TF_CPU) && !strcmp(tf_backend_chosen(TF_CPU), "cpu"));
   CHECK_OK(tf_backend_use(NULL, TF_CPU));
+  CHECK(tf_backend_chosen(TF_CPU) == NULL);
+  CHECK(tf_backend_chosen(-1) == NULL && tf_backend_chosen(99) == NULL);
   CHECK(tf_backend_current(TF_CUDA) == NULL); /* no CUDA backend in this build */
   CHECK_ERR(tf_backend_which("exp", TF_FLOAT32, TF_CUDA, &who), TF_ERR_DEVICE,
             "no backend for device");

@@ -59,7 +59,10 @@ def _device_of(name: str) -> int:
 
 class _Use(contextlib.ContextDecorator):
     """with use(name): ... (or @use(name)): this thread's ops on name's device
-    run on that backend; the previous choice comes back afterwards."""
+    run on that backend; the previous choice comes back afterwards. That is
+    the thread's own choice, or none: a thread that had not chosen follows
+    the process default (set_default) again, rather than staying on the
+    backend that was the default when the block began."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -70,8 +73,9 @@ class _Use(contextlib.ContextDecorator):
         stack = getattr(self._saved, "stack", None)
         if stack is None:
             stack = self._saved.stack = []
-        stack.append(_C.tf_backend_current(self.code))
+        previous = _C.tf_backend_chosen(self.code)  # None: no choice
         _C.check(_C.tf_backend_use(self.name.encode(), self.code))
+        stack.append(previous)  # only once entered: a failed enter has no exit
         return self
 
     def __exit__(self, *exc) -> bool:

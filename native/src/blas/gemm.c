@@ -276,6 +276,7 @@ tf_status tf_blas_matmul(const tf_matmul_plan *p, const tf_tensor *a,
   void *scratch = NULL;
   TF_TRY(alloc_scratch(&j.a, &j.b, elsize, &scratch));
 
+  tf_blas_enter(); /* a fork waits for this call (openblas.h) */
   tf_blas_sync_threads(api);
   const char *a_data = a->storage->data, *b_data = b->storage->data;
   char *c = tf_ptr(out);
@@ -292,6 +293,7 @@ tf_status tf_blas_matmul(const tf_matmul_plan *p, const tf_tensor *a,
     run_entry(&j, a_data + a_off * (int64_t)elsize,
               b_data + b_off * (int64_t)elsize, c + e * c_step);
   }
+  tf_blas_leave();
   free(scratch);
   return TF_OK;
 }

@@ -19,7 +19,8 @@
  *   under a sequence counter (a seqlock): the loader holding the flag
  *   writes it, any thread may read it, and a reader that overlapped a
  *   write reads again.
- * - the thread count last given to OpenBLAS. */
+ * - the thread count last given to OpenBLAS.
+ * - the BLAS calls in flight and the forks in progress (see "fork" below). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -164,6 +165,49 @@ static tf_status open_library(const char *path, tf_blas_api **out, char *why,
   return status;
 }
 
+/* ---- fork while a BLAS call runs ------------------------------------------ */
+/* OpenBLAS (pthreads build) registers a fork prepare handler that shuts its
+ * thread pool down, in the parent too, without waiting for calls in flight:
+ * a threaded call that another thread is running when the process forks
+ * then waits forever for a worker that is gone (NumPy's OpenBLAS hangs the
+ * same way). So tinyfin counts its BLAS calls in flight, and its own
+ * prepare handler, registered after the library is opened and so run
+ * before OpenBLAS's (prepare handlers run in reverse order), holds new
+ * calls back and waits until the calls in flight have returned; the parent
+ * handler lets the held calls go, and the child, which has no other
+ * threads, starts with none in flight. The waits are short: at most the
+ * calls in flight, and a fork. (None of them takes a lock the forking
+ * thread holds: a BLAS call never calls fork handlers' registration,
+ * dlopen or dlclose.) The counters are sequentially consistent: a call
+ * that counted itself in before a fork started is seen by the fork's wait,
+ * and one that came later sees the fork and steps back out. */
+static atomic_int calls_in_flight;
+static atomic_int forks_in_progress;
+static atomic_bool fork_guard_registered;
+
+void tf_blas_enter(void) {
+  for (;;) {
+    while (atomic_load(&forks_in_progress) > 0) sched_yield();
+    atomic_fetch_add(&calls_in_flight, 1);
+    if (atomic_load(&forks_in_progress) == 0) return;
+    atomic_fetch_sub(&calls_in_flight, 1); /* a fork began: wait it out */
+  }
+}
+
+void tf_blas_leave(void) { atomic_fetch_sub(&calls_in_flight, 1); }
+
+static void fork_prepare(void) {
+  atomic_fetch_add(&forks_in_progress, 1);
+  while (atomic_load(&calls_in_flight) > 0) sched_yield();
+}
+
+static void fork_parent(void) { atomic_fetch_sub(&forks_in_progress, 1); }
+
+static void fork_child(void) {
+  atomic_store(&calls_in_flight, 0);
+  atomic_store(&forks_in_progress, 0);
+}
+
 tf_status tf_blas_load(const char *path) {
   if (tf_blas_api_get()) return TF_OK; /* loading twice is harmless */
   while (atomic_flag_test_and_set_explicit(&loading, memory_order_acquire))
@@ -179,6 +223,11 @@ tf_status tf_blas_load(const char *path) {
     } else {
       status = open_library(path, &api, why, sizeof why);
     }
+    /* After dlopen, so that this prepare handler runs before the one
+     * OpenBLAS registered while it was opened; once per process. */
+    if (status == TF_OK && !atomic_load(&fork_guard_registered) &&
+        pthread_atfork(fork_prepare, fork_parent, fork_child) == 0)
+      atomic_store(&fork_guard_registered, true);
     if (status == TF_OK)
       atomic_store_explicit(&loaded_api, api, memory_order_release);
     else

@@ -43,4 +43,11 @@ const tf_blas_api *tf_blas_api_get(void);
  * count given last. Called before every BLAS call. */
 void tf_blas_sync_threads(const tf_blas_api *api);
 
+/* Around every stretch of OpenBLAS calls (tf_blas_sync_threads included):
+ * a fork() waits for the calls in flight to return and holds new ones back
+ * until it is done, since OpenBLAS's fork handler would otherwise stop its
+ * thread pool under a running call (openblas.c). */
+void tf_blas_enter(void);
+void tf_blas_leave(void);
+
 #endif /* TF_BLAS_OPENBLAS_H */

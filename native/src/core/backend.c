@@ -84,6 +84,11 @@ const char *tf_backend_current(int device) {
   return b ? b->name : NULL;
 }
 
+const char *tf_backend_chosen(int device) {
+  if (device < 0 || device >= NUM_DEVICES) return NULL;
+  return chosen_for[device] ? chosen_for[device]->name : NULL;
+}
+
 tf_status tf_check_device(const char *op, const tf_tensor *t) {
   TF_CHECK(t != NULL, TF_ERR_VALUE, "%s: got a NULL tensor", op);
   TF_CHECK(tf_backend_for(tf_device_of(t)) != NULL, TF_ERR_DEVICE,
