@@ -280,12 +280,11 @@ def test_os_fork_child_from_a_thread():
     assert _in_new_thread(fork_and_wait) == 0
 
 
-# ---- OpenBLAS's jobs on tinyfin's threads ----------------------------------------------
-# The BLAS backend hands OpenBLAS a callback that runs its parallel jobs on
-# tinyfin's OpenMP team (native/src/blas/openblas.c): every job of a call at
-# once, one call's jobs at a time, on threads of their own when OpenMP gives
-# a smaller team than asked.
-BLAS_SHAPES = ((300, 400), (400, 500))   # large enough for OpenBLAS to use 2 threads
+# ---- BLAS products on tinyfin's threads -------------------------------------------------
+# The BLAS backend cuts a large product into tiles on a grid fixed by the
+# shape, which tinyfin's OpenMP team runs, one single-threaded OpenBLAS call
+# each (native/src/blas/gemm.c): the bits never depend on the team.
+BLAS_SHAPES = ((300, 400), (400, 500))   # large enough to be tiled
 
 
 def _blas_operands():
@@ -318,9 +317,8 @@ def test_blas_products_from_threads_at_once_match_one_alone(restore_threads):
 @pytest.mark.skipif(tf.backends.available().get("blas", "absent") is not None,
                     reason="OpenBLAS not loaded")
 def test_blas_product_with_a_smaller_openmp_team_than_asked(restore_threads):
-    """OMP_THREAD_LIMIT=1 gives a team of one where OpenBLAS split the work
-    for 2: its jobs wait on each other, so they must run on threads of their
-    own; the bits are those of the 2-thread split."""
+    """OMP_THREAD_LIMIT=1 gives a team of one where 2 threads were asked
+    for: the tiles run one after the other, with the same bits."""
     tf.set_num_threads(2)
     a, b = (tf.tensor(x) for x in _blas_operands())
     expected = (a @ b).numpy()

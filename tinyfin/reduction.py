@@ -18,6 +18,7 @@ gradient.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 from collections import namedtuple
@@ -27,7 +28,7 @@ from typing import Optional, Sequence, Union
 from . import _C
 from . import _exports
 from . import dtypes as _dtypes
-from .autograd.grad_mode import no_grad as _no_grad
+from .autograd.grad_mode import no_grad as _no_grad, state as _grad_state
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
@@ -251,7 +252,44 @@ def _log_softmax_backward(g, out, dim):
 
 
 # ---- sums and moments -------------------------------------------------------
+_reduce_r = _C.fast.tf_reduce_r
+
+
+def _whole_tensor_fast_path(op: str, backward_saved):
+    """Decorator: f(x) of a plain Tensor and no other argument (x.sum(),
+    x.mean(): a reduction over every dim) calls the core's returning form
+    directly, skipping the argument handling of the full function, whose
+    checks it cannot fail; anything else goes to the full function.
+    backward_saved(x) gives what the op's record() saves."""
+    code = R[op]
+    backward = {"sum": lambda: _sum_backward, "mean": lambda: _mean_backward}[op]
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(input, *args, **kwargs):
+            if args or kwargs or input.__class__ is not Tensor:
+                return fn(input, *args, **kwargs)
+            h = _reduce_r(code, input._h, 0, 0)
+            if not h:
+                raise _C.returned_error()
+            out = _wrap(h)
+            if input._rg and _grad_state.enabled:
+                record(op, out, (input,), backward(), backward_saved(input))
+            return out
+        return wrapper
+    return deco
+
+
+def _all_dims(x: Tensor) -> tuple:
+    return tuple(range(len(x.shape)))
+
+
+def _numel(x: Tensor) -> int:
+    return _count(_all_dims(x), x.shape)
+
+
 @register("sum")
+@_whole_tensor_fast_path("sum", lambda x: (x.shape, _all_dims(x), False))
 @numpy_keywords
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
         dtype=None) -> Tensor:
@@ -265,6 +303,7 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
 
 
 @register("mean")
+@_whole_tensor_fast_path("mean", lambda x: (x.shape, _all_dims(x), False, _numel(x)))
 @numpy_keywords
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:

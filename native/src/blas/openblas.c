@@ -19,25 +19,18 @@
  *   under a sequence counter (a seqlock): the loader holding the flag
  *   writes it, any thread may read it, and a reader that overlapped a
  *   write reads again.
- * - the thread count last given to OpenBLAS.
+ * - whether OpenBLAS was set to one thread.
  *
- * OpenBLAS's parallel work runs on tinyfin's OpenMP team (run_jobs, given
- * to OpenBLAS as its threads callback), not on OpenBLAS's own pthreads:
- * two pools of busy-waiting threads on the same cores take turns
- * starving each other. After a threaded BLAS call OpenBLAS's workers spin
- * for about 0.1 s, and tinyfin's next parallel region (an elementwise op,
- * the SGD update) waits for a core behind them; on 2 busy cores that made
- * an MLP step 50 times slower. With one pool, whoever runs next finds the
- * threads it needs. */
+ * OpenBLAS runs on one thread, always: gemm.c cuts large products into
+ * tiles that tinyfin's own OpenMP team runs (one pool of threads, and bits
+ * that do not depend on the thread count). OpenBLAS's own pool would
+ * compete with tinyfin's: after a threaded call its workers spin for about
+ * 0.1 s, and tinyfin's next parallel region waits for a core behind them
+ * (on 2 busy cores that made an MLP step 50 times slower). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdio.h>
 #include <stdlib.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "openblas.h"
 
@@ -49,8 +42,6 @@ static atomic_uint reason_seq;           /* odd while a write is under way */
 static _Atomic char reason[REASON_LEN];  /* "" until a load has failed */
 static atomic_int blas_threads;          /* 0 until the first BLAS call */
 static _Thread_local char status_text[REASON_LEN + 200];
-/* One threaded BLAS call at a time runs its jobs (see run_jobs). */
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const tf_blas_api *tf_blas_api_get(void) {
   return atomic_load_explicit(&loaded_api, memory_order_acquire);
@@ -104,117 +95,10 @@ static void blas_forked_child(void) {
     atomic_store_explicit(&reason_seq, s + 1, memory_order_release);
   }
   atomic_flag_clear_explicit(&loading, memory_order_release);
-  /* A thread of the parent may have held it; the child has no such thread
-   * (and, on one thread, never runs jobs in parallel anyway). */
-  pthread_mutex_init(&jobs_lock, NULL);
 }
 
 __attribute__((constructor)) static void register_fork_handler(void) {
   pthread_atfork(NULL, NULL, blas_forked_child);
-}
-
-/* ---- OpenBLAS's jobs on tinyfin's threads --------------------------------- */
-/* The callback contract of OpenBLAS (0.3.28 on:
- * openblas_set_threads_callback_function): a threaded call hands over
- * numjobs jobs, job i being dojob(i, jobdata + i * elsize, dojob_data),
- * all done when the callback returns. Two facts of OpenBLAS's pthreads
- * build shape run_jobs:
- * - The jobs of a level-3 call wait on each other's progress flags, so all
- *   of them must run at once: one thread running two of them would wait
- *   forever.
- * - A job's scratch memory is picked by its index (i), so two calls
- *   running jobs at the same time would share it: jobs_lock lets one call
- *   at a time in (OpenBLAS's own pool also runs one call's jobs per worker;
- *   a second caller waits for free workers). A job never calls BLAS
- *   again, so the lock is never taken twice by one thread. */
-typedef void (*blas_dojob)(int thread_num, void *jobdata, int dojob_data);
-
-typedef struct {
-  blas_dojob dojob;
-  char *job;
-  int index, data;
-} spare_job;
-
-static void *run_spare_job(void *arg) {
-  spare_job *j = arg;
-  j->dojob(j->index, j->job, j->data);
-  return NULL;
-}
-
-/* The jobs on threads of their own, for when OpenMP gives a smaller team
- * than asked (a call from inside the caller's own OpenMP region, or
- * OMP_THREAD_LIMIT, OMP_DYNAMIC): slower (a thread made per job), never
- * stuck. The jobs must all run, so a thread that cannot be made ends the
- * process, as libgomp does when it cannot make its own. */
-static void run_jobs_on_pthreads(blas_dojob dojob, int numjobs, size_t elsize,
-                                 char *jobs, int data) {
-  enum { ON_STACK = 64 };
-  spare_job stack_jobs[ON_STACK];
-  pthread_t stack_threads[ON_STACK];
-  spare_job *js = stack_jobs;
-  pthread_t *ts = stack_threads;
-  if (numjobs > ON_STACK) {
-    js = malloc(sizeof *js * (size_t)numjobs);
-    ts = malloc(sizeof *ts * (size_t)numjobs);
-  }
-  for (int i = 1; js && ts && i < numjobs; i++) {
-    js[i] = (spare_job){dojob, jobs + (size_t)i * elsize, i, data};
-    if (pthread_create(&ts[i], NULL, run_spare_job, &js[i])) {
-      js = NULL;
-      break;
-    }
-  }
-  if (!js || !ts) {
-    fprintf(stderr, "tinyfin: cannot start the %d threads of a BLAS call\n",
-            numjobs);
-    abort();
-  }
-  dojob(0, jobs, data);
-  for (int i = 1; i < numjobs; i++) pthread_join(ts[i], NULL);
-  if (js != stack_jobs) free(js);
-  if (ts != stack_threads) free(ts);
-}
-
-/* OpenBLAS passes sync = 1 always (it expects the jobs done on return, and
- * they are, either way). The team is what OpenBLAS split the work for:
- * its thread count, which tf_blas_sync_threads set to tf_team_size(true)
- * (one in a forked child, whose calls then never come here with more than
- * one job). */
-static void run_jobs(int sync, blas_dojob dojob, int numjobs, size_t elsize,
-                     void *jobdata, int data) {
-  (void)sync;
-  char *jobs = jobdata;
-  if (numjobs <= 1) {
-    if (numjobs == 1) dojob(0, jobs, data);
-    return;
-  }
-  pthread_mutex_lock(&jobs_lock);
-  int team = numjobs;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(numjobs)
-  {
-    int size = omp_get_num_threads(), me = omp_get_thread_num();
-    if (size == numjobs) dojob(me, jobs + (size_t)me * elsize, data);
-    if (me == 0) team = size;
-  }
-#else
-  team = 1;
-#endif
-  if (team != numjobs) run_jobs_on_pthreads(dojob, numjobs, elsize, jobs, data);
-  pthread_mutex_unlock(&jobs_lock);
-}
-
-/* Hands OpenBLAS run_jobs, when the library has the entry point (older
- * ones keep their own pool). OpenBLAS asks for it before any threaded
- * call; tf_blas_load runs this before publishing the table, so before
- * tinyfin's first call. (A scipy in the same process that loaded this
- * same library shares it, and its calls run on tinyfin's team too.) */
-static void install_jobs_callback(void *handle) {
-  void *sym = dlsym(handle, "scipy_openblas_set_threads_callback_function");
-  if (!sym) return;
-  void (*set_callback)(void (*)(int, blas_dojob, int, size_t, void *, int));
-  memcpy(&set_callback, &sym, sizeof sym);
-  set_callback(run_jobs);
 }
 
 /* ---- opening and binding -------------------------------------------------- */
@@ -276,7 +160,6 @@ static tf_status open_library(const char *path, tf_blas_api **out, char *why,
      * 32-bit ints would read garbage sizes, so refuse it here. */
     const char *config = api->get_config();
     if (!config || !strstr(config, "USE64BITINT")) {
-      install_jobs_callback(handle);
       *out = api;
       return TF_OK;
     }
@@ -330,14 +213,11 @@ const char *tf_blas_status(void) {
 }
 
 /* ---- threads -------------------------------------------------------------- */
-/* Two threads that want different counts at the same moment (one just
- * changed tf_set_num_threads) may leave OpenBLAS at the other's count until
- * the next change. That costs speed and, for some shapes, last bits: OpenBLAS's
- * results depend on its thread count (see gemm.c). */
+/* OpenBLAS's count is set to 1 before tinyfin's first call (and again if
+ * something else changed it through tinyfin: nothing in tinyfin does). */
 void tf_blas_sync_threads(const tf_blas_api *api) {
-  int want = tf_team_size(true);
-  if (atomic_load_explicit(&blas_threads, memory_order_relaxed) != want) {
-    api->set_num_threads(want);
-    atomic_store_explicit(&blas_threads, want, memory_order_relaxed);
+  if (atomic_load_explicit(&blas_threads, memory_order_relaxed) != 1) {
+    api->set_num_threads(1);
+    atomic_store_explicit(&blas_threads, 1, memory_order_relaxed);
   }
 }
