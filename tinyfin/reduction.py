@@ -255,29 +255,25 @@ def _log_softmax_backward(g, out, dim):
 _reduce_r = _C.fast.tf_reduce_r
 
 
-def _whole_tensor_fast_path(op: str, backward_saved):
-    """Decorator: f(x) of a plain Tensor and no other argument (x.sum(),
-    x.mean(): a reduction over every dim) calls the core's returning form
-    directly, skipping the argument handling of the full function, whose
-    checks it cannot fail; anything else goes to the full function.
-    backward_saved(x) gives what the op's record() saves."""
+def _whole_tensor(op: str, backward, saved):
+    """The fast path of numpy_keywords for f(x) (x.sum(), x.mean(): every
+    dim): the core's returning form called directly, without the argument
+    handling of the full function, whose checks it cannot fail. None (the
+    full path) for anything but a plain Tensor. saved(x) gives what the
+    op's record() saves."""
     code = R[op]
-    backward = {"sum": lambda: _sum_backward, "mean": lambda: _mean_backward}[op]
 
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(input, *args, **kwargs):
-            if args or kwargs or input.__class__ is not Tensor:
-                return fn(input, *args, **kwargs)
-            h = _reduce_r(code, input._h, 0, 0)
-            if not h:
-                raise _C.returned_error()
-            out = _wrap(h)
-            if input._rg and _grad_state.enabled:
-                record(op, out, (input,), backward(), backward_saved(input))
-            return out
-        return wrapper
-    return deco
+    def fast(input):
+        if input.__class__ is not Tensor:
+            return None
+        h = _reduce_r(code, input._h, 0, 0)
+        if not h:
+            raise _C.returned_error()
+        out = _wrap(h)
+        if input._rg and _grad_state.enabled:
+            record(op, out, (input,), backward, saved(input))
+        return out
+    return fast
 
 
 def _all_dims(x: Tensor) -> tuple:
@@ -289,8 +285,8 @@ def _numel(x: Tensor) -> int:
 
 
 @register("sum")
-@_whole_tensor_fast_path("sum", lambda x: (x.shape, _all_dims(x), False))
-@numpy_keywords
+@numpy_keywords(fast=_whole_tensor("sum", _sum_backward,
+                                   lambda x: (x.shape, _all_dims(x), False)))
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
         dtype=None) -> Tensor:
     """Sum over dim (all dims by default); int64/bool sum to int64."""
@@ -303,8 +299,8 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
 
 
 @register("mean")
-@_whole_tensor_fast_path("mean", lambda x: (x.shape, _all_dims(x), False, _numel(x)))
-@numpy_keywords
+@numpy_keywords(fast=_whole_tensor("mean", _mean_backward,
+                                   lambda x: (x.shape, _all_dims(x), False, _numel(x))))
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mean over dim (float tensors only, as in PyTorch); empty -> nan."""
