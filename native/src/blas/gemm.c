@@ -196,9 +196,9 @@ static void run_tile(const job *j, const void *a, const void *b, char *pc,
  * TILE_WORK multiply-adds one tile; else each of m and n cut into
  * d / TILE_MIN blocks, at most TILE_SPLIT, each a multiple of 16 rows or
  * columns (OpenBLAS's kernels work on such panels) but the last. Tiles of
- * at least 128 x 128 keep OpenBLAS near its full speed, and up to 16 tiles
- * share the work among the threads. */
-enum { TILE_MIN = 128, TILE_SPLIT = 4, TILE_ALIGN = 16 };
+ * at least 64 x 64 keep OpenBLAS near its full speed (the MLP's 128 x 128
+ * products split in 4), and up to 16 tiles share the work among threads. */
+enum { TILE_MIN = 64, TILE_SPLIT = 4, TILE_ALIGN = 16 };
 #define TILE_WORK ((int64_t)1 << 21)
 
 typedef struct {
