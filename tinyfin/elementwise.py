@@ -376,6 +376,10 @@ def _scaled(other, alpha: Number):
 def _check_alpha(op: str, input, other, alpha) -> None:
     """alpha is a number; a float alpha needs a floating result (PyTorch:
     scaling an integer tensor by 2.5 would silently round)."""
+    if (alpha.__class__ is float and input.__class__ is Tensor and
+            other.__class__ is Tensor and input.dtype is other.dtype and
+            input.dtype.is_floating_point):
+        return  # p.add_(v, alpha=-lr): a float result, no promotion to ask C
     if not isinstance(alpha, numbers.Real):
         raise TypeError(f"{op}: alpha must be a number, got "
                         f"{type(alpha).__name__}")
