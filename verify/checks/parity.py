@@ -43,6 +43,8 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+import tinyfin
+
 from ..bounds import UNIT_ROUNDOFF, gamma  # noqa: F401  (gamma: also used by tests)
 from ..opdb import OpInfo, Tol
 from ..ulp import ulp_distance
@@ -66,7 +68,10 @@ def run_on(backend: str, fn: Callable, tensors: Sequence, *args, **kwargs) -> Li
     adapter fails every check that uses it instead of silently testing the CPU.
     """
     if backend == REFERENCE:
-        return outputs_np(fn(*tensors, *args, **kwargs))
+        # The reference kernels themselves, not the default backend (BLAS's
+        # matmul, since it became the default for CPU tensors).
+        with tinyfin.backends.use(REFERENCE):
+            return outputs_np(fn(*tensors, *args, **kwargs))
     raise NotImplementedError(
         f"verify: backend {backend!r} has no adapter in verify/checks/parity.py run_on()")
 # ==================================================================================
