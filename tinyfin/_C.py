@@ -144,7 +144,7 @@ _SIGNATURES = {
     "tf_slice_r": (T, [T, c_int, c_int]),
     "tf_select_r": (T, [T, c_int, c_int]),
     "tf_transpose_r": (T, [T, c_int, c_int]),
-    "tf_reshape_r": (T, [T, c_int, c_int, c_int, c_int]),
+    "tf_view_r": (T, [T, c_int, c_int, c_int, c_int]),
 }
 
 
@@ -197,10 +197,10 @@ class Handle(c_void_p):
 FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
         "tf_tensor_retain", "tf_tensor_version", "tf_tensor_same_shape",
         "tf_last_status", "tf_matmul_r", "tf_reduce_r", "tf_slice_r",
-        "tf_select_r", "tf_transpose_r", "tf_reshape_r"}
-# These may run long (arithmetic, or a copy): the GIL is released.
+        "tf_select_r", "tf_transpose_r", "tf_view_r"}
+# These may run long (arithmetic): the GIL is released.
 _RELEASING = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_matmul_r",
-              "tf_reduce_r", "tf_reshape_r"}
+              "tf_reduce_r"}
 fast = type("FastBindings", (), {})()
 for _name in FAST:
     # A fresh function object, separate from the checked one.

@@ -18,7 +18,7 @@ from .tensor import (Tensor, _call, _norm_dim, _wrap, register, renamed_errors,
                      require_tensor)
 
 # The returning forms (C ints) of the common calls, see _C.fast.
-_reshape_r = _C.fast.tf_reshape_r
+_view_r = _C.fast.tf_view_r
 _transpose_r = _C.fast.tf_transpose_r
 _I32_MIN, _I32_MAX = -_C.INT32_MAX - 1, _C.INT32_MAX
 _new_tensor = object.__new__
@@ -61,29 +61,37 @@ def _reshape_backward(g, shape):
 @register("reshape")
 def reshape(input: Tensor, *shape) -> Tensor:
     # One to three int sizes within int32 (given as ints or as one tuple):
-    # the returning form, whose checks and messages are tf_reshape's;
-    # anything else takes the full path below. reshape(a, b) comes first.
-    if len(shape) == 2:
+    # the returning form of view (C ints; the GIL kept, as it never
+    # copies). Where it fails (the strides need a copy, or the sizes are
+    # wrong) and for anything else, the full path below, whose tf_reshape
+    # copies or raises with reshape's message. reshape(a, b) comes first.
+    if len(shape) == 2 and input.__class__ is Tensor:
         a, b = shape
-        c = n = 0
-    else:
-        sizes = shape[0] if len(shape) == 1 and shape[0].__class__ is tuple else shape
-        n = len(sizes)
-        a = sizes[0] if n else None
+        if (a.__class__ is int and b.__class__ is int and _I32_MIN <= a <= _I32_MAX
+                and _I32_MIN <= b <= _I32_MAX):
+            h = _view_r(input._h, 2, a, b, 0)
+            if h:
+                out = _new_tensor(Tensor)
+                out._h = h
+                if input._rg and _grad_state.enabled:
+                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
+                return out
+    sizes = shape[0] if len(shape) == 1 and shape[0].__class__ is tuple else shape
+    n = len(sizes)
+    if input.__class__ is Tensor and 0 < n <= 3:
+        a = sizes[0]
         b = sizes[1] if n > 1 else 0
         c = sizes[2] if n > 2 else 0
-    if (input.__class__ is Tensor and n <= 3 and a.__class__ is int
-            and b.__class__ is int and c.__class__ is int
-            and _I32_MIN <= a <= _I32_MAX and _I32_MIN <= b <= _I32_MAX
-            and _I32_MIN <= c <= _I32_MAX):
-        h = _reshape_r(input._h, n or 2, a, b, c)
-        if not h:
-            raise _C.returned_error()
-        out = _new_tensor(Tensor)
-        out._h = h
-        if input._rg and _grad_state.enabled:
-            record("reshape", out, (input,), _reshape_backward, (input.shape,))
-        return out
+        if (a.__class__ is int and b.__class__ is int and c.__class__ is int
+                and _I32_MIN <= a <= _I32_MAX and _I32_MIN <= b <= _I32_MAX
+                and _I32_MIN <= c <= _I32_MAX):
+            h = _view_r(input._h, n, a, b, c)
+            if h:
+                out = _new_tensor(Tensor)
+                out._h = h
+                if input._rg and _grad_state.enabled:
+                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
+                return out
     shape = _shape("reshape", shape)
     out = _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
     return _reshaped_grad("reshape", input, out)

@@ -319,8 +319,9 @@ tf_tensor *tf_reduce_r(int op, const tf_tensor *x, uint32_t dim_mask,
 tf_tensor *tf_slice_r(const tf_tensor *t, int start, int stop);
 tf_tensor *tf_select_r(const tf_tensor *t, int dim, int index);
 tf_tensor *tf_transpose_r(const tf_tensor *t, int dim0, int dim1);
-/* tf_reshape with ndim <= 3 sizes s0..s2 (those past ndim are ignored). */
-tf_tensor *tf_reshape_r(const tf_tensor *t, int ndim, int s0, int s1, int s2);
+/* tf_view with ndim <= 3 sizes s0..s2 (those past ndim are ignored); the
+ * Python reshape tries it first and takes tf_reshape when it fails. */
+tf_tensor *tf_view_r(const tf_tensor *t, int ndim, int s0, int s1, int s2);
 
 /* ---- runtime ------------------------------------------------------------- */
 /* Threads used by parallel kernels (OpenMP); results never depend on it.

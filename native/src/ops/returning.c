@@ -59,13 +59,15 @@ tf_tensor *tf_transpose_r(const tf_tensor *t, int dim0, int dim1) {
   return result(s, out);
 }
 
-/* ndim <= 3 sizes as arguments (those past ndim ignored). */
-tf_tensor *tf_reshape_r(const tf_tensor *t, int ndim, int s0, int s1, int s2) {
+/* tf_view with ndim <= 3 sizes as arguments (those past ndim ignored):
+ * never a copy, so the Python side may call it keeping the GIL; where the
+ * strides need a copy it fails, and reshape takes its full path. */
+tf_tensor *tf_view_r(const tf_tensor *t, int ndim, int s0, int s1, int s2) {
   tf_tensor *out = NULL;
   if (ndim < 0 || ndim > 3)
-    return result(tf_fail(TF_ERR_VALUE, "reshape: the returning form takes at "
+    return result(tf_fail(TF_ERR_VALUE, "view: the returning form takes at "
                           "most 3 sizes, got %d", ndim), NULL);
   int64_t shape[3] = {s0, s1, s2};
-  tf_status s = tf_reshape(t, ndim, shape, &out);
+  tf_status s = tf_view(t, ndim, shape, &out);
   return result(s, out);
 }
