@@ -69,6 +69,7 @@ _SIGNATURES = {
     "tf_tensor_storage_data": (c_void_p, [T]),
     "tf_tensor_storage_nbytes": (c_size_t, [T]),
     "tf_tensor_same_storage": (c_bool, [T, T]),
+    "tf_tensor_sole_owner": (c_bool, [T]),
     "tf_tensor_version": (c_int64, [T]),
     "tf_tensor_same_shape": (c_bool, [T, T]),
     "tf_tensor_item": (ST, [T, POINTER(c_double), I64P]),
@@ -196,6 +197,7 @@ class Handle(c_void_p):
 
 FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
         "tf_tensor_retain", "tf_tensor_version", "tf_tensor_same_shape",
+        "tf_tensor_sole_owner",
         "tf_last_status", "tf_matmul_r", "tf_reduce_r", "tf_slice_r",
         "tf_select_r", "tf_transpose_r", "tf_view_r"}
 # These may run long (arithmetic): the GIL is released.

@@ -93,6 +93,11 @@ int64_t tf_tensor_version(const tf_tensor *t);
 bool tf_tensor_same_shape(const tf_tensor *a, const tf_tensor *b);
 /* True if the two tensors share one storage. */
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b);
+/* Whether t is the only header on its storage, holds one reference, and
+ * covers the whole storage contiguously from offset 0: then whoever owns
+ * that reference owns the memory, and may keep it instead of copying it
+ * (autograd adopts such a gradient as a leaf's .grad). */
+bool tf_tensor_sole_owner(const tf_tensor *t);
 /* Read element 0 of a one-element tensor as double and as int64. */
 tf_status tf_tensor_item(const tf_tensor *t, double *fvalue, int64_t *ivalue);
 
