@@ -194,11 +194,15 @@ static void run_tile(const job *j, const void *a, const void *b, char *pc,
 /* ---- the tile grid ---------------------------------------------------------
  * A function of the shape alone (never of the thread count): below
  * TILE_WORK multiply-adds one tile; else each of m and n cut into
- * d / TILE_MIN blocks, at most TILE_SPLIT, each a multiple of 16 rows or
- * columns (OpenBLAS's kernels work on such panels) but the last. Tiles of
- * at least 64 x 64 keep OpenBLAS near its full speed (the MLP's 128 x 128
- * products split in 4), and up to 16 tiles share the work among threads. */
-enum { TILE_MIN = 64, TILE_SPLIT = 4, TILE_ALIGN = 16 };
+ * d / TILE_MIN blocks, at most `split`, each a multiple of 16 rows or
+ * columns (OpenBLAS's kernels work on such panels) but the last. Every
+ * tile packs its own panels of A and B, and the packing grows with k: deep
+ * products (k >= 256) are cut at most 2 x 2 (within a few % of OpenBLAS's
+ * own threads from n = 256 up), shallow ones, whose panels are cheap, at
+ * most 4 x 4, which balances the MLP's x.T @ g (k = 128) better. Tiles
+ * of at least 64 x 64 keep OpenBLAS near its full speed. */
+enum { TILE_MIN = 64, TILE_SPLIT_DEEP = 2, TILE_SPLIT_SHALLOW = 4,
+       TILE_DEEP_K = 256, TILE_ALIGN = 16 };
 #define TILE_WORK ((int64_t)1 << 21)
 
 typedef struct {
@@ -206,9 +210,9 @@ typedef struct {
   int rows, cols;   /* a block's size (the last ones may be smaller) */
 } tile_grid;
 
-static void blocks_of(int64_t d, int *count, int *size) {
+static void blocks_of(int64_t d, int64_t split, int *count, int *size) {
   int64_t nb = d / TILE_MIN;
-  nb = nb < 1 ? 1 : nb > TILE_SPLIT ? TILE_SPLIT : nb;
+  nb = nb < 1 ? 1 : nb > split ? split : nb;
   int64_t bs = (d + nb - 1) / nb;
   bs = (bs + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
   *size = (int)(bs < d ? bs : d);
@@ -220,8 +224,9 @@ static tile_grid grid_of(int64_t m, int64_t n, int64_t k) {
   int64_t work;
   if (tf_mul_ok(m, n, &work) && tf_mul_ok(work, k, &work) && work < TILE_WORK)
     return g;
-  blocks_of(m, &g.bm, &g.rows);
-  blocks_of(n, &g.bn, &g.cols);
+  int64_t split = k >= TILE_DEEP_K ? TILE_SPLIT_DEEP : TILE_SPLIT_SHALLOW;
+  blocks_of(m, split, &g.bm, &g.rows);
+  blocks_of(n, split, &g.bn, &g.cols);
   return g;
 }
 
