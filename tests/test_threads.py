@@ -278,3 +278,56 @@ def test_os_fork_child_from_a_thread():
         return "hung"
 
     assert _in_new_thread(fork_and_wait) == 0
+
+
+# ---- BLAS products on tinyfin's threads -------------------------------------------------
+# The BLAS backend cuts a large product into tiles on a grid fixed by the
+# shape, which tinyfin's OpenMP team runs, one single-threaded OpenBLAS call
+# each (native/src/blas/gemm.c): the bits never depend on the team.
+BLAS_SHAPES = ((300, 400), (400, 500))   # large enough to be tiled
+
+
+def _blas_operands():
+    rng = np.random.default_rng(5)
+    return [rng.standard_normal(s).astype(np.float32) for s in BLAS_SHAPES]
+
+
+@pytest.mark.skipif(tf.backends.available().get("blas", "absent") is not None,
+                    reason="OpenBLAS not loaded")
+def test_blas_products_from_threads_at_once_match_one_alone(restore_threads):
+    tf.set_num_threads(2)
+    a, b = (tf.tensor(x) for x in _blas_operands())
+    alone = (a @ b).numpy().tobytes()
+    results, errors = [], []
+
+    def work():
+        try:
+            results.extend((a @ b).numpy().tobytes() for _ in range(10))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 40, "a thread failed or hung"
+    assert all(r == alone for r in results)
+
+
+@pytest.mark.skipif(tf.backends.available().get("blas", "absent") is not None,
+                    reason="OpenBLAS not loaded")
+def test_blas_product_with_a_smaller_openmp_team_than_asked(restore_threads):
+    """OMP_THREAD_LIMIT=1 gives a team of one where 2 threads were asked
+    for: the tiles run one after the other, with the same bits."""
+    tf.set_num_threads(2)
+    a, b = (tf.tensor(x) for x in _blas_operands())
+    expected = (a @ b).numpy()
+    code = ("import sys, numpy as np, tinyfin as tf\n"
+            "tf.set_num_threads(2)\n"
+            "rng = np.random.default_rng(5)\n"
+            f"a, b = (tf.tensor(rng.standard_normal(s).astype(np.float32)) for s in {BLAS_SHAPES})\n"
+            "sys.stdout.write((a @ b).numpy().tobytes().hex())\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(_child_env(), OMP_THREAD_LIMIT="1"),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert bytes.fromhex(proc.stdout) == expected.tobytes()

@@ -69,6 +69,7 @@ _SIGNATURES = {
     "tf_tensor_storage_data": (c_void_p, [T]),
     "tf_tensor_storage_nbytes": (c_size_t, [T]),
     "tf_tensor_same_storage": (c_bool, [T, T]),
+    "tf_tensor_sole_owner": (c_bool, [T]),
     "tf_tensor_version": (c_int64, [T]),
     "tf_tensor_same_shape": (c_bool, [T, T]),
     "tf_tensor_item": (ST, [T, POINTER(c_double), I64P]),
@@ -138,6 +139,14 @@ _SIGNATURES = {
     "tf_backend_which": (ST, [c_char_p, c_int, c_int, POINTER(c_char_p)]),
     "tf_blas_load": (ST, [c_char_p]),
     "tf_blas_status": (c_char_p, []),
+    # the returning forms (their restype, Handle, is set below)
+    "tf_last_status": (c_int, []),
+    "tf_matmul_r": (T, [T, T]),
+    "tf_reduce_r": (T, [c_int, T, c_uint32, c_int]),
+    "tf_slice_r": (T, [T, c_int, c_int]),
+    "tf_select_r": (T, [T, c_int, c_int]),
+    "tf_transpose_r": (T, [T, c_int, c_int]),
+    "tf_view_r": (T, [T, c_int, c_int, c_int, c_int]),
 }
 
 
@@ -161,18 +170,45 @@ _bind()
 # arguments that are already ctypes objects or Python ints for C ints:
 # tensor handles are c_void_p objects (Tensor._h), doubles are c_double.
 # The signatures are still the ones declared above.
-# The accessors among them are bound through PyDLL, which keeps the GIL:
-# releasing and re-taking it would cost more than these calls, which never
-# block.
-FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
-        "tf_tensor_retain", "tf_tensor_version", "tf_tensor_same_shape"}
-fast = type("FastBindings", (), {})()
+# The accessors and the views among them are bound through PyDLL, which
+# keeps the GIL: releasing and re-taking it would cost more than these
+# calls, which never block (a view makes a header, nothing more).
+# The returning forms (tf_*_r) hand back a Handle, as restype: NULL on
+# failure, when tf_last_status() says which error. Their int arguments are
+# C ints: a caller passes only Python ints that fit in int32 (ctypes would
+# cut a larger one to 32 bits silently).
+INT32_MAX = 2**31 - 1
 _pylib = ctypes.PyDLL(lib._name)
+_release = _pylib["tf_tensor_release"]
+_release.restype = None
+
+
+class Handle(c_void_p):
+    """One reference to a C tensor (tf_tensor *), released with the object.
+    A new Handle() is NULL until a C call writes through byref(handle);
+    a returning form's result is one already."""
+
+    __slots__ = ()
+
+    def __del__(self, _release=_release) -> None:
+        # _release is bound as a default: module globals may already be gone
+        # when the interpreter shuts down. NULL is accepted by the C side.
+        _release(self)
+
+
+FAST = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_tensor_release",
+        "tf_tensor_retain", "tf_tensor_version", "tf_tensor_same_shape",
+        "tf_tensor_sole_owner",
+        "tf_last_status", "tf_matmul_r", "tf_reduce_r", "tf_slice_r",
+        "tf_select_r", "tf_transpose_r", "tf_view_r"}
+# These may run long (arithmetic): the GIL is released.
+_RELEASING = {"tf_unary", "tf_binary", "tf_binary_scalar", "tf_matmul_r",
+              "tf_reduce_r"}
+fast = type("FastBindings", (), {})()
 for _name in FAST:
     # A fresh function object, separate from the checked one.
-    _fn = (lib if _name in ("tf_unary", "tf_binary", "tf_binary_scalar")
-           else _pylib)[_name]
-    _fn.restype = _SIGNATURES[_name][0]
+    _fn = (lib if _name in _RELEASING else _pylib)[_name]
+    _fn.restype = Handle if _name.endswith("_r") else _SIGNATURES[_name][0]
     setattr(fast, _name, _fn)
 
 # ---- status -> exception ----------------------------------------------------
@@ -192,6 +228,11 @@ def error(status: int) -> Exception:
     """The exception for a failed C call, with the C core's message."""
     message = tf_last_error().decode("utf-8", "replace")  # noqa: F821
     return _EXCEPTIONS.get(status, RuntimeError)(message)
+
+
+def returned_error() -> Exception:
+    """The exception for a returning form that gave back NULL."""
+    return error(fast.tf_last_status())
 
 
 def check(status: int) -> None:

@@ -139,16 +139,24 @@ def size_args(op: str, size: Sequence) -> Tuple[int, ...]:
     return shape
 
 
-def numpy_keywords(fn):
+def numpy_keywords(fn=None, *, fast=None):
     """Let a reduction also take NumPy's spellings axis= and keepdims=, as
-    PyTorch does; giving both spellings of one argument is an error."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
-            if numpy_name in kwargs:
-                if name in kwargs:
-                    raise TypeError(f"{fn.__name__}: got both {name}= and its "
-                                    f"alias {numpy_name}=")
-                kwargs[name] = kwargs.pop(numpy_name)
-        return fn(*args, **kwargs)
-    return wrapper
+    PyTorch does; giving both spellings of one argument is an error.
+    fast(x), if given, serves a call with the input alone (x.sum()): its
+    result, unless it returns None (then the call takes the full path)."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if fast is not None and not kwargs and len(args) == 1:
+                out = fast(args[0])
+                if out is not None:
+                    return out
+            for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if numpy_name in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}: got both {name}= and its "
+                                        f"alias {numpy_name}=")
+                    kwargs[name] = kwargs.pop(numpy_name)
+            return fn(*args, **kwargs)
+        return wrapper
+    return deco if fn is None else deco(fn)

@@ -47,7 +47,12 @@ from .autograd.util import sum_to
 from .creation import from_numpy, full, tensor
 from .elementwise import add, fill_, where
 from .shape import pad
-from .tensor import Tensor, _call, _norm_dim, register, renamed_errors, require_tensor
+from .tensor import (Tensor, _call, _norm_dim, _wrap, register, renamed_errors,
+                     require_tensor)
+
+_slice_r, _select_r = _C.fast.tf_slice_r, _C.fast.tf_select_r
+_I32_MAX = _C.INT32_MAX
+_new_tensor = object.__new__
 from .views import broadcast_shapes, broadcast_tensors, expand
 
 _int64, _bool = _dtypes.int64, _dtypes.bool_
@@ -299,10 +304,28 @@ def getitem(self: Tensor, index) -> Tensor:
     if self._rg and _grad_state.enabled:
         return _getitem_tracked(self, index)
     t = type(index)
-    if t is int and self.ndim:
-        return _select(self, 0, index, 0, self.shape[0])
-    if t is slice and self.ndim:
+    shape = self.shape
+    if t is slice and shape:
+        if index.step is None and shape[0] <= _I32_MAX:
+            # x[a:b]: the returning form (C ints; slice.indices clamps into
+            # [0, size], and raises what the full path would for bad bounds)
+            start, stop, _ = index.indices(shape[0])
+            h = _slice_r(self._h, start, stop)
+            if not h:
+                raise _C.returned_error()
+            out = _new_tensor(Tensor)
+            out._h = h
+            return out
         return _slice(self, 0, index)
+    if t is int and shape:
+        if -shape[0] <= index < shape[0] <= _I32_MAX:
+            h = _select_r(self._h, 0, index)
+            if not h:
+                raise _C.returned_error()
+            out = _new_tensor(Tensor)
+            out._h = h
+            return out
+        return _select(self, 0, index, 0, shape[0])
     if t is tuple and _only_ints_and_slices(index, self.ndim):
         return _ints_and_slices(self, index)
     plan = _basic(self, _parse("index", index, self.shape))

@@ -3,9 +3,13 @@ bmm, mv, dot and outer; all differentiable."""
 from __future__ import annotations
 
 from . import _C
-from .autograd.graph import needs_grad, record
+from .autograd.grad_mode import state as _grad_state
+from .autograd.graph import record
 from .autograd.util import sum_to
-from .tensor import Tensor, _call, register, require_tensor
+from .tensor import Tensor, _wrap, register, require_tensor
+
+_matmul_r = _C.fast.tf_matmul_r
+_returned_error = _C.returned_error
 
 
 def _require(op: str, **operands) -> None:
@@ -33,9 +37,13 @@ def _check_product(op: str, a: Tensor, b: Tensor) -> None:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product: 1-D operands act as a row (left) or a column (right)
     vector and that dim is removed again; batch dims broadcast."""
-    _require("matmul", input=(input, None), other=(other, None))
-    out = _call(_C.tf_matmul, input._h, other._h)
-    if needs_grad(input, other):
+    if input.__class__ is not Tensor or other.__class__ is not Tensor:
+        _require("matmul", input=(input, None), other=(other, None))
+    h = _matmul_r(input._h, other._h)
+    if not h:
+        raise _returned_error()
+    out = _wrap(h)
+    if (input._rg or other._rg) and _grad_state.enabled:
         record("matmul", out, (input, other), _matmul_backward,
                (input if other._rg else None, other if input._rg else None,
                 input.shape, other.shape))
@@ -104,5 +112,5 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-Tensor.__matmul__ = lambda self, other: matmul(self, other)
+Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)

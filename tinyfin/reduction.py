@@ -18,6 +18,7 @@ gradient.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 from collections import namedtuple
@@ -27,7 +28,7 @@ from typing import Optional, Sequence, Union
 from . import _C
 from . import _exports
 from . import dtypes as _dtypes
-from .autograd.grad_mode import no_grad as _no_grad
+from .autograd.grad_mode import no_grad as _no_grad, state as _grad_state
 from .autograd.graph import OUT, needs_grad, record
 from .creation import arange
 from .elementwise import where
@@ -251,8 +252,41 @@ def _log_softmax_backward(g, out, dim):
 
 
 # ---- sums and moments -------------------------------------------------------
+_reduce_r = _C.fast.tf_reduce_r
+
+
+def _whole_tensor(op: str, backward, saved):
+    """The fast path of numpy_keywords for f(x) (x.sum(), x.mean(): every
+    dim): the core's returning form called directly, without the argument
+    handling of the full function, whose checks it cannot fail. None (the
+    full path) for anything but a plain Tensor. saved(x) gives what the
+    op's record() saves."""
+    code = R[op]
+
+    def fast(input):
+        if input.__class__ is not Tensor:
+            return None
+        h = _reduce_r(code, input._h, 0, 0)
+        if not h:
+            raise _C.returned_error()
+        out = _wrap(h)
+        if input._rg and _grad_state.enabled:
+            record(op, out, (input,), backward, saved(input))
+        return out
+    return fast
+
+
+def _all_dims(x: Tensor) -> tuple:
+    return tuple(range(len(x.shape)))
+
+
+def _numel(x: Tensor) -> int:
+    return _count(_all_dims(x), x.shape)
+
+
 @register("sum")
-@numpy_keywords
+@numpy_keywords(fast=_whole_tensor("sum", _sum_backward,
+                                   lambda x: (x.shape, _all_dims(x), False)))
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
         dtype=None) -> Tensor:
     """Sum over dim (all dims by default); int64/bool sum to int64."""
@@ -265,7 +299,8 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
 
 
 @register("mean")
-@numpy_keywords
+@numpy_keywords(fast=_whole_tensor("mean", _mean_backward,
+                                   lambda x: (x.shape, _all_dims(x), False, _numel(x))))
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mean over dim (float tensors only, as in PyTorch); empty -> nan."""

@@ -23,22 +23,11 @@ import numpy as np
 from . import _C, _device, _exports
 from . import dtypes as _dtypes
 from ._args import norm_dim as _norm_dim  # noqa: F401  (re-exported to the op modules)
+from ._C import Handle  # noqa: F401  (re-exported to the op modules)
 from ._format import format_tensor
 
 _release = _C.fast.tf_tensor_release
 _check = _C.check
-
-
-class Handle(c_void_p):
-    """One reference to a C tensor (tf_tensor *), released with the object.
-    A new Handle() is NULL until a C call writes through byref(handle)."""
-
-    __slots__ = ()
-
-    def __del__(self, _release=_release) -> None:
-        # _release is bound as a default: module globals may already be gone
-        # when the interpreter shuts down. NULL is accepted by the C side.
-        _release(self)
 
 
 class Tensor:

@@ -11,10 +11,17 @@ from . import dtypes as _dtypes
 from . import _device
 from ._args import as_int, as_ints, norm_dim
 from ._device import check_device
+from .autograd.grad_mode import state as _grad_state
 from .autograd.graph import needs_grad, record
 from .autograd.util import sum_to
-from .tensor import (Tensor, _call, _norm_dim, register, renamed_errors,
+from .tensor import (Tensor, _call, _norm_dim, _wrap, register, renamed_errors,
                      require_tensor)
+
+# The returning forms (C ints) of the common calls, see _C.fast.
+_view_r = _C.fast.tf_view_r
+_transpose_r = _C.fast.tf_transpose_r
+_I32_MIN, _I32_MAX = -_C.INT32_MAX - 1, _C.INT32_MAX
+_new_tensor = object.__new__
 
 Shape = Union[int, Sequence[int]]
 
@@ -53,6 +60,38 @@ def _reshape_backward(g, shape):
 
 @register("reshape")
 def reshape(input: Tensor, *shape) -> Tensor:
+    # One to three int sizes within int32 (given as ints or as one tuple):
+    # the returning form of view (C ints; the GIL kept, as it never
+    # copies). Where it fails (the strides need a copy, or the sizes are
+    # wrong) and for anything else, the full path below, whose tf_reshape
+    # copies or raises with reshape's message. reshape(a, b) comes first.
+    if len(shape) == 2 and input.__class__ is Tensor:
+        a, b = shape
+        if (a.__class__ is int and b.__class__ is int and _I32_MIN <= a <= _I32_MAX
+                and _I32_MIN <= b <= _I32_MAX):
+            h = _view_r(input._h, 2, a, b, 0)
+            if h:
+                out = _new_tensor(Tensor)
+                out._h = h
+                if input._rg and _grad_state.enabled:
+                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
+                return out
+    sizes = shape[0] if len(shape) == 1 and shape[0].__class__ is tuple else shape
+    n = len(sizes)
+    if input.__class__ is Tensor and 0 < n <= 3:
+        a = sizes[0]
+        b = sizes[1] if n > 1 else 0
+        c = sizes[2] if n > 2 else 0
+        if (a.__class__ is int and b.__class__ is int and c.__class__ is int
+                and _I32_MIN <= a <= _I32_MAX and _I32_MIN <= b <= _I32_MAX
+                and _I32_MIN <= c <= _I32_MAX):
+            h = _view_r(input._h, n, a, b, c)
+            if h:
+                out = _new_tensor(Tensor)
+                out._h = h
+                if input._rg and _grad_state.enabled:
+                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
+                return out
     shape = _shape("reshape", shape)
     out = _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
     return _reshaped_grad("reshape", input, out)
@@ -118,6 +157,15 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 @register("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if (input.__class__ is Tensor and dim0.__class__ is int and dim1.__class__ is int
+            and 0 <= dim0 < len(input.shape) and 0 <= dim1 < len(input.shape)):
+        h = _transpose_r(input._h, dim0, dim1)   # dims known to be in range
+        if not h:
+            raise _C.returned_error()
+        out = _wrap(h)
+        if input._rg and _grad_state.enabled:
+            record("transpose", out, (input,), lambda g: (transpose(g, dim0, dim1),))
+        return out
     ndim = require_tensor("transpose", input).ndim
     dim0, dim1 = norm_dim("transpose", dim0, ndim), norm_dim("transpose", dim1, ndim)
     out = _call(_C.tf_transpose, input._h, dim0, dim1)

@@ -43,10 +43,10 @@ class Promise:
 PROMISES: Dict[str, Promise] = {
     "cpu": Promise(None, across_threads=True, on_repeat=True,
                    determinism="bitwise the same for every thread count and every run"),
-    "blas": Promise({"matmul": ("float32", "float64")}, across_threads=False, on_repeat=True,
-                    determinism="bitwise the same on repeat at a fixed thread count; may "
-                    "differ between thread counts (OpenBLAS's 1-thread and threaded drivers "
-                    "block differently, native/src/blas/gemm.c)"),
+    "blas": Promise({"matmul": ("float32", "float64")}, across_threads=True, on_repeat=True,
+                    determinism="bitwise the same for every thread count and every run "
+                    "(OpenBLAS on one thread, tiles of C on a grid fixed by the shape, "
+                    "native/src/blas/gemm.c)"),
 }
 
 

@@ -1,7 +1,8 @@
 /* tinyfin.h: the one public header of the tinyfin C core.
  *
  * Conventions that hold for every function declared here:
- *  - Every entry point returns a tf_status. TF_OK (0) means success; anything
+ *  - Every entry point returns a tf_status (but the returning forms near
+ *    the end, which return their result and keep the status aside). TF_OK (0) means success; anything
  *    else means nothing was written to the out-pointers and a message naming
  *    the op and the offending shapes/dtypes is available from tf_last_error()
  *    on the same thread. No function aborts, exits or prints on user input.
@@ -92,6 +93,11 @@ int64_t tf_tensor_version(const tf_tensor *t);
 bool tf_tensor_same_shape(const tf_tensor *a, const tf_tensor *b);
 /* True if the two tensors share one storage. */
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b);
+/* Whether t is the only header on its storage, holds one reference, and
+ * covers the whole storage contiguously from offset 0: then whoever owns
+ * that reference owns the memory, and may keep it instead of copying it
+ * (autograd adopts such a gradient as a leaf's .grad). */
+bool tf_tensor_sole_owner(const tf_tensor *t);
 /* Read element 0 of a one-element tensor as double and as int64. */
 tf_status tf_tensor_item(const tf_tensor *t, double *fvalue, int64_t *ivalue);
 
@@ -304,6 +310,26 @@ tf_status tf_blas_load(const char *path);
 /* "loaded: <OpenBLAS config>", or "not loaded" with the dlopen or dlsym
  * error; the text belongs to the calling thread until its next call. */
 const char *tf_blas_status(void);
+
+/* ---- returning forms (ops/returning.c) -----------------------------------
+ * The Python layer's hot path: each runs the entry point of the same name
+ * less the _r (same checks, same messages) and returns its result, one
+ * reference, instead of writing it through an out-pointer; NULL on
+ * failure, with the status in tf_last_status() and the message in
+ * tf_last_error(). Sizes and indices are C ints (the Python side uses the
+ * int64 entry points for values outside int32). */
+tf_status tf_last_status(void);
+tf_tensor *tf_matmul_r(const tf_tensor *a, const tf_tensor *b);
+/* tf_reduce with param 0 and no indices. */
+tf_tensor *tf_reduce_r(int op, const tf_tensor *x, uint32_t dim_mask,
+                       int keepdim);
+/* t[start:stop] (dim 0, step 1), the common slice. */
+tf_tensor *tf_slice_r(const tf_tensor *t, int start, int stop);
+tf_tensor *tf_select_r(const tf_tensor *t, int dim, int index);
+tf_tensor *tf_transpose_r(const tf_tensor *t, int dim0, int dim1);
+/* tf_view with ndim <= 3 sizes s0..s2 (those past ndim are ignored); the
+ * Python reshape tries it first and takes tf_reshape when it fails. */
+tf_tensor *tf_view_r(const tf_tensor *t, int ndim, int s0, int s1, int s2);
 
 /* ---- runtime ------------------------------------------------------------- */
 /* Threads used by parallel kernels (OpenMP); results never depend on it.

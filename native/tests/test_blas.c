@@ -512,15 +512,41 @@ static void test_blas_errors(void) {
 }
 
 /* ---- threads -------------------------------------------------------------- */
-/* OpenBLAS's thread count follows tf_set_num_threads at the next call. */
-static void test_blas_threads_follow_tinyfin(void) {
+/* OpenBLAS stays on one thread whatever tf_set_num_threads says (tinyfin's
+ * team runs the tiles), and a product has the same bits on 1, 2 and 3
+ * threads: shapes that are tiled (rows and columns in several blocks, a
+ * transposed operand) and shapes that are not. */
+static void test_blas_same_bits_on_any_thread_count(void) {
   if (!need_blas()) return;
   int before = tf_get_num_threads();
-  for (int n = 1; n <= 2; n++) {
-    tf_set_num_threads(n);
-    check_mm("after set_num_threads", RAND(TF_FLOAT32, 1, 64, 64),
-             RAND(TF_FLOAT32, 2, 64, 64), 1);
-    CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), n);
+  const int64_t shapes[][3] = {{64, 64, 64}, {257, 513, 129}, {500, 500, 500},
+                               {128, 784, 256}, {784, 128, 256}, {300, 200, 250}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (int dt = 0; dt < 2; dt++) {
+      tf_dtype dtype = dt ? TF_FLOAT64 : TF_FLOAT32;
+      int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+      tf_tensor *a = RAND(dtype, 11 + s, m, k), *b = RAND(dtype, 12 + s, n, k);
+      tf_tensor *bt = NULL, *ref = NULL;
+      REQUIRE(a && b && tf_transpose(b, 0, 1, &bt) == TF_OK);
+      for (int threads = 1; threads <= 3; threads++) {
+        tf_set_num_threads(threads);
+        tf_tensor *c = NULL;
+        CHECK_OK(blas_mm(a, bt, &c));
+        CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), 1);
+        if (threads == 1) {
+          CHECK(product_ok("tiled product", a, bt, c, 7));
+          ref = c;
+          continue;
+        }
+        CHECK(c && !memcmp(tf_tensor_data(c), tf_tensor_data(ref),
+                           (size_t)(m * n) * tf_dtype_size(dtype)));
+        tf_tensor_release(c);
+      }
+      tf_tensor_release(ref);
+      tf_tensor_release(bt);
+      tf_tensor_release(a);
+      tf_tensor_release(b);
+    }
   }
   tf_set_num_threads(before);
 }
@@ -550,9 +576,9 @@ static void *call_from_thread(void *arg) {
   return NULL;
 }
 
-/* Threads calling BLAS at the same time (each call multi-threaded inside
- * OpenBLAS) all get right products, also while the thread count changes
- * under them (each call then resets OpenBLAS's count). */
+/* Threads calling BLAS at the same time (each call's tiles on its own
+ * OpenMP team, each tile a call into OpenBLAS) all get right products, also
+ * while the thread count changes under them. */
 static void test_blas_concurrent_calls(void) {
   if (!need_blas()) return;
   int before = tf_get_num_threads();
@@ -590,16 +616,17 @@ static int wait_child(pid_t pid) {
   return 101; /* hung */
 }
 
-/* A process forked after the parent ran OpenBLAS on two threads runs a
- * large product (on one thread: tinyfin's rule for forked children) without
- * hanging, and the parent keeps working afterwards. */
+/* A process forked after the parent ran a tiled product on two threads
+ * runs a large product (its tiles on one thread: tinyfin's rule for forked
+ * children) without hanging, and the parent keeps working afterwards;
+ * OpenBLAS itself stays on one thread throughout. */
 static void test_blas_forked_child(void) {
   if (!need_blas()) return;
   int before = tf_get_num_threads();
   tf_set_num_threads(2);
   check_mm("parent before fork", RAND(TF_FLOAT64, 1, 400, 300),
            RAND(TF_FLOAT64, 2, 300, 350), 9);
-  CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), 2);
+  CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), 1);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -616,7 +643,7 @@ static void test_blas_forked_child(void) {
   CHECK_EQ_I(wait_child(pid), 0);
   check_mm("parent after fork", RAND(TF_FLOAT32, 5, 400, 300),
            RAND(TF_FLOAT32, 6, 300, 350), 9);
-  CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), 2);
+  CHECK_EQ_I(tf_blas_api_get()->get_num_threads(), 1);
   tf_set_num_threads(before);
 }
 
@@ -632,7 +659,7 @@ void suite_blas(void) {
   RUN(test_blas_odd_strides);
   RUN(test_blas_large);
   RUN(test_blas_errors);
-  RUN(test_blas_threads_follow_tinyfin);
+  RUN(test_blas_same_bits_on_any_thread_count);
   RUN(test_blas_concurrent_calls);
   RUN(test_blas_forked_child);
 }

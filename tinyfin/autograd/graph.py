@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 import threading
 import weakref
 from typing import Callable, Dict, List, Optional, Sequence
@@ -34,6 +35,17 @@ from ..tensor import Tensor, _alias, _call
 from .grad_mode import state
 
 _version = _C.fast.tf_tensor_version
+_sole_owner = _C.fast.tf_tensor_sole_owner
+
+
+def _refs_of_one_local() -> int:
+    """What sys.getrefcount says of an object one local name holds (the
+    count differs between Python versions; run_backward compares to it)."""
+    one = object()
+    return sys.getrefcount(one)
+
+
+_ONE_LOCAL_REF = _refs_of_one_local()
 
 
 class _Out:
@@ -193,10 +205,13 @@ def _check_hook_result(hook, grad, result) -> None:
 grad_lock = threading.Lock()
 
 
-def accumulate_grad(t, g, create_graph: bool) -> None:
-    """Add g into t.grad (g has t's shape and dtype). Call with grad_lock."""
+def accumulate_grad(t, g, create_graph: bool, own: bool = False) -> None:
+    """Add g into t.grad (g has t's shape and dtype). Call with grad_lock.
+    own: g is the caller's alone (see run_backward), .grad may be g itself."""
     if create_graph:
         t._grad = g if t._grad is None else t._grad + g
+    elif t._grad is None and own:
+        t._grad = g
     elif t._grad is None:
         # A private contiguous copy: g may be a broadcast view (stride 0)
         # or shared with another leaf or with the caller's seed, and the
@@ -281,14 +296,21 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
             results.append(g if g is None or create_graph else g.detach())
         return tuple(results)
 
-    for key, g in leaf_grads.items():
+    while leaf_grads:
+        key, g = leaf_grads.popitem()
         leaf = leaves[key]
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         if g.dtype is not leaf.dtype:
             g = g.to(leaf.dtype)
+        # A gradient that only this loop references (no other Python name,
+        # no other C header, no view of its storage) may become .grad
+        # itself instead of a copy, as PyTorch's AccumulateGrad steals it:
+        # nobody else can see the later in-place accumulations into it.
+        own = (not create_graph and sys.getrefcount(g) == _ONE_LOCAL_REF
+               and g.__class__ is Tensor and _sole_owner(g._h))
         with grad_lock:
-            accumulate_grad(leaf, g, create_graph)
+            accumulate_grad(leaf, g, create_graph, own)
     return None
 
 

@@ -17,15 +17,20 @@
  * The layout and the folding depend only on the plan, never on the data or
  * the thread count.
  *
- * Determinism: OpenBLAS's threads split C, and its blocking of k and its
- * edge kernels differ between its one-thread and its threaded drivers, so
- * for many shapes (float32 500^3, float64 300^3, k = 400, 500, 600, 1000 at
- * m = n = 512; OpenBLAS 0.3.34 SkylakeX kernels) the bits on 1 thread
- * differ from those on 2, by a few ulps; powers of two up to 1024 agree, and
- * a given thread count repeats its bits. So unlike the cpu kernels, this
- * backend's results depend on tf_set_num_threads (and a forked child, on
- * one thread, may differ from its parent). Float64 dots of more than 10^4
- * elements differ too (OpenBLAS splits them across threads).
+ * Threads and determinism: OpenBLAS itself always runs on one thread (its
+ * thread count is set to 1 when it loads). A product large enough to pay
+ * for threads is cut into tiles of C on a grid that depends only on the
+ * shape (tile_grid), and tinyfin's OpenMP team runs one single-threaded
+ * OpenBLAS call per tile, tiles handed out dynamically. Every element of C
+ * is computed by one call whose arguments do not depend on the thread
+ * count, so the bits are the same on any number of threads (and in a
+ * forked child), as for the cpu kernels. Letting OpenBLAS split the work
+ * itself gave other bits on 1 and on 2 threads for many shapes (its
+ * one-thread and threaded drivers block k and pick edge kernels
+ * differently), and its threads wait on each other many times per call:
+ * on busy cores each of those waits lasts until the other thread is
+ * scheduled again. Tiles wait once, at the end, and a thread that is late
+ * leaves its tiles to the others.
  */
 #include <stdlib.h>
 
@@ -165,7 +170,78 @@ typedef struct {
   operand a, b;
 } job;
 
-/* One batch entry: A's element (0, 0) at pa, B's at pb, C at pc. */
+/* The gemm of the C tile rows r0 .. r0 + rows - 1, columns c0 .. c0 + cols
+ * - 1, of the entry whose A, B, C are at a, b, c. */
+static void run_tile(const job *j, const void *a, const void *b, char *pc,
+                     int r0, int rows, int c0, int cols) {
+  const tf_blas_api *api = j->api;
+  size_t el = j->f64 ? sizeof(double) : sizeof(float);
+  /* Row r0 of A: NO_TRANS rows are ld apart; TRANS (a k x m matrix read
+   * transposed) columns are. Column c0 of B: the other way round. */
+  const char *ta = (const char *)a + (size_t)r0 * el * (j->a.trans == NO_TRANS ? (size_t)j->a.ld : 1);
+  const char *tb = (const char *)b + (size_t)c0 * el * (j->b.trans == NO_TRANS ? 1 : (size_t)j->b.ld);
+  char *tc = pc + ((size_t)r0 * (size_t)j->n + (size_t)c0) * el;
+  if (j->f64)
+    api->dgemm(ROW_MAJOR, j->a.trans, j->b.trans, rows, cols, j->k, 1.0,
+               (const double *)ta, j->a.ld, (const double *)tb, j->b.ld, 0.0,
+               (double *)tc, j->n);
+  else
+    api->sgemm(ROW_MAJOR, j->a.trans, j->b.trans, rows, cols, j->k, 1.0f,
+               (const float *)ta, j->a.ld, (const float *)tb, j->b.ld, 0.0f,
+               (float *)tc, j->n);
+}
+
+/* ---- the tile grid ---------------------------------------------------------
+ * A function of the shape alone (never of the thread count): below
+ * TILE_WORK multiply-adds one tile; else each of m and n cut into
+ * d / TILE_MIN blocks, at most `split`, each a multiple of 16 rows or
+ * columns (OpenBLAS's kernels work on such panels) but the last. Every
+ * tile packs its own panels of A and B, and the packing grows with k: deep
+ * products (k >= 256) are cut at most 2 x 2 (within a few % of OpenBLAS's
+ * own threads from n = 256 up), shallow ones, whose panels are cheap, at
+ * most 4 x 4, which balances the MLP's x.T @ g (k = 128) better. Tiles
+ * of at least 64 x 64 keep OpenBLAS near its full speed. */
+enum { TILE_MIN = 64, TILE_SPLIT_DEEP = 2, TILE_SPLIT_SHALLOW = 4,
+       TILE_DEEP_K = 256, TILE_ALIGN = 16 };
+#define TILE_WORK ((int64_t)1 << 21)
+
+typedef struct {
+  int bm, bn;       /* blocks of rows and of columns */
+  int rows, cols;   /* a block's size (the last ones may be smaller) */
+} tile_grid;
+
+static void blocks_of(int64_t d, int64_t split, int *count, int *size) {
+  int64_t nb = d / TILE_MIN;
+  nb = nb < 1 ? 1 : nb > split ? split : nb;
+  int64_t bs = (d + nb - 1) / nb;
+  bs = (bs + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
+  *size = (int)(bs < d ? bs : d);
+  *count = (int)((d + *size - 1) / *size);
+}
+
+static tile_grid grid_of(int64_t m, int64_t n, int64_t k) {
+  tile_grid g = {1, 1, (int)m, (int)n};
+  int64_t work;
+  if (tf_mul_ok(m, n, &work) && tf_mul_ok(work, k, &work) && work < TILE_WORK)
+    return g;
+  int64_t split = k >= TILE_DEEP_K ? TILE_SPLIT_DEEP : TILE_SPLIT_SHALLOW;
+  blocks_of(m, split, &g.bm, &g.rows);
+  blocks_of(n, split, &g.bn, &g.cols);
+  return g;
+}
+
+/* Tile t of the grid (row-block-major) of the entry at a, b, c. */
+static void run_grid_tile(const job *j, const tile_grid *g, int64_t t,
+                          const void *a, const void *b, char *pc) {
+  int i = (int)(t / g->bn), jj = (int)(t % g->bn);
+  int r0 = i * g->rows, c0 = jj * g->cols;
+  int rows = j->m - r0 < g->rows ? j->m - r0 : g->rows;
+  int cols = j->n - c0 < g->cols ? j->n - c0 : g->cols;
+  run_tile(j, a, b, pc, r0, rows, c0, cols);
+}
+
+/* One batch entry: A's element (0, 0) at pa, B's at pb, C at pc. A gemm
+ * runs on the grid's tiles (in parallel when tiled). */
 static void run_entry(job *j, const char *pa, const char *pb, char *pc) {
   const tf_blas_api *api = j->api;
   const void *a = operand_data(&j->a, pa, j->f64);
@@ -195,12 +271,15 @@ static void run_entry(job *j, const char *pa, const char *pb, char *pc) {
     else
       api->sgemv(ROW_MAJOR, trans, rows, cols, 1.0f, b, j->b.ld, a, j->a.ld,
                  0.0f, (float *)pc, 1);
-  } else if (j->f64) {
-    api->dgemm(ROW_MAJOR, j->a.trans, j->b.trans, j->m, j->n, j->k, 1.0, a,
-               j->a.ld, b, j->b.ld, 0.0, (double *)pc, j->n);
   } else {
-    api->sgemm(ROW_MAJOR, j->a.trans, j->b.trans, j->m, j->n, j->k, 1.0f, a,
-               j->a.ld, b, j->b.ld, 0.0f, (float *)pc, j->n);
+    tile_grid g = grid_of(j->m, j->n, j->k);
+    int64_t tiles = (int64_t)g.bm * g.bn;
+    if (tiles == 1) {
+      run_tile(j, a, b, pc, 0, j->m, 0, j->n);
+    } else {
+      TF_PRAGMA(omp parallel for schedule(dynamic) num_threads(tf_team_size(true)))
+      for (int64_t t = 0; t < tiles; t++) run_grid_tile(j, &g, t, a, b, pc);
+    }
   }
 }
 

@@ -19,8 +19,15 @@
  *   under a sequence counter (a seqlock): the loader holding the flag
  *   writes it, any thread may read it, and a reader that overlapped a
  *   write reads again.
- * - the thread count last given to OpenBLAS.
- * - the BLAS calls in flight and the forks in progress (see "fork" below). */
+ * - whether OpenBLAS was set to one thread.
+ * - the BLAS calls in flight and the forks in progress (see "fork" below).
+ *
+ * OpenBLAS runs on one thread, always: gemm.c cuts large products into
+ * tiles that tinyfin's own OpenMP team runs (one pool of threads, and bits
+ * that do not depend on the thread count). OpenBLAS's own pool would
+ * compete with tinyfin's: after a threaded call its workers spin for about
+ * 0.1 s, and tinyfin's next parallel region waits for a core behind them
+ * (on 2 busy cores that made an MLP step 50 times slower). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -255,14 +262,11 @@ const char *tf_blas_status(void) {
 }
 
 /* ---- threads -------------------------------------------------------------- */
-/* Two threads that want different counts at the same moment (one just
- * changed tf_set_num_threads) may leave OpenBLAS at the other's count until
- * the next change. That costs speed and, for some shapes, last bits: OpenBLAS's
- * results depend on its thread count (see gemm.c). */
+/* OpenBLAS's count is set to 1 before tinyfin's first call (and again if
+ * something else changed it through tinyfin: nothing in tinyfin does). */
 void tf_blas_sync_threads(const tf_blas_api *api) {
-  int want = tf_team_size(true);
-  if (atomic_load_explicit(&blas_threads, memory_order_relaxed) != want) {
-    api->set_num_threads(want);
-    atomic_store_explicit(&blas_threads, want, memory_order_relaxed);
+  if (atomic_load_explicit(&blas_threads, memory_order_relaxed) != 1) {
+    api->set_num_threads(1);
+    atomic_store_explicit(&blas_threads, 1, memory_order_relaxed);
   }
 }

@@ -38,9 +38,8 @@ typedef struct {
  * for the whole call. */
 const tf_blas_api *tf_blas_api_get(void);
 
-/* Gives OpenBLAS tinyfin's thread count (tf_team_size(true): the
- * tf_set_num_threads count, 1 in a forked child) when it differs from the
- * count given last. Called before every BLAS call. */
+/* Sets OpenBLAS to one thread (gemm.c runs tiles on tinyfin's threads
+ * instead) unless done already. Called before every BLAS call. */
 void tf_blas_sync_threads(const tf_blas_api *api);
 
 /* Around every stretch of OpenBLAS calls (tf_blas_sync_threads included):

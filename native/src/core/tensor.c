@@ -297,6 +297,13 @@ bool tf_tensor_same_shape(const tf_tensor *a, const tf_tensor *b) {
   return a->ndim == b->ndim &&
          !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
 }
+bool tf_tensor_sole_owner(const tf_tensor *t) {
+  int64_t numel = tf_shape_numel(t->ndim, t->shape);
+  return atomic_load(&t->refcount) == 1 &&
+         atomic_load(&t->storage->refcount) == 1 && t->offset == 0 &&
+         tf_tensor_is_contiguous(t) &&
+         (size_t)numel * tf_dtype_size(t->dtype) == t->storage->nbytes;
+}
 bool tf_tensor_same_storage(const tf_tensor *a, const tf_tensor *b) {
   return a->storage == b->storage;
 }

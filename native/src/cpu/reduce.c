@@ -468,14 +468,23 @@ static part merge(int kind, bool isint, const double *pf, const int64_t *pi,
 #define FOR_TASKS(p, ...)                                                    \
   do {                                                                        \
     int64_t ntile_ = tile_count(p), ntask_ = ntile_ * (p)->nb;                \
-    bool par_ = (p)->M * (p)->N >= TF_PARALLEL_GRAIN && ntask_ > 1;           \
-    TF_PARALLEL_FOR(par_)                                                     \
-    for (int64_t t_ = 0; t_ < ntask_; t_++) {                                 \
-      int64_t w, o0 = tile_start(p, t_ % ntile_, &w), b = t_ / ntile_;        \
-      int64_t start = b * (p)->blen, n = (p)->N - start;                      \
-      n = n < (p)->blen ? n : (p)->blen;                                      \
-      __VA_ARGS__;                                                            \
+    if ((p)->M * (p)->N >= TF_PARALLEL_GRAIN && ntask_ > 1) {                 \
+      TF_PARALLEL_FOR(true)                                                   \
+      for (int64_t t_ = 0; t_ < ntask_; t_++) {                               \
+        ONE_TASK_(p, ntile_, t_, __VA_ARGS__);                                \
+      }                                                                       \
+    } else { /* no region at all: even a team of one costs a few us */       \
+      for (int64_t t_ = 0; t_ < ntask_; t_++) {                               \
+        ONE_TASK_(p, ntile_, t_, __VA_ARGS__);                                \
+      }                                                                       \
     }                                                                         \
+  } while (0)
+#define ONE_TASK_(p, ntile_, t_, ...)                                         \
+  do {                                                                        \
+    int64_t w, o0 = tile_start(p, t_ % ntile_, &w), b = t_ / ntile_;          \
+    int64_t start = b * (p)->blen, n = (p)->N - start;                        \
+    n = n < (p)->blen ? n : (p)->blen;                                        \
+    __VA_ARGS__;                                                              \
   } while (0)
 
 /* One pass: rf/ri/rat[o] receive output o's merged result. center[o] (may
@@ -687,8 +696,16 @@ tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
   plan p;
   plan_init(&p, x, NULL, dim_mask);
   size_t m = (size_t)(p.M ? p.M : 1);
-  double *rf = malloc(m * sizeof *rf), *c = malloc(m * sizeof *c);
-  int64_t *ri = malloc(m * sizeof *ri), *rat = malloc(m * sizeof *rat);
+  /* A few outputs (a full reduction, most often) keep their results on the
+   * stack: four mallocs cost more than summing a small tensor. */
+  enum { ON_STACK = 16 };
+  double rf_s[ON_STACK], c_s[ON_STACK];
+  int64_t ri_s[ON_STACK], rat_s[ON_STACK];
+  bool small = m <= ON_STACK;
+  double *rf = small ? rf_s : malloc(m * sizeof *rf);
+  double *c = small ? c_s : malloc(m * sizeof *c);
+  int64_t *ri = small ? ri_s : malloc(m * sizeof *ri);
+  int64_t *rat = small ? rat_s : malloc(m * sizeof *rat);
   tf_status st = TF_OK;
   if (!rf || !c || !ri || !rat)
     st = tf_fail(TF_ERR_MEMORY, "%s: out of memory", tf_reduce_name(op));
@@ -700,10 +717,12 @@ tf_status tf_cpu_reduce(int op, const tf_tensor *x, uint32_t dim_mask,
       if (ix) ((int64_t *)tf_ptr(ix))[o] = rat[o];
     }
   }
-  free(rf);
-  free(c);
-  free(ri);
-  free(rat);
+  if (!small) {
+    free(rf);
+    free(c);
+    free(ri);
+    free(rat);
+  }
   return st;
 }
 
