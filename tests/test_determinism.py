@@ -3,9 +3,9 @@ depend on the thread count only where the backend says so.
 
 What each backend promises is declared once, in verify/backends.py PROMISES,
 and tested here exactly: "cpu" gives bitwise the same results for every
-thread count (and run); "blas" gives bitwise the same results when a call is
-repeated at a fixed thread count, but may differ between thread counts
-(OpenBLAS's drivers block differently). Every test runs with its backend
+thread count (and run), and so does "blas" (OpenBLAS on one thread, tiles
+of C on a grid fixed by the shape); a backend may promise less (bitwise the
+same only when a call is repeated at a fixed thread count). Every test runs with its backend
 chosen (`backend` parameter, else the reference "cpu"); the tests of ops
 with a kernel of their own on more than the cpu backend (matmul, and the
 backward of graphs built on it) are parametrized over those backends.
@@ -20,8 +20,9 @@ backward of graphs built on it) are parametrized over those backends.
   promised), cat / stack / gather / index_select / scatter_add (repeated
   indices) / masked_select / take_along_dim / index_put with accumulate,
   and random generation with the same seed;
-* matmul repeated several times at each thread count, at shapes where the
-  thread count matters to OpenBLAS (500^3 float32, 300^3 float64);
+* matmul repeated several times at each thread count, at shapes where
+  OpenBLAS's own threads would change the bits (500^3 float32, 300^3
+  float64);
 * the float64 double-double kernels give the same bits through their
   vectorized blocks and element by element (a block holding a NaN, a
   strided view).
@@ -247,8 +248,9 @@ def test_softmax_as_promised(dtype):
 
 
 # ---- matmul ---------------------------------------------------------------------------------
-# Shapes where OpenBLAS's result depends on its thread count (gemm.c): the
-# cpu claim is tested there too, so a cpu call that silently ran OpenBLAS
+# Shapes where OpenBLAS's result depended on its thread count when it ran
+# threaded itself (1 vs 2 threads gave other bits): the promise of every
+# backend is tested there, so a BLAS path that let OpenBLAS thread again
 # would fail it.
 THREAD_SENSITIVE = {np.float32: ((500, 500), (500, 500)), np.float64: ((300, 300), (300, 300))}
 
@@ -278,7 +280,8 @@ def test_matmul_threads_as_promised(backend, dtype):
 def test_matmul_repeats_its_bits_at_each_thread_count(backend, dtype):
     """The promise every backend makes: a call repeated at a fixed thread
     count repeats its bits (5 runs at 1 and at 2 threads, at the shapes where
-    OpenBLAS's threads matter, plain and with transposed operands)."""
+    OpenBLAS's own threads would matter, plain and with transposed
+    operands)."""
     sa, sb = THREAD_SENSITIVE[dtype]
     x, y = data(sa, dtype, seed=7), data(sb, dtype, seed=8)
     same_on_repeat(lambda: x @ y, f"mm {sa} @ {sb}", repeats=5)
