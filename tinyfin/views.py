@@ -58,39 +58,36 @@ def _reshape_backward(g, shape):
     return (reshape(g, shape),)
 
 
+def _view_fast(input: Tensor, n: int, a, b, c) -> Optional[Tensor]:
+    """The returning form of view for n <= 3 int sizes within int32 (C ints;
+    the GIL kept, as it never copies); None where it does not apply or
+    fails (the strides need a copy, or the sizes are wrong)."""
+    if not (a.__class__ is int and b.__class__ is int and c.__class__ is int
+            and _I32_MIN <= a <= _I32_MAX and _I32_MIN <= b <= _I32_MAX
+            and _I32_MIN <= c <= _I32_MAX):
+        return None
+    h = _view_r(input._h, n, a, b, c)
+    if not h:
+        return None
+    out = _new_tensor(Tensor)
+    out._h = h
+    if input._rg and _grad_state.enabled:
+        record("reshape", out, (input,), _reshape_backward, (input.shape,))
+    return out
+
+
 @register("reshape")
 def reshape(input: Tensor, *shape) -> Tensor:
-    # One to three int sizes within int32 (given as ints or as one tuple):
-    # the returning form of view (C ints; the GIL kept, as it never
-    # copies). Where it fails (the strides need a copy, or the sizes are
-    # wrong) and for anything else, the full path below, whose tf_reshape
-    # copies or raises with reshape's message. reshape(a, b) comes first.
-    if len(shape) == 2 and input.__class__ is Tensor:
-        a, b = shape
-        if (a.__class__ is int and b.__class__ is int and _I32_MIN <= a <= _I32_MAX
-                and _I32_MIN <= b <= _I32_MAX):
-            h = _view_r(input._h, 2, a, b, 0)
-            if h:
-                out = _new_tensor(Tensor)
-                out._h = h
-                if input._rg and _grad_state.enabled:
-                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
-                return out
-    sizes = shape[0] if len(shape) == 1 and shape[0].__class__ is tuple else shape
-    n = len(sizes)
-    if input.__class__ is Tensor and 0 < n <= 3:
-        a = sizes[0]
-        b = sizes[1] if n > 1 else 0
-        c = sizes[2] if n > 2 else 0
-        if (a.__class__ is int and b.__class__ is int and c.__class__ is int
-                and _I32_MIN <= a <= _I32_MAX and _I32_MIN <= b <= _I32_MAX
-                and _I32_MIN <= c <= _I32_MAX):
-            h = _view_r(input._h, n, a, b, c)
-            if h:
-                out = _new_tensor(Tensor)
-                out._h = h
-                if input._rg and _grad_state.enabled:
-                    record("reshape", out, (input,), _reshape_backward, (input.shape,))
+    # One to three sizes (given as ints or as one tuple) try the returning
+    # form of view first; where it does not apply, the full path below,
+    # whose tf_reshape copies or raises with reshape's message.
+    if input.__class__ is Tensor:
+        sizes = shape[0] if len(shape) == 1 and shape[0].__class__ is tuple else shape
+        n = len(sizes)
+        if 0 < n <= 3:
+            out = _view_fast(input, n, sizes[0], sizes[1] if n > 1 else 0,
+                             sizes[2] if n > 2 else 0)
+            if out is not None:
                 return out
     shape = _shape("reshape", shape)
     out = _call(_C.tf_reshape, input._h, len(shape), _C.shape_array(shape))
