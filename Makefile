@@ -61,11 +61,12 @@ test:
 	exit $$status
 
 # ---- sanitizers (see sanitizers/README.md) ----------------------------------
+# Both give the C tests the OpenBLAS of `make ctest` (TINYFIN_OPENBLAS above).
 asan:
-	PYTHON=$(PYTHON) CC=$(CC) sanitizers/run_asan.sh
+	PYTHON=$(PYTHON) CC=$(CC) TINYFIN_OPENBLAS="$(TINYFIN_OPENBLAS)" sanitizers/run_asan.sh
 
 valgrind:
-	CC=$(CC) sanitizers/run_valgrind.sh
+	CC=$(CC) TINYFIN_OPENBLAS="$(TINYFIN_OPENBLAS)" sanitizers/run_valgrind.sh
 
 # ---- deeper runs ------------------------------------------------------------
 # The verification harness (verify/): every op against NumPy and mpmath, its

@@ -20,6 +20,10 @@ echo "== building $OUT/libtinyfin.so and $OUT/ctest"
 # -B: always rebuild, so a change of flags or headers is never missed.
 make -B --no-print-directory lib LIB="$OUT/libtinyfin.so" CC="$CC" CFLAGS="$SAN_FLAGS"
 make -B --no-print-directory "$OUT/ctest" CTEST="$OUT/ctest" CC="$CC" CFLAGS="$SAN_FLAGS"
+# The BLAS loader's failure tests open these two (Makefile, FAKE_BLAS); the
+# BLAS tests load $TINYFIN_OPENBLAS (make passes ctest's; unset: skipped).
+make --no-print-directory "$OUT/fake_openblas_partial.so" "$OUT/fake_openblas_int64.so" CTEST="$OUT/ctest" CC="$CC"
+export TINYFIN_FAKE_BLAS_DIR="$OUT/" TINYFIN_OPENBLAS="${TINYFIN_OPENBLAS:-}"
 
 export OMP_NUM_THREADS=2
 # matplotlib's C++ extension cannot throw exceptions under a preloaded ASAN

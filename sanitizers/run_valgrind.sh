@@ -19,6 +19,10 @@ fi
 
 echo "== building $OUT/ctest"
 make -B --no-print-directory "$OUT/ctest" CTEST="$OUT/ctest" CC="$CC" CFLAGS="-O1 -g"
+# The BLAS loader's failure tests open these two (Makefile, FAKE_BLAS); the
+# BLAS tests load $TINYFIN_OPENBLAS (make passes ctest's; unset: skipped).
+make --no-print-directory "$OUT/fake_openblas_partial.so" "$OUT/fake_openblas_int64.so" CTEST="$OUT/ctest" CC="$CC"
+export TINYFIN_FAKE_BLAS_DIR="$OUT/" TINYFIN_OPENBLAS="${TINYFIN_OPENBLAS:-}"
 
 echo "== C tests under valgrind memcheck"
 # Two threads so the OpenMP paths run. libgomp keeps its thread pool until
