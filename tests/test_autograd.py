@@ -7,6 +7,7 @@ Gradient checks run in float64 against central differences
 with gradgradcheck."""
 import gc
 import math
+import os
 import re
 import threading
 
@@ -529,7 +530,12 @@ def test_mlp_training_loop_keeps_memory_flat():
         for _ in range(10_000):
             step()
         assert _C.live_tensors() == live
-        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
+        # Under ASAN (make asan preloads its runtime) freed memory waits in a
+        # quarantine of up to 256 MB before reuse, so RSS grows with the bytes
+        # freed, not with a leak; the live count above and the C tests' leak
+        # checker cover that run.
+        if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+            assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 20_000  # KiB
     finally:
         gc.enable()
 
