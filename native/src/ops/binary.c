@@ -134,14 +134,22 @@ static tf_status binary_check(int op, const tf_tensor *a, const tf_tensor *b) {
   return tf_check_same_device(binary_names[op], a, b);
 }
 
+/* What binary_new and binary_into both need: the dtypes the kernel computes
+ * in and the result has, and the broadcast shape of a and b. */
+static tf_status binary_plan(int op, const tf_tensor *a, const tf_tensor *b,
+                             tf_dtype promoted, tf_dtype *compute,
+                             tf_dtype *result, int *ndim, int64_t *shape) {
+  TF_TRY(compute_dtype(op, promoted, compute, result));
+  const tf_tensor *pair[2] = {a, b};
+  return tf_broadcast_shapes(binary_names[op], 2, pair, ndim, shape);
+}
+
 static tf_status binary_new(int op, const tf_tensor *a, const tf_tensor *b,
                             tf_dtype promoted, tf_tensor **out) {
   tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
-  TF_TRY(compute_dtype(op, promoted, &compute, &result));
-  const tf_tensor *pair[2] = {a, b};
   int ndim;
   int64_t shape[TF_MAX_DIMS];
-  TF_TRY(tf_broadcast_shapes(binary_names[op], 2, pair, &ndim, shape));
+  TF_TRY(binary_plan(op, a, b, promoted, &compute, &result, &ndim, shape));
   const tf_allocator *where = a->ndim ? a->storage->alloc : b->storage->alloc;
   tf_tensor *r = NULL;
   TF_TRY(tf_new_on(where, ndim, shape, kernel_output(op, compute), &r));
@@ -163,11 +171,9 @@ static tf_status binary_new(int op, const tf_tensor *a, const tf_tensor *b,
 static tf_status binary_into(int op, const tf_tensor *a, const tf_tensor *b,
                              tf_dtype promoted, tf_tensor *dst) {
   tf_dtype compute = TF_FLOAT32, result = TF_FLOAT32;
-  TF_TRY(compute_dtype(op, promoted, &compute, &result));
-  const tf_tensor *pair[2] = {a, b};
   int ndim;
   int64_t shape[TF_MAX_DIMS];
-  TF_TRY(tf_broadcast_shapes(binary_names[op], 2, pair, &ndim, shape));
+  TF_TRY(binary_plan(op, a, b, promoted, &compute, &result, &ndim, shape));
   TF_TRY(tf_check_writable(binary_names[op], dst));
   char s1[TF_SHAPE_STR], s2[TF_SHAPE_STR];
   TF_CHECK(ndim == dst->ndim &&
