@@ -20,6 +20,7 @@ from ._format import set_printoptions  # noqa: E402
 from . import autograd  # noqa: E402
 from . import backends  # noqa: E402
 from .autograd import functional  # noqa: E402,F401
+from . import nn  # noqa: E402  (built on everything above, as torch.nn)
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 
@@ -47,7 +48,7 @@ def is_tensor(obj) -> "bool":
 
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "backends", "device", "dtype", "float32", "float64", "int64", "bool",
+__all__ = ["Tensor", "backends", "nn", "device", "dtype", "float32", "float64", "int64", "bool",
            "set_num_threads", "set_printoptions", "get_num_threads", "is_tensor", "autograd",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled",

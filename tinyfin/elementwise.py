@@ -316,7 +316,9 @@ def _record_binary(code: int, a, b, out: Tensor) -> None:
     if entry is None:
         return  # comparisons and logic: bool result
     backward, save_a, save_b, save_out = entry
-    a_t, b_t = a.__class__ is Tensor, b.__class__ is Tensor
+    # isinstance, not `__class__ is`: a Tensor subclass (nn.Parameter) is a
+    # tensor operand, not a scalar.
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
     a_shape = b_shape = None  # a scalar never broadcasts its tensor operand
     if a_t and b_t and not _same_shape(a._h, b._h):
         out_shape = out.shape

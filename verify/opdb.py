@@ -183,12 +183,15 @@ class OpInfo:
 
 # ---- the registry -----------------------------------------------------------
 def _load() -> List[OpInfo]:
-    from . import (ops_creation, ops_elementwise, ops_linalg, ops_reduction,
-                   ops_shape)
+    """Every ops_*.py module's ENTRIES (found by name, so a new module of
+    entries needs no line here)."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
     entries = []
-    for mod in (ops_elementwise, ops_reduction, ops_shape, ops_linalg,
-                ops_creation):
-        entries.extend(mod.ENTRIES)
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.name.startswith("ops_"):
+            entries.extend(importlib.import_module(f"{__package__}.{info.name}").ENTRIES)
     ids = [e.id for e in entries]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -234,7 +237,8 @@ def covered_names() -> Dict[str, OpInfo]:
 
 
 def coverage() -> Dict[str, List[str]]:
-    """{"functions": [...], "methods": [...], "c_ops": [...]}: exported names
+    """{"functions": [...], "methods": [...], "c_ops": [...], "nn.functional":
+    [...]}: exported names
     without an entry. Empty lists mean every op is in the database."""
     import tinyfin as tf
     from tinyfin import _C
@@ -249,7 +253,13 @@ def coverage() -> Dict[str, List[str]]:
                [f"binary:{n}" for n in _C.BINARY_OPS] +
                [f"reduce:{n}" for n in _C.REDUCE_OPS])
     missing_c = sorted(n for n in c_names if n not in c_covered)
-    return {"functions": missing_f, "methods": missing_m, "c_ops": missing_c}
+    # nn.functional's ops are entries named as PyTorch's OpInfos name them:
+    # "nn.functional.conv2d".
+    from tinyfin.nn import functional as F
+    missing_nn = sorted(n for n in F.__all__ if f"nn.functional.{n}" not in names
+                        and n not in names)
+    return {"functions": missing_f, "methods": missing_m, "c_ops": missing_c,
+            "nn.functional": missing_nn}
 
 
 def select(ops: Optional[Sequence[str]] = None) -> List[OpInfo]:

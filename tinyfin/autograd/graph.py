@@ -143,8 +143,7 @@ def record(name: str, out, inputs: Sequence, backward: Callable,
         checks = []
         i = 0
         for item in saved:
-            cls = item.__class__
-            if cls is Tensor:
+            if item.__class__ is Tensor or isinstance(item, Tensor):  # subclasses too
                 checks.append((i, _version(item._h)))
             elif item is OUT:
                 node.out_index = i
@@ -346,7 +345,7 @@ def preserve_saved(node, target) -> None:
     saved = list(node.saved)
     checks = dict(node.checks)
     for i, item in enumerate(saved):
-        if (item.__class__ is Tensor and i != node.out_index and
+        if (isinstance(item, Tensor) and i != node.out_index and
                 _C.tf_tensor_same_storage(item._h, target._h)):
             copy = _clone_raw(item)
             copy.grad_fn, copy._rg = item.grad_fn, item._rg

@@ -1,0 +1,2 @@
+"""The Module classes, one file per concern as in torch/nn/modules/."""
+__all__: list = []
