@@ -2,4 +2,12 @@
 torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
+from .ops.activation import *  # noqa: F401,F403
+from .ops.activation import __all__ as _activation_all
+from .ops.dropout import *  # noqa: F401,F403
+from .ops.dropout import __all__ as _dropout_all
+from .ops.embedding import *  # noqa: F401,F403
+from .ops.embedding import __all__ as _embedding_all
+
 __all__: list = []
+__all__ += _activation_all + _dropout_all + _embedding_all
