@@ -11,11 +11,14 @@ composition's gradient would not be PyTorch's at the kinks:
                        0 at the bounds themselves and beyond (PyTorch's
                        hardtanh_backward), so relu6'(0) = relu6'(6) = 0
   hardsigmoid(x)       relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3)
-  hardswish(x)         x relu6(x + 3) / 6; gradient 0 for x <= -3,
-                       x/3 + 1/2 for -3 < x < 3, 1 for x >= 3 (PyTorch)
-  logsigmoid(x)        min(x, 0) - log1p(exp(-|x|)) (stable, no threshold);
+  hardswish(x)         x (relu6(x + 3) / 6); gradient 0 for x <= -3,
+                       (2x + 3)/6 for -3 < x < 3, 1 for x >= 3 (PyTorch)
+  logsigmoid(x)        -(log1p(exp(-|x|)) - min(x, 0)) (stable, no threshold,
+                       -0 for large x as the exact value's sign);
                        gradient sigmoid(-x)
-  mish(x)              x tanh(softplus(x)) (smooth; autograd of the parts)
+  mish(x)              x tanh(softplus(x)), float32 computed in float64 and
+                       rounded once, x e^(x + 64) e^-64 below -700 (where
+                       e^x is subnormal); gradient t + x (1 - t^2) sigmoid(x)
 
 Every backward is written in differentiable ops, so create_graph and
 gradgradcheck work. inplace=True writes the result into the input (an
@@ -23,6 +26,7 @@ error on a leaf that requires grad, as in PyTorch).
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Optional
 
@@ -32,6 +36,7 @@ from ..._args import as_real
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import needs_grad, record
 from ...autograd.inplace import overwrite
+from ...dtypes import float64
 from ...tensor import Tensor, require_tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_",
@@ -224,7 +229,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def _hardswish(input: Tensor) -> Tensor:
     with no_grad():
-        out = input * E.unary(_U["clamp"], input + 3.0, 0.0, 6.0) / 6.0
+        # x times hardsigmoid(x): no overflow of x * 6 near the float max
+        out = input * (E.unary(_U["clamp"], input + 3.0, 0.0, 6.0) / 6.0)
     if needs_grad(input):
         record("hardswish", out, (input,), _hardswish_backward, (input,))
     return out
@@ -232,7 +238,8 @@ def _hardswish(input: Tensor) -> Tensor:
 
 def _hardswish_backward(g, x):
     # PyTorch: 0 for x <= -3, x/3 + 1/2 for -3 < x < 3, 1 for x >= 3
-    middle = E.where(x < 3.0, g * (x / 3.0 + 0.5), g)
+    # (2x + 3) / 6: 2x is exact and so is 2x + 3 near the zero at -3/2
+    middle = E.where(x < 3.0, g * ((x * 2.0 + 3.0) / 6.0), g)
     return (E.where(x <= -3.0, 0.0, middle),)
 
 
@@ -246,11 +253,12 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 # ---- logsigmoid and mish ----------------------------------------------------
 def logsigmoid(input: Tensor) -> Tensor:
-    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow, and no
-    threshold (softplus's x > 20 shortcut would lose 1e-9 relative)."""
+    """log(sigmoid(x)) = -(log1p(exp(-|x|)) - min(x, 0)): no overflow, and no
+    threshold (softplus's x > 20 shortcut would lose 1e-9 relative); the
+    result is -0 where it rounds to zero (the exact value is negative)."""
     x = _float_input("logsigmoid", input)
     with no_grad():
-        out = E.minimum(x, 0.0) - E.log1p(E.exp(-E.abs(x)))
+        out = -(E.log1p(E.exp(-E.abs(x))) - E.minimum(x, 0.0))
     if needs_grad(x):
         record("logsigmoid", out, (x,), _logsigmoid_backward, (x,))
     return out
@@ -260,11 +268,30 @@ def _logsigmoid_backward(g, x):
     return (g * E.sigmoid(-x),)
 
 
+_EXP_M64 = math.exp(-64.0)
+
+
+def _mish(x: Tensor) -> Tensor:
+    with no_grad():
+        xd = x.to(float64)
+        out = xd * E.tanh(E.softplus(xd))
+        # below -700, e^x is subnormal or zero while x e^x need not be:
+        # x e^(x + 64) e^-64, where x + 64 is exact
+        tiny = xd * E.exp(xd + 64.0) * _EXP_M64
+        out = E.where(xd < -700.0, tiny, out).to(x.dtype)
+    if needs_grad(x):
+        record("mish", out, (x,), _mish_backward, (x,))
+    return out
+
+
+def _mish_backward(g, x):
+    t = E.tanh(E.softplus(x))
+    return (g * (t + x * (1.0 - t * t) * E.sigmoid(x)),)
+
+
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x tanh(softplus(x)); differentiated through its parts (all smooth:
-    above softplus's threshold tanh is 1 to working precision)."""
+    """x tanh(softplus(x)) (float32 via float64, rounded once)."""
     _float_input("mish", input)
     if inplace:
-        return _inplace("mish", input,
-                        lambda: input * E.tanh(E.softplus(input)))
-    return input * E.tanh(E.softplus(input))
+        return _inplace("mish", input, lambda: _mish(input))
+    return _mish(input)
