@@ -3,6 +3,11 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .module import Module
+# activations, dropout, embedding
+from .activation import *  # noqa: F401,F403,E402
+from .activation import __all__ as _activation_all  # noqa: E402
+from .dropout import Dropout, Dropout2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
 
 __all__ = [
     "Module",
@@ -10,3 +15,4 @@ __all__ = [
     "Identity", "Linear",
     "Flatten", "Unflatten",
 ]
+__all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
