@@ -3,10 +3,13 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .module import Module
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "Module",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear",
     "Flatten", "Unflatten",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
