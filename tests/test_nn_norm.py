@@ -198,6 +198,23 @@ def test_float32_large_mean_is_accurate(op):
     assert err < 1e-5, err
 
 
+@pytest.mark.parametrize("op", ["batch_norm", "layer_norm", "group_norm"])
+def test_float64_large_mean_is_accurate(op):
+    """x = 1e6 + N(0, 1) in float64: a one-pass E[x^2] - E[x]^2, even in
+    double, loses 1e-16 * 1e12 = 1e-4 of the variance; the two-pass blocks
+    lose only what x - mean rounds away (1e6 * 1e-16)."""
+    rng = np.random.default_rng(17)
+    x = 1e6 + rng.standard_normal((16, 4, 600))
+    if op == "batch_norm":
+        y, want = F.batch_norm(t(x), None, None, training=True), ref_norm(x, (0, 2), 1e-5)
+    elif op == "layer_norm":
+        y, want = F.layer_norm(t(x), (600,)), ref_norm(x, (2,), 1e-5)
+    else:
+        y, want = F.group_norm(t(x), 2), ref_group_norm(x, 2, 1e-5)
+    err = np.max(np.abs(n(y) - want))
+    assert err < 1e-8, err
+
+
 def test_float32_large_mean_running_var():
     rng = np.random.default_rng(7)
     x = (1e4 + rng.standard_normal((4096, 2))).astype(np.float32)
@@ -370,31 +387,40 @@ def test_saved_input_modified_in_place_is_an_error():
 
 
 # ---- threads ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("op", ["batch_norm", "layer_norm", "group_norm"])
-def test_results_do_not_depend_on_the_thread_count(op):
+# units of 5 blocks over 3 channels (15 items: threads split a unit), one
+# channel of 16 blocks (every split cuts it), rows of two blocks, groups of
+# two blocks, many one-block rows
+THREAD_CASES = [("batch_norm", (20, 3, 1024)), ("batch_norm", (64, 1, 1024)),
+                ("layer_norm", (21, 5000)), ("layer_norm", (300, 256)),
+                ("group_norm", (3, 8, 2000))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op,shape", THREAD_CASES, ids=[f"{o}-{s}" for o, s in THREAD_CASES])
+def test_results_do_not_depend_on_the_thread_count(op, shape, dtype):
+    """Float64 too: float32 results would hide a double-rounding difference."""
     rng = np.random.default_rng(14)
-    shape = {"batch_norm": (16, 4, 1024), "layer_norm": (20, 5000), "group_norm": (4, 8, 2000)}[op]
-    x = (rng.standard_normal(shape) + 5).astype(np.float32)
-    g = rng.standard_normal(shape).astype(np.float32)
+    x = (rng.standard_normal(shape) + 5).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
     c = shape[1] if op != "layer_norm" else shape[-1]
-    w, b = rng.uniform(0.5, 2, c).astype(np.float32), rng.uniform(-1, 1, c).astype(np.float32)
+    w, b = rng.uniform(0.5, 2, c).astype(dtype), rng.uniform(-1, 1, c).astype(dtype)
 
     def run():
-        tx, tw, tb = (t(a, "float32", True) for a in (x, w, b))
-        rm, rv = t(np.zeros(c), "float32"), t(np.ones(c), "float32")
+        tx, tw, tb = (t(a, dtype, True) for a in (x, w, b))
+        rm, rv = t(np.zeros(c), dtype), t(np.ones(c), dtype)
         if op == "batch_norm":
             y = F.batch_norm(tx, rm, rv, tw, tb, training=True)
         elif op == "layer_norm":
             y = F.layer_norm(tx, (c,), tw, tb)
         else:
             y = F.group_norm(tx, 2, tw, tb)
-        y.backward(t(g, "float32"))
+        y.backward(t(g, dtype))
         return [n(v) for v in (y, tx.grad, tw.grad, tb.grad, rm, rv)]
 
     before = tf.get_num_threads()
     try:
         results = []
-        for threads in (1, 2, 3):
+        for threads in (1, 2, 3, 2):
             tf.set_num_threads(threads)
             results.append(run())
     finally:
@@ -410,7 +436,7 @@ def test_results_do_not_depend_on_the_thread_count(op):
         want = ref_norm(x64, (1,), 1e-5, w, b, (c,))
     else:
         want = ref_group_norm(x64, 2, 1e-5, w, b)
-    close(results[0][0], want, 3e-6)
+    close(results[0][0], want, TOL[dtype])
 
 
 # ---- against PyTorch ----------------------------------------------------------------------------

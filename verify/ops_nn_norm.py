@@ -166,9 +166,12 @@ def _bn_stats_samples(dtype, rng):
 
 def _bn_large(dtype, rng):
     """Channels of 4 blocks (16 x 1024 elements), past the parallel grain;
-    and many small channels (BatchNorm1d's (N, C), runs of one element)."""
+    one channel of 16 blocks, which every split of the work between threads
+    cuts; and many small channels (BatchNorm1d's (N, C), runs of one
+    element)."""
     out = []
-    for shape, layout in (((16, 4, 1024), "contiguous"), ((300, 130), "transposed")):
+    for shape, layout in (((16, 4, 1024), "contiguous"), ((64, 1, 1024), "contiguous"),
+                          ((300, 130), "transposed")):
         x = finite_values(dtype, shape, rng, -3, 3)
         c = shape[1]
         stats = (np.zeros(c), np.ones(c))
