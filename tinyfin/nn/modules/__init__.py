@@ -3,6 +3,11 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .module import Module
+# activations, dropout, embedding
+from .activation import *  # noqa: F401,F403,E402
+from .activation import __all__ as _activation_all  # noqa: E402
+from .dropout import Dropout, Dropout2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .normalization import GroupNorm, LayerNorm
 
@@ -13,3 +18,4 @@ __all__ = [
     "Flatten", "Unflatten",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
+__all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
