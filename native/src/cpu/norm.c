@@ -499,7 +499,51 @@ tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
     return tf_fail(TF_ERR_MEMORY, "norm: out of memory for the backward");
   }
   double n = (double)w.len;
-  if (w.nblk == 1) {
+  /* layer norm (rows of one block, weight per element): dx and each block
+   * of rows' share of dweight / dbias in one pass over the data */
+  bool rows = !g->per_channel && g->s == 1 && g->groups == 1 && w.nblk == 1 &&
+              (dweight || dbias);
+  if (rows) {
+    int64_t rb = w.units / 256 + 1, c = g->c; /* rows per block: <= 256 blocks */
+    if (rb < 64) rb = 64;
+    int64_t nrb = (w.units + rb - 1) / rb;
+    double *cp = calloc((size_t)nrb * 2 * (size_t)c, sizeof *cp);
+    if (!cp) {
+      free(A);
+      free(B);
+      free(part);
+      return tf_fail(TF_ERR_MEMORY, "norm: out of memory for the backward");
+    }
+    bool f32 = x->dtype == TF_FLOAT32;
+    TF_PARALLEL_FOR(par && nrb > 1)
+    for (int64_t k = 0; k < nrb; k++) {
+      double *sw = cp + 2 * k * c, *sb = sw + c;
+      int64_t u1 = (k + 1) * rb < w.units ? (k + 1) * rb : w.units;
+      for (int64_t u = k * rb; u < u1; u++) {
+        if (sums) sums_block(g, &w, dout, x, wt, mean[u], u, 0, &A[u], &B[u]);
+        B[u] *= rstd[u];
+        if (dx)
+          dx_block(g, &w, dout, x, wt, mean[u], rstd[u], batch_stats ? A[u] / n : 0,
+                   batch_stats ? B[u] / n : 0, dx, u, 0);
+        if (f32)
+          colsum_f32((const float *)tf_ptr(dout) + u * c, (const float *)tf_ptr(x) + u * c,
+                     c, mean[u], rstd[u], sw, sb);
+        else
+          colsum_f64((const double *)tf_ptr(dout) + u * c, (const double *)tf_ptr(x) + u * c,
+                     c, mean[u], rstd[u], sw, sb);
+      }
+    }
+    for (int64_t ch = 0; ch < c; ch++) {
+      double a = 0, b = 0;
+      for (int64_t k = 0; k < nrb; k++) {
+        a += cp[2 * k * c + ch];
+        b += cp[2 * k * c + c + ch];
+      }
+      if (dweight) set1(dweight, ch, a);
+      if (dbias) set1(dbias, ch, b);
+    }
+    free(cp);
+  } else if (w.nblk == 1) {
     /* one block per unit: its sums and dx in one go */
     TF_PARALLEL_FOR(par && w.units > 1)
     for (int64_t u = 0; u < w.units; u++) {
@@ -536,7 +580,7 @@ tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
       }
     }
   }
-  if (dweight || dbias) {
+  if ((dweight || dbias) && !rows) {
     if (g->per_channel) {
       for (int64_t c = 0; c < g->c; c++) {
         if (dweight) set1(dweight, c, B[c]);
