@@ -8,11 +8,14 @@ from .activation import *  # noqa: F401,F403,E402
 from .activation import __all__ as _activation_all  # noqa: E402
 from .dropout import Dropout, Dropout2d  # noqa: E402
 from .sparse import Embedding  # noqa: E402
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "Module",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear",
     "Flatten", "Unflatten",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
 __all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
