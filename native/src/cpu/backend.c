@@ -35,6 +35,11 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
+/* ---- pooling (pool) ---- */
+tf_status tf_cpu_pool(const tf_pool_plan *p, const tf_tensor *x, tf_tensor *out,
+                      tf_tensor *indices);
+tf_status tf_cpu_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
+                               const tf_tensor *indices, tf_tensor *grad_input);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -82,6 +87,9 @@ const tf_kernels tf_cpu_kernels = {
     .index_get = tf_cpu_index_get,
     .index_put = tf_cpu_index_put,
     .nonzero = tf_cpu_nonzero,
+    /* ---- pooling (pool) ---- */
+    .pool = tf_cpu_pool,
+    .pool_backward = tf_cpu_pool_backward,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
