@@ -228,8 +228,10 @@ MAX2D = [
      False),
     ((1, 2, 4, 4), (2,), dict(padding=1, return_indices=True), "all -inf (index of the first tap)", _all_neg_inf,
      "contiguous", False),
-] + [((2, 3, 7, 6), (3,), dict(stride=2, padding=1, return_indices=True), f"{lay} input", _distinct, lay, True)
-     for lay in _LAYOUTS]
+] + [((2, 3, 7, 6), (3,), dict(stride=2, padding=1), f"{lay} input", _distinct, lay, True)
+     for lay in _LAYOUTS] + [
+    ((2, 3, 7, 6), (3,), dict(stride=1, padding=1, return_indices=True), "flipped input, return_indices",
+     _distinct, "flipped", False)]
 
 MAX1D = [
     ((2, 3, 8), (2,), {}, "kernel 2", _distinct, "contiguous", True),
@@ -244,8 +246,10 @@ MAX1D = [
     ((2, 3, 9), ((3,),), dict(stride=(2,), return_indices=True), "1-tuples", _grid, "contiguous", False),
     ((2, 3, 12), (3,), dict(stride=1, return_indices=True), "ties", _grid, "contiguous", False),
     ((2, 3, 12), (3,), dict(stride=2, padding=1, return_indices=True), "inf and NaN", _special, "contiguous", False),
-] + [((2, 3, 10), (3,), dict(stride=2, padding=1, return_indices=True), f"{lay} input", _distinct, lay, True)
-     for lay in _LAYOUTS]
+] + [((2, 3, 10), (3,), dict(stride=2, padding=1), f"{lay} input", _distinct, lay, True)
+     for lay in _LAYOUTS] + [
+    ((2, 3, 10), (3,), dict(stride=1, padding=1, return_indices=True), "transposed input, return_indices",
+     _distinct, "transposed", False)]
 
 AVG2D = [
     ((2, 3, 6, 6), (2,), {}, "2x2 stride 2", finite_values, "contiguous", True),
