@@ -125,6 +125,9 @@ def test_max_pool2d_matches_numpy(shape, k, s, p, d, ceil, dtype):
 @pytest.mark.parametrize("shape,k,s,p,ceil,incl,div", [
     ((64, 16, 28, 28), (2, 2), (2, 2), (0, 0), False, True, None),
     ((8, 16, 33, 31), (3, 3), (2, 2), (1, 1), True, True, None),
+    # even sizes: the last ceil_mode window runs past the padded input, and
+    # count_include_pad counts only its taps inside the padded input
+    ((8, 16, 32, 30), (3, 3), (2, 2), (1, 1), True, True, None),
     ((8, 16, 33, 31), (3, 3), (2, 2), (1, 1), True, False, None),
     ((4, 8, 40, 37), (3, 2), (1, 2), (1, 1), False, False, None),
     ((4, 8, 40, 37), (4, 3), (3, 2), (2, 1), True, True, 7),
@@ -370,6 +373,7 @@ TORCH_CASES = [
     ("avg_pool2d", (4, 3, 13, 11), ((4, 3),), dict(stride=(3, 2), padding=(2, 1), ceil_mode=True,
                                                   divisor_override=5)),
     ("avg_pool2d", (3, 10, 10), (2,), {}),
+    ("avg_pool2d", (4, 3, 12, 10), (3,), dict(stride=2, padding=1, ceil_mode=True)),
     ("avg_pool1d", (4, 3, 17), (4,), dict(stride=3, padding=2, ceil_mode=True, count_include_pad=False)),
     ("avg_pool1d", (4, 3, 17), (3,), dict(stride=2, padding=1, ceil_mode=True)),
     ("adaptive_avg_pool2d", (4, 3, 13, 11), ((5, None),), {}),
@@ -413,3 +417,73 @@ def test_matches_torch(name, shape, args, kwargs, dtype, values):
     got[0].backward(tf.tensor(g))
     want[0].backward(torch.tensor(g))
     np.testing.assert_allclose(xt.grad.numpy(), xp.grad.numpy(), **tol)
+
+
+# ---- modules ---------------------------------------------------------------------------
+MODULE_CASES = [
+    ("MaxPool2d", (2,), {}, (4, 3, 8, 8)),
+    ("MaxPool2d", ((3, 2),), dict(stride=1, padding=1, dilation=(1, 2), ceil_mode=True), (2, 3, 9, 8)),
+    ("MaxPool2d", (3,), dict(stride=2, return_indices=True), (3, 9, 9)),
+    ("MaxPool1d", (3, 2, 1, 2, True, True), {}, (2, 3, 15)),      # positional: return_indices, ceil_mode
+    ("AvgPool2d", (3, 2, 1, True, False, None), {}, (2, 3, 9, 8)),
+    ("AvgPool2d", ((2, 3),), dict(divisor_override=4), (2, 3, 8, 9)),
+    ("AvgPool1d", (4,), dict(stride=3, padding=2, ceil_mode=True, count_include_pad=False), (2, 3, 16)),
+    ("AdaptiveAvgPool2d", ((None, 3),), {}, (2, 3, 7, 8)),
+    ("AdaptiveAvgPool1d", (5,), {}, (3, 11)),
+    ("AdaptiveMaxPool2d", ((3, 4), True), {}, (2, 3, 7, 9)),
+    ("AdaptiveMaxPool1d", (4,), dict(return_indices=True), (2, 3, 10)),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", MODULE_CASES)
+def test_modules_match_torch(name, args, kwargs, shape):
+    torch = pytest.importorskip("torch")
+    m, mt = getattr(tf.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(m) == repr(mt)
+    assert list(m.parameters()) == [] and m.state_dict() == {}
+    for attr in ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
+                 "count_include_pad", "divisor_override", "output_size"):
+        if hasattr(mt, attr):
+            assert getattr(m, attr) == getattr(mt, attr), attr
+    x = RNG.standard_normal(shape)
+    xt = tf.tensor(x).requires_grad_()
+    xp = torch.tensor(x, requires_grad=True)
+    got, want = m(xt), mt(xp)
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    assert len(got) == len(want)
+    np.testing.assert_allclose(got[0].detach().numpy(), want[0].detach().numpy(), rtol=1e-13, atol=1e-14)
+    if len(got) > 1:
+        np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
+    g = RNG.standard_normal(tuple(got[0].shape))
+    got[0].backward(tf.tensor(g))
+    want[0].backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.numpy(), xp.grad.numpy(), rtol=1e-13, atol=1e-14)
+
+
+def test_module_errors_name_the_layer_and_shapes():
+    with pytest.raises(ValueError, match=r"max_pool2d: expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) "
+                                         r"input, got shape \(8, 8\)"):
+        tf.nn.MaxPool2d(2)(tf.ones(8, 8))
+    with pytest.raises(ValueError, match=r"avg_pool2d: the kernel is larger than the padded input"):
+        tf.nn.AvgPool2d(5)(tf.ones(1, 1, 3, 3))
+
+
+def test_cnn_block_trains():
+    """conv-free smoke: pooling inside a Sequential with Linear learns a
+    separable target (the gradients reach the Linear through the pools)."""
+    model = tf.nn.Sequential(tf.nn.MaxPool2d(2), tf.nn.AvgPool2d(2), tf.nn.Flatten(),
+                             tf.nn.Linear(4, 1))
+    x = tf.tensor(RNG.standard_normal((64, 1, 8, 8)).astype(np.float32))
+    y = x.reshape(64, -1).mean(1, keepdim=True) * 3.0
+    first = None
+    for _ in range(60):
+        loss = ((model(x) - y) ** 2).mean()
+        for p in model.parameters():
+            p.grad = None
+        loss.backward()
+        with tf.no_grad():
+            for p in model.parameters():
+                p -= 0.1 * p.grad
+        first = first if first is not None else float(loss.item())
+    assert float(loss.item()) < 0.5 * first
