@@ -14,9 +14,12 @@
  * accumulate in a double plane (per-thread scratch) and are rounded once.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../backend.h"
+#include "fast_math.h" /* TF_SIMD_CLONES */
 
 /* Work of a call in elements read: enough of it to pay for threads. */
 static bool worth_threads(const tf_pool_plan *p, double per_output) {
@@ -30,13 +33,93 @@ static double max_taps(const int64_t *count, int64_t n) {
   return (double)m;
 }
 
+/* n outputs of 2x2 windows: output j reads r0[j s], r0[j s + 1] and the
+ * same of r1 (the next row); base is r0's flat index in the plane. The
+ * general rule (first maximum, a NaN wins, a later NaN replaces it) as
+ * selects without branches, which the compiler vectorizes; starting from
+ * the first tap is the same as starting from -inf at its index. */
+/* x when up, else y, through masks on the bits: no branch even in the
+ * scalar remainder of a vectorized loop, where a compare-and-jump would be
+ * mispredicted about half of the time on random data. */
+static inline float sel_f32(bool up, float x, float y) {
+  uint32_t a, b, m = -(uint32_t)up;
+  memcpy(&a, &x, sizeof a);
+  memcpy(&b, &y, sizeof b);
+  a = (a & m) | (b & ~m);
+  memcpy(&x, &a, sizeof a);
+  return x;
+}
+static inline double sel_f64(bool up, double x, double y) {
+  uint64_t a, b, m = -(uint64_t)up;
+  memcpy(&a, &x, sizeof a);
+  memcpy(&b, &y, sizeof b);
+  a = (a & m) | (b & ~m);
+  memcpy(&x, &a, sizeof a);
+  return x;
+}
+static inline int64_t sel_i64(bool up, int64_t x, int64_t y) {
+  const uint64_t m = -(uint64_t)up;
+  return (int64_t)(((uint64_t)x & m) | ((uint64_t)y & ~m));
+}
+
+#define POOL_MAX2X2_BODY(T, SEL, S)                                            \
+  for (int64_t j = 0; j < n; j++) {                                            \
+    const T a = r0[j * (S)], b = r0[j * (S) + 1];                              \
+    const T c = r1[j * (S)], d = r1[j * (S) + 1];                              \
+    T best = a;                                                                \
+    int64_t at = 0;                                                            \
+    bool up = (b > best) | (b != b);                                           \
+    best = SEL(up, b, best);                                                   \
+    at = sel_i64(up, 1, at);                                                   \
+    up = (c > best) | (c != c);                                                \
+    best = SEL(up, c, best);                                                   \
+    at = sel_i64(up, W, at);                                                   \
+    up = (d > best) | (d != d);                                                \
+    best = SEL(up, d, best);                                                   \
+    at = sel_i64(up, W + 1, at);                                               \
+    y[j] = best;                                                               \
+    ind[j] = base + j * (S) + at;                                              \
+  }
+#define DEFINE_MAX2X2(T, SEL, NAME)                                            \
+  TF_SIMD_CLONES static void NAME##_max2x2_s2(                                 \
+      const T *restrict r0, const T *restrict r1, int64_t n, int64_t W,        \
+      int64_t base, T *restrict y, int64_t *restrict ind) {                    \
+    POOL_MAX2X2_BODY(T, SEL, 2)                                                \
+  }                                                                            \
+  TF_SIMD_CLONES static void NAME##_max2x2(                                    \
+      const T *restrict r0, const T *restrict r1, int64_t n, int64_t s,        \
+      int64_t W, int64_t base, T *restrict y, int64_t *restrict ind) {         \
+    POOL_MAX2X2_BODY(T, SEL, s)                                                \
+  }
+DEFINE_MAX2X2(float, sel_f32, pool_f32)
+DEFINE_MAX2X2(double, sel_f64, pool_f64)
+
 #define DEFINE_POOL_FORWARD(T, NAME)                                           \
   /* Output row oh of plane pl. */                                             \
   static void NAME##_max_row(const tf_pool_plan *p, const T *x, T *y,          \
                              int64_t *ind, int64_t oh) {                       \
     const int64_t W = p->in_w, hs = p->h_start[oh], hc = p->h_count[oh];      \
+    /* Runs of full 2x2 windows of adjacent taps at a fixed stride (the    */ \
+    /* common CNN pool) go to the branch-free NAME##_max2x2.              */ \
+    const bool two_rows = hc == 2 && p->h_step == 1 && p->w_step == 1;         \
     for (int64_t ow = 0; ow < p->out_w; ow++) {                                \
       const int64_t ws = p->w_start[ow], wc = p->w_count[ow];                 \
+      if (two_rows && wc == 2) {                                               \
+        const int64_t s = ow + 1 < p->out_w ? p->w_start[ow + 1] - ws : 2;    \
+        int64_t end = ow + 1;                                                  \
+        while (end < p->out_w && p->w_count[end] == 2 &&                       \
+               p->w_start[end] - p->w_start[end - 1] == s)                     \
+          end++;                                                               \
+        const T *r0 = x + hs * W + ws;                                         \
+        if (s == 2)                                                            \
+          NAME##_max2x2_s2(r0, r0 + W, end - ow, W, hs * W + ws, y + ow,       \
+                           ind + ow);                                          \
+        else                                                                   \
+          NAME##_max2x2(r0, r0 + W, end - ow, s, W, hs * W + ws, y + ow,       \
+                        ind + ow);                                             \
+        ow = end - 1;                                                          \
+        continue;                                                              \
+      }                                                                        \
       T best = (T)-INFINITY;                                                   \
       int64_t at = hs * W + ws;                                                \
       for (int64_t a = 0; a < hc; a++) {                                       \
