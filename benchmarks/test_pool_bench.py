@@ -12,8 +12,13 @@ import bench_tables as tables
 import tinyfin
 from tinyfin.nn import functional as F
 
+try:
+    import torch
+except ImportError:  # optional peer (its benchmarks skip)
+    torch = None
+
 tables.TABLES.setdefault("pool", tables.Table(
-    "max_pool2d 2x2, float32", ("shape", "pass"), "ms/call",
+    "max_pool2d 2x2, float32", ("threads", "shape", "pass"), "ms/call",
     lambda s, _: s * 1e3, ("tinyfin", "PyTorch"),
     (("tinyfin", "PyTorch"),),
     "Milliseconds per call (fastest round). The ratio is of times: above 1, tinyfin is slower. "
@@ -22,6 +27,23 @@ tables.TABLES.setdefault("pool", tables.Table(
 
 SHAPES = [(64, 16, 28, 28), (64, 32, 14, 14)]
 LIBS = ("tinyfin", "PyTorch")
+# The suite's thread count, and 1: on a loaded 2-core machine a 2-thread
+# kernel waits for its second thread, the 1-thread rows show the code's cost.
+THREAD_COUNTS = (1, tables.THREADS)
+
+
+@pytest.fixture
+def threads(request):
+    """Both libraries on request.param threads for the benchmark, then back."""
+    n = request.param
+    old = tinyfin.get_num_threads(), torch.get_num_threads() if torch else None
+    tinyfin.set_num_threads(n)
+    if torch:
+        torch.set_num_threads(n)
+    yield n
+    tinyfin.set_num_threads(old[0])
+    if torch:
+        torch.set_num_threads(old[1])
 
 
 def _setup(lib, torch, shape):
@@ -37,8 +59,9 @@ def _setup(lib, torch, shape):
 
 @pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("threads", THREAD_COUNTS, indirect=True, ids=lambda n: f"{n}thr")
 @pytest.mark.benchmark(max_time=0.5, min_rounds=10)
-def test_max_pool2d_forward(benchmark, shape, lib, request):
+def test_max_pool2d_forward(benchmark, shape, lib, threads, request):
     torch = request.getfixturevalue("torch_or_skip") if lib == "PyTorch" else None
     x, _, pool = _setup(lib, torch, shape)
     benchmark.group = f"max_pool2d 2x2 forward {shape}"
@@ -48,13 +71,14 @@ def test_max_pool2d_forward(benchmark, shape, lib, request):
     else:
         with tinyfin.no_grad():
             benchmark(lambda: pool(x))
-    tables.record(benchmark, "pool", ("x".join(map(str, shape)), "forward"), lib)
+    tables.record(benchmark, "pool", (str(threads), "x".join(map(str, shape)), "forward"), lib)
 
 
 @pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("threads", THREAD_COUNTS, indirect=True, ids=lambda n: f"{n}thr")
 @pytest.mark.benchmark(max_time=0.5, min_rounds=10)
-def test_max_pool2d_forward_backward(benchmark, shape, lib, request):
+def test_max_pool2d_forward_backward(benchmark, shape, lib, threads, request):
     torch = request.getfixturevalue("torch_or_skip") if lib == "PyTorch" else None
     x, g, pool = _setup(lib, torch, shape)
     benchmark.group = f"max_pool2d 2x2 forward+backward {shape}"
@@ -63,4 +87,4 @@ def test_max_pool2d_forward_backward(benchmark, shape, lib, request):
         x.grad = None
         pool(x).backward(g)
     benchmark(step)
-    tables.record(benchmark, "pool", ("x".join(map(str, shape)), "forward+backward"), lib)
+    tables.record(benchmark, "pool", (str(threads), "x".join(map(str, shape)), "forward+backward"), lib)
