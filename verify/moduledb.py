@@ -39,6 +39,9 @@ class ModuleSample:
     forward_kwargs: dict = dataclasses.field(default_factory=dict)
     desc: str = ""
     grad: bool = True        # small enough for gradcheck
+    # containers: a function giving fresh constructor arguments (submodules)
+    # for every build, instead of ctor_args
+    make_args: Optional[Callable[[], tuple]] = None
 
 
 @dataclasses.dataclass
@@ -67,7 +70,8 @@ class ModuleInfo:
 
     def build(self, sample: ModuleSample, dtype: str = "float32"):
         import tinyfin as tf
-        m = getattr(tf.nn, self.name)(*sample.ctor_args, **sample.ctor_kwargs)
+        args = sample.make_args() if sample.make_args else sample.ctor_args
+        m = getattr(tf.nn, self.name)(*args, **sample.ctor_kwargs)
         return m.to(getattr(tf, dtype))
 
 

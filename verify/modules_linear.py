@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+import tinyfin as tf
+
 from .moduledb import ModuleInfo, ModuleSample
 
 
@@ -62,6 +64,24 @@ MODULES = [
         reference=lambda p, inputs, s, training: _unflatten_ref(inputs[0], *s.ctor_args),
     ),
 ]
+
+
+def _sequential_ref(p, inputs, s, training):
+    x, = inputs
+    h = x @ p["0.weight"].T + p["0.bias"]
+    h = h.reshape(h.shape[0], 2, 2)
+    return h.reshape(h.shape[0], -1) @ p["2.weight"].T
+
+
+MODULES.append(ModuleInfo(
+    "Sequential",
+    samples=lambda: [ModuleSample(
+        make_args=lambda: (tf.nn.Linear(3, 4), tf.nn.Unflatten(1, (2, 2)),
+                           tf.nn.Sequential(tf.nn.Flatten(), tf.nn.Linear(4, 2, bias=False))),
+        inputs=_normal(5, 3), desc="Linear, Unflatten, Sequential(Flatten, Linear)")],
+    reference=lambda p, inputs, s, training: _sequential_ref(
+        {k.replace("2.1.", "2."): v for k, v in p.items()}, inputs, s, training),
+))
 
 
 def _flatten_ref(x, start, end):

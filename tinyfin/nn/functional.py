@@ -3,12 +3,19 @@ torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
 from .ops.linear import linear
-from .ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
-                          adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
-                          avg_pool2d, max_pool1d, max_pool2d)
+# activations, dropout, embedding: each ops module's __all__
+from .ops.activation import *  # noqa: F401,F403,E402
+from .ops.activation import __all__ as _activation_all  # noqa: E402
+from .ops.dropout import *  # noqa: F401,F403,E402
+from .ops.dropout import __all__ as _dropout_all  # noqa: E402
+from .ops.embedding import *  # noqa: F401,F403,E402
+from .ops.embedding import __all__ as _embedding_all  # noqa: E402
+# pooling
+from .ops.pooling import *  # noqa: F401,F403,E402
+from .ops.pooling import __all__ as _pooling_all  # noqa: E402
 
 __all__ = [
     "linear",
 ]
-__all__ += ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+__all__ += _activation_all + _dropout_all + _embedding_all
+__all__ += _pooling_all
