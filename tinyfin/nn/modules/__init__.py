@@ -10,8 +10,7 @@ from .dropout import Dropout, Dropout2d  # noqa: E402
 from .sparse import Embedding  # noqa: E402
 # pooling
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: E402
-                      AdaptiveMaxPool2d,
-                      AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
+                      AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 
 __all__ = [
     "Module",
