@@ -487,3 +487,28 @@ def test_cnn_block_trains():
                 p -= 0.1 * p.grad
         first = first if first is not None else float(loss.item())
     assert float(loss.item()) < 0.5 * first
+
+
+def test_nothing_leaks():
+    """Forward, backward, double backward and every error path give back
+    every C tensor they make (the entry points release on each failure)."""
+    def work():
+        x = _distinct((2, 3, 6, 6))
+        y, i = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+        z = F.avg_pool2d(x, 2)
+        w = F.adaptive_max_pool2d(x, 4)
+        gs = [tf.ones(*t.shape, dtype=tf.float64).requires_grad_() for t in (y, z, w)]
+        (gx,) = tf.autograd.grad((y, z, w), (x,), gs, create_graph=True)
+        (gx * gx).sum().backward()     # through the backward passes, to gs
+        assert all(g.grad is not None for g in gs)
+        F.adaptive_avg_pool1d(F.max_pool1d(x[0, 0], 2), 2).sum().backward()  # unbatched
+        for bad in (lambda: F.max_pool2d(x, 9), lambda: F.avg_pool2d(x, 2, divisor_override=0),
+                    lambda: F.adaptive_avg_pool2d(x, (-1, 1)), lambda: F.max_pool1d(x, 2),
+                    lambda: F.max_pool2d(x, 2, padding=1, dilation=9)):
+            with pytest.raises(ValueError):
+                bad()
+    work()
+    before = _C.live_tensors()
+    for _ in range(3):
+        work()
+    assert _C.live_tensors() == before
