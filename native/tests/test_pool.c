@@ -110,6 +110,12 @@ static void test_pool_errors(void) {
                                false, false, false, 0, &out),
               TF_ERR_DTYPE, "max_pool2d backward: indices must be int64, got float32");
   }
+  CHECK_ERR(tf_pool_backward(TF_POOL_AVG, 2, g2, NULL, 4, SHAPE(-1, 1, 4, 4), K2, S2, P0, D1,
+                             false, true, false, 0, &out),
+            TF_ERR_SHAPE, "avg_pool2d: negative size in shape (-1, 1, 4, 4)");
+  CHECK_ERR(tf_pool_backward(TF_POOL_AVG, 2, g2, NULL, 4, SHAPE(1LL << 40, 1LL << 40, 4, 4), K2,
+                             S2, P0, D1, false, true, false, 0, &out),
+            TF_ERR_VALUE, "more elements than int64 can count");
   tf_tensor_release(g);
   tf_tensor_release(g2);
   tf_tensor_release(bad);

@@ -52,6 +52,13 @@ static tf_status check_input(const char *op, int dims, int ndim,
              "%s: expected an input with non-zero sizes in every dim but the "
              "batch dim, got shape %s (dim %d is empty)",
              op, tf_shape_str(ndim, shape, s), d);
+  /* a backward's input_shape comes from the caller: its batch size too */
+  TF_CHECK(shape[0] >= 0, TF_ERR_SHAPE, "%s: negative size in shape %s", op,
+           tf_shape_str(ndim, shape, s));
+  int64_t numel;
+  TF_CHECK(tf_numel_ok(ndim, shape, &numel), TF_ERR_VALUE,
+           "%s: shape %s has more elements than int64 can count", op,
+           tf_shape_str(ndim, shape, s));
   *planes = 1;
   for (int d = 0; d < ndim - dims; d++) *planes *= shape[d];
   return TF_OK;
