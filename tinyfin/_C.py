@@ -134,6 +134,13 @@ _SIGNATURES = {
     "tf_index_get": (ST, [T, c_int, POINTER(c_void_p), OUT]),
     "tf_index_put_": (ST, [T, c_int, POINTER(c_void_p), T, c_bool]),
     "tf_nonzero": (ST, [T, OUT]),
+    # pooling (pool)
+    "tf_pool": (ST, [c_int, c_int, T, I64P, I64P, I64P, I64P, c_bool, c_bool,
+                     c_bool, c_int64, OUT, OUT]),
+    "tf_pool_backward": (ST, [c_int, c_int, T, T, c_int, I64P, I64P, I64P, I64P,
+                              I64P, c_bool, c_bool, c_bool, c_int64, OUT]),
+    "tf_adaptive_pool": (ST, [c_int, c_int, T, I64P, OUT, OUT]),
+    "tf_adaptive_pool_backward": (ST, [c_int, c_int, T, T, c_int, I64P, OUT]),
     # backends
     "tf_backend_count": (c_int, []),
     "tf_backend_name": (c_char_p, [c_int]),

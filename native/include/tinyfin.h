@@ -293,6 +293,41 @@ tf_status tf_index_put_(tf_tensor *t, int k, tf_tensor *const *indices,
 /* Coordinates of the true/nonzero elements: an int64 (count, ndim) tensor. */
 tf_status tf_nonzero(const tf_tensor *t, tf_tensor **out);
 
+/* ---- pooling (pool.c) ----------------------------------------------------
+ * PyTorch's max_pool1d/2d and avg_pool1d/2d (kind TF_POOL_MAX / TF_POOL_AVG,
+ * dims 1 or 2 spatial dims) over an input (N, C, spatial...) or (C,
+ * spatial...), float32 or float64. kernel_size, stride, padding, dilation:
+ * one entry per spatial dim (dilation is ignored by average pooling);
+ * divisor is used when has_divisor (average only). Max pooling also writes
+ * *indices (when not NULL): int64 flat indices into each input plane (ih *
+ * W + iw), the first maximum of the window, a NaN taking precedence. */
+typedef enum { TF_POOL_MAX = 0, TF_POOL_AVG = 1 } tf_pool_kind;
+tf_status tf_pool(int kind, int dims, const tf_tensor *x,
+                  const int64_t *kernel_size, const int64_t *stride,
+                  const int64_t *padding, const int64_t *dilation,
+                  bool ceil_mode, bool count_include_pad, bool has_divisor,
+                  int64_t divisor, tf_tensor **out, tf_tensor **indices);
+/* The gradient with respect to the input (of ndim dims, input_shape) of
+ * tf_pool with the same arguments, given grad of the output's shape (and,
+ * for max, the forward's indices): linear in grad. */
+tf_status tf_pool_backward(int kind, int dims, const tf_tensor *grad,
+                           const tf_tensor *indices, int ndim,
+                           const int64_t *input_shape,
+                           const int64_t *kernel_size, const int64_t *stride,
+                           const int64_t *padding, const int64_t *dilation,
+                           bool ceil_mode, bool count_include_pad,
+                           bool has_divisor, int64_t divisor,
+                           tf_tensor **grad_input);
+/* Adaptive pooling to output_size (dims entries, each >= 0): output o of a
+ * dim of input size n reads [floor(o n / out), ceil((o + 1) n / out)). */
+tf_status tf_adaptive_pool(int kind, int dims, const tf_tensor *x,
+                           const int64_t *output_size, tf_tensor **out,
+                           tf_tensor **indices);
+tf_status tf_adaptive_pool_backward(int kind, int dims, const tf_tensor *grad,
+                                    const tf_tensor *indices, int ndim,
+                                    const int64_t *input_shape,
+                                    tf_tensor **grad_input);
+
 /* ---- backends (core/backend.c, blas/) --------------------------------------
  * Every op runs the kernel of one backend, chosen per call from its operands'
  * device: this thread's choice (tf_backend_use) or the process default. */

@@ -155,6 +155,39 @@ typedef tf_status (*tf_norm_backward_kernel)(
     const tf_norm_geom *g, const tf_tensor *dout, const tf_tensor *x,
     const tf_tensor *weight, const tf_tensor *mean, const tf_tensor *rstd,
     bool batch_stats, tf_tensor *dx, tf_tensor *dweight, tf_tensor *dbias);
+/* ---- pooling (pool) --------------------------------------------------------
+ * max and average pooling over the last two dims of a contiguous input read
+ * as `planes` planes of in_h x in_w (a 1-D pool is a 2-D one with in_h 1).
+ * The entry point (ops/pool.c) plans the windows: output row oh reads the
+ * h_count[oh] input rows h_start[oh] + a * h_step (a < h_count[oh]), all
+ * inside the input (padding is never read), and likewise output column ow;
+ * a window with no row or column inside gives 0 (average) and never
+ * happens for max (the entry point refuses it). Average divides by
+ * `divisor` when has_divisor, else by h_div[oh] * w_div[ow]. kind is
+ * TF_POOL_MAX or TF_POOL_AVG (tinyfin.h). */
+typedef struct {
+  const char *op; /* "max_pool2d", ...: for messages */
+  int kind;
+  int64_t planes, in_h, in_w, out_h, out_w;
+  const int64_t *h_start, *h_count, *w_start, *w_count;
+  int64_t h_step, w_step;
+  const int64_t *h_div, *w_div;
+  bool has_divisor;
+  int64_t divisor;
+} tf_pool_plan;
+/* out (planes, out_h, out_w) = the pool of x; for max, indices (same
+ * shape, int64) = the flat index ih * in_w + iw of the value taken: the
+ * first maximum in row-major window order, or the last NaN (PyTorch's
+ * rule). All operands contiguous. */
+typedef tf_status (*tf_pool_kernel)(const tf_pool_plan *p, const tf_tensor *x,
+                                    tf_tensor *out, tf_tensor *indices);
+/* grad_input (planes, in_h, in_w) = the adjoint of the pool applied to grad
+ * (planes, out_h, out_w): max adds grad at its indices (checked to lie in
+ * the plane), average spreads grad / divisor over each window. */
+typedef tf_status (*tf_pool_backward_kernel)(const tf_pool_plan *p,
+                                             const tf_tensor *grad,
+                                             const tf_tensor *indices,
+                                             tf_tensor *grad_input);
 
 typedef struct {
   tf_copy_kernel copy;
@@ -180,6 +213,9 @@ typedef struct {
   /* normalization (norm) */
   tf_norm_kernel norm;
   tf_norm_backward_kernel norm_backward;
+  /* ---- pooling (pool) ---- */
+  tf_pool_kernel pool;
+  tf_pool_backward_kernel pool_backward;
 } tf_kernels;
 
 typedef struct tf_backend {

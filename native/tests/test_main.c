@@ -191,6 +191,7 @@ int main(int argc, char **argv) {
   suite_safety();
   suite_backend();
   suite_blas();
+  suite_pool(); /* pooling (pool) */
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

@@ -130,5 +130,7 @@ void suite_parallel(void);
 void suite_safety(void);
 void suite_backend(void);
 void suite_blas(void);
+/* ---- pooling (pool) ---- */
+void suite_pool(void);
 
 #endif /* TF_TEST_H */

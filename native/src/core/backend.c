@@ -130,7 +130,9 @@ static const void *slot_of(const tf_kernels *k, const char *op, tf_dtype dtype,
       {"index_get", (const void *)k->index_get}, {"index_put", (const void *)k->index_put},
       {"nonzero", (const void *)k->nonzero},
       /* normalization (norm) */
-      {"norm", (const void *)k->norm}, {"norm_backward", (const void *)k->norm_backward}};
+      {"norm", (const void *)k->norm}, {"norm_backward", (const void *)k->norm_backward},
+      /* pooling (pool) */
+      {"pool", (const void *)k->pool}, {"pool_backward", (const void *)k->pool_backward}};
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
     if (!strcmp(op, named[i].name)) return named[i].fn;
   *found = false;

@@ -46,6 +46,11 @@ tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
                                const tf_tensor *mean, const tf_tensor *rstd,
                                bool batch_stats, tf_tensor *dx,
                                tf_tensor *dweight, tf_tensor *dbias);
+/* ---- pooling (pool) ---- */
+tf_status tf_cpu_pool(const tf_pool_plan *p, const tf_tensor *x, tf_tensor *out,
+                      tf_tensor *indices);
+tf_status tf_cpu_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
+                               const tf_tensor *indices, tf_tensor *grad_input);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -96,6 +101,9 @@ const tf_kernels tf_cpu_kernels = {
     /* normalization (norm) */
     .norm = tf_cpu_norm,
     .norm_backward = tf_cpu_norm_backward,
+    /* ---- pooling (pool) ---- */
+    .pool = tf_cpu_pool,
+    .pool_backward = tf_cpu_pool_backward,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -10,6 +10,9 @@ from .dropout import Dropout, Dropout2d  # noqa: E402
 from .sparse import Embedding  # noqa: E402
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .normalization import GroupNorm, LayerNorm
+# pooling
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: E402
+                      AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 
 __all__ = [
     "Module",
@@ -19,3 +22,5 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
 __all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
+__all__ += ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
