@@ -147,6 +147,10 @@ _SIGNATURES = {
     "tf_select_r": (T, [T, c_int, c_int]),
     "tf_transpose_r": (T, [T, c_int, c_int]),
     "tf_view_r": (T, [T, c_int, c_int, c_int, c_int]),
+    # ---- convolution (conv) ----
+    "tf_conv2d": (ST, [T, T, T, I64P, c_int64, c_int64, OUT]),
+    "tf_conv2d_input_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
+    "tf_conv2d_weight_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
 }
 
 

@@ -35,6 +35,10 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
+/* ---- convolution (conv) ---- */
+tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
+                      const tf_tensor *b, const tf_tensor *bias,
+                      tf_tensor *out);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -82,6 +86,8 @@ const tf_kernels tf_cpu_kernels = {
     .index_get = tf_cpu_index_get,
     .index_put = tf_cpu_index_put,
     .nonzero = tf_cpu_nonzero,
+    /* ---- convolution (conv) ---- */
+    .conv = tf_cpu_conv,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
