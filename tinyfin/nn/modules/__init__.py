@@ -1,4 +1,5 @@
 """The Module classes, one file per concern as in torch/nn/modules/."""
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
@@ -9,4 +10,5 @@ __all__ = [
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear",
     "Flatten", "Unflatten",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
