@@ -350,3 +350,110 @@ def test_no_tensor_leaks():
     F.conv_transpose2d(x, _t(RNG.standard_normal((3, 2, 3, 3)), True)).sum().backward()
     del x, w
     assert _C.live_tensors() == base
+
+
+# ---- the modules ------------------------------------------------------------------
+MODULE_CASES = [
+    ("Conv2d", (3, 6, 3), {}),
+    ("Conv2d", (4, 6, (3, 2)), {"stride": 2, "padding": (1, 2), "dilation": (2, 1), "groups": 2}),
+    ("Conv2d", (4, 8, 3), {"padding": "same", "groups": 4, "padding_mode": "reflect"}),
+    ("Conv2d", (3, 4, (2, 3)), {"padding": "same", "padding_mode": "circular", "bias": False}),
+    ("Conv2d", (3, 4, 3), {"padding": (2, 1), "padding_mode": "replicate", "stride": 2}),
+    ("Conv1d", (3, 4, 4), {"padding": "same", "padding_mode": "circular"}),
+    ("Conv1d", (4, 6, 3), {"stride": 2, "padding": 2, "groups": 2, "padding_mode": "reflect"}),
+    ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}),
+    ("ConvTranspose1d", (3, 2, 3), {"stride": 3, "dilation": 2, "bias": False}),
+]
+
+
+def _pair_of_modules(torch, name, args, kwargs, dtype):
+    m = getattr(tf.nn, name)(*args, **kwargs).to(getattr(tf, dtype))
+    t = getattr(torch.nn, name)(*args, **kwargs).to(getattr(torch, dtype))
+    t.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in m.state_dict().items()})
+    return m, t
+
+
+@pytest.mark.parametrize("name,args,kwargs", MODULE_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_module_matches_torch(name, args, kwargs, dtype):
+    torch = pytest.importorskip("torch")
+    m, t = _pair_of_modules(torch, name, args, kwargs, dtype)
+    assert repr(m) == repr(t)
+    n = 1 if name.endswith("1d") else 2
+    x = RNG.standard_normal((2, args[0]) + (7,) * n).astype(dtype)
+    X, tx = _t(x, True), torch.tensor(x, requires_grad=True)
+    y, ty = m(X), t(tx)
+    g = RNG.standard_normal(tuple(ty.shape)).astype(dtype)
+    y.backward(_t(g))
+    ty.backward(torch.tensor(g))
+    k = int(np.prod(tuple(m.weight.shape)[1:])) * 4
+    _close(y.detach().numpy(), ty.detach().numpy().astype(np.float64), dtype, k)
+    _close(X.grad.numpy(), tx.grad.numpy().astype(np.float64), dtype, k)
+    for (key, p), (_, tp) in zip(m.named_parameters(), t.named_parameters()):
+        _close(p.grad.numpy(), tp.grad.numpy().astype(np.float64), dtype, 4 * 98)
+
+
+def test_conv_transpose_output_size_matches_torch():
+    torch = pytest.importorskip("torch")
+    m, t = _pair_of_modules(torch, "ConvTranspose2d", (2, 3, 3), {"stride": 3}, "float64")
+    x = RNG.standard_normal((1, 2, 4, 4))
+    for size in [(12, 12), (13, 14), (1, 3, 14, 12)]:
+        got = m(_t(x), output_size=size).detach().numpy()
+        want = t(torch.tensor(x), output_size=size).detach().numpy()
+        _close(got, want, "float64", 18)
+    with pytest.raises(ValueError, match=r"ConvTranspose2d\(2, 3, .*\): requested an output "
+                                         r"size of \(15, 12\), but valid sizes for input of "
+                                         r"shape \(1, 2, 4, 4\) range from 12 to 14 in dim 0"):
+        m(_t(x), output_size=(15, 12))
+
+
+def test_default_initialisation_bounds_and_generator():
+    m = tf.nn.Conv2d(16, 8, 3, groups=2)
+    bound = 1 / np.sqrt(8 * 9)   # fan_in = (16 / 2) * 3 * 3
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    assert np.all(np.abs(w) <= bound) and np.all(np.abs(b) <= bound)
+    assert np.abs(w).max() > 0.9 * bound and np.std(w) > 0.5 * bound / np.sqrt(3)
+    mt = tf.nn.ConvTranspose2d(6, 4, 3, groups=2)   # weight (6, 2, 3, 3): fan_in 18
+    assert np.all(np.abs(mt.weight.detach().numpy()) <= 1 / np.sqrt(18))
+    g1, g2 = tf.Generator().manual_seed(5), tf.Generator().manual_seed(5)
+    m.reset_parameters(generator=g1)
+    a = m.weight.detach().numpy().copy()
+    m.reset_parameters(generator=g2)
+    assert np.array_equal(a, m.weight.detach().numpy())
+
+
+def test_module_errors_name_the_layer_and_shapes():
+    m = tf.nn.Conv2d(1, 16, 3, padding=1)
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 16, kernel_size=\(3, 3\), stride=\(1, 1\), "
+                                         r"padding=\(1, 1\)\): expected input of shape "
+                                         r"\(N, 1, H, W\) or unbatched \(1, H, W\), got input of "
+                                         r"shape \(8, 28, 28\) with 8 channels .*unsqueeze\(1\)"):
+        m(tf.ones(8, 28, 28))
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 16.*\): expected a 4-D input .* got input "
+                                         r"of shape \(28, 28\)"):
+        m(tf.ones(28, 28))
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 16.*\): expected input .* got input of "
+                                         r"shape \(2, 3, 8, 8\) with 3 channels"):
+        m(tf.ones(2, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 2, kernel_size=\(5, 5\), stride=\(1, 1\)\):"
+                                         r" conv2d: kernel size \(5, 5\) .* larger than the padded "
+                                         r"input size \(3, 3\)"):
+        tf.nn.Conv2d(1, 2, 5)(tf.ones(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) must be divisible by "
+                                         r"groups \(2\)"):
+        tf.nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv1d: out_channels \(3\) must be divisible"):
+        tf.nn.Conv1d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv2d: padding='same' is not supported for strided"):
+        tf.nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"Conv2d: stride must be positive, got 0"):
+        tf.nn.Conv2d(3, 4, 3, stride=0)
+    with pytest.raises(ValueError, match=r"Conv2d: kernel_size must be an int or a tuple of 2 "
+                                         r"ints, got \(3, 3, 3\)"):
+        tf.nn.Conv2d(3, 4, (3, 3, 3))
+    with pytest.raises(ValueError, match=r"Conv2d: padding_mode must be one of"):
+        tf.nn.Conv2d(3, 4, 3, padding_mode="wrap")
+    with pytest.raises(ValueError, match=r'ConvTranspose2d: only "zeros" padding mode'):
+        tf.nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: padding must be an int or a tuple"):
+        tf.nn.ConvTranspose2d(3, 4, 3, padding="same")
