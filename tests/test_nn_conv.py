@@ -88,8 +88,8 @@ def test_conv2d_matches_loop_definition(case, dtype):
 
 
 # Sizes past TF_PARALLEL_GRAIN in im2col/col2im, several batch chunks
-# (CONV_CHUNK = 2^22 unfolded elements: 16 * 9 * 3600 per image gives chunks of
-# 8 images, so 11 images are a chunk of 8 and one of 3), a 1x1 kernel (no
+# (CONV_CHUNK = 2^21 unfolded elements: 16 * 9 * 3600 per image gives chunks of
+# 4 images, so 11 images are chunks of 4, 4 and 3), a 1x1 kernel (no
 # unfolded copy) and a strided, grouped, dilated one.
 LARGE = [
     ((11, 16, 60, 60), (8, 16, 3, 3), {"padding": 1}),

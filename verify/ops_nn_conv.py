@@ -154,9 +154,10 @@ CONV_T1D = [
 ]
 
 # Sizes reaching the parallel im2col/col2im paths (planes x taps x L above
-# TF_PARALLEL_GRAIN) and more than one batch chunk of cpu/conv.c (the
-# unfolded copy of 10 images of 16 x 9 x 60 x 60 passes CONV_CHUNK = 2^22
-# elements), a depthwise one and a strided, grouped one.
+# TF_PARALLEL_GRAIN) and more than one batch chunk of cpu/conv.c (16 x 9 x
+# 60 x 60 unfolded elements per image: chunks of 4 images under CONV_CHUNK =
+# 2^21, so 10 images are chunks of 4, 4 and 2), a depthwise one and a
+# strided, grouped one.
 LARGE = {
     "conv2d": [((10, 16, 60, 60), (8, 16, 3, 3), True, {"padding": 1}, (_C, _C)),
                ((4, 8, 40, 40), (16, 2, 3, 3), True, {"groups": 4, "stride": 2,
