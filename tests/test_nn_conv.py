@@ -439,6 +439,9 @@ def test_module_errors_name_the_layer_and_shapes():
                                          r" conv2d: kernel size \(5, 5\) .* larger than the padded "
                                          r"input size \(3, 3\)"):
         tf.nn.Conv2d(1, 2, 5)(tf.ones(1, 1, 3, 3))
+    with pytest.raises(TypeError, match=r"Conv2d\(1, 16.*\): conv2d: input \(float64\) and "
+                                        r"weight \(float32\) must have the same dtype"):
+        m(tf.ones(2, 1, 8, 8, dtype=tf.float64))
     with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) must be divisible by "
                                          r"groups \(2\)"):
         tf.nn.Conv2d(3, 4, 3, groups=2)

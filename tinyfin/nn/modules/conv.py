@@ -161,8 +161,8 @@ class _ConvNd(Module):
     def _run(self, fn, *args):
         try:
             return fn(*args)
-        except ValueError as e:  # name the layer, keep the op's message
-            raise ValueError(f"{self._layer()}: {e}") from None
+        except (ValueError, TypeError) as e:  # name the layer, keep the op's message
+            raise type(e)(f"{self._layer()}: {e}") from None
 
 
 class _Conv(_ConvNd):
