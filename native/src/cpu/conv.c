@@ -230,14 +230,17 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
   if (wgrad && nb > 1 && !tf_mul_ok(O * L, nb, &wide_n))
     return tf_fail(TF_ERR_MEMORY, "conv2d: the gradient chunk does not fit in "
                    "memory");
-  int64_t prod_n = wgrad ? O * K : 0;
+  int64_t prod_n = 0; /* the weight gradient's (up to 4) segment products */
+  if (wgrad && !tf_mul_ok(O * K, 4, &prod_n))
+    return tf_fail(TF_ERR_MEMORY, "conv2d: the weight gradient does not fit "
+                   "in memory");
   char *cols = NULL, *wide = NULL, *prod = NULL;
   double *acc = NULL;
   if (cols_n) cols = malloc((size_t)(cols_n * elsize));
   if (wide_n) wide = malloc((size_t)(wide_n * elsize));
   if (prod_n) {
     prod = malloc((size_t)(prod_n * elsize));
-    acc = calloc((size_t)prod_n, sizeof(double));
+    acc = calloc((size_t)(O * K), sizeof(double));
   }
   if ((cols_n && !cols) || (wide_n && !wide) || (prod_n && (!prod || !acc))) {
     free(cols);
@@ -301,21 +304,30 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
         permute(g, dt, gy, wide, cur);
         gy = wide;
       }
+      /* The columns in S segments of whole images (S <= 4 dividing cur,
+       * fixed by the shape): S x G products that threads can share even
+       * when one product's output is a single tile, summed in order. */
+      int64_t S = cur % 4 == 0 ? 4 : cur % 3 == 0 ? 3 : cur % 2 == 0 ? 2 : 1;
+      int64_t Ms = M / S;
       int64_t gshape[3] = {G, Og, M}, cshape[3] = {G, K, M},
-              oshape[3] = {G, Og, K};
+              oshape[4] = {S, G, Og, K};
       window(&ta, &sa, a, gy, 3, gshape);
       window(&tb, &sb, a, use_x ? x : cols, 3, cshape);
-      window(&to, &so, a, prod, 3, oshape);
-      p.batch_ndim = 1, p.batch[0] = G;
-      p.m = Og, p.k = M, p.n = K;
-      p.a_batch_strides[0] = Og * M, p.a_rs = M, p.a_cs = 1;
-      p.b_batch_strides[0] = K * M, p.b_rs = 1, p.b_cs = M;
-      p.out_ndim = 3;
+      window(&to, &so, a, prod, 4, oshape);
+      p.batch_ndim = 2, p.batch[0] = S, p.batch[1] = G;
+      p.m = Og, p.k = Ms, p.n = K;
+      p.a_batch_strides[0] = Ms, p.a_batch_strides[1] = Og * M;
+      p.a_rs = M, p.a_cs = 1;
+      p.b_batch_strides[0] = Ms, p.b_batch_strides[1] = K * M;
+      p.b_rs = 1, p.b_cs = M;
+      p.out_ndim = 4;
       memcpy(p.out_shape, oshape, sizeof oshape);
       st = mm(&p, &ta, &tb, &to);
-      if (st == TF_OK) {
-        if (dt == TF_FLOAT32) conv_f32_accumulate(acc, (const float *)prod, O * K);
-        else conv_f64_accumulate(acc, (const double *)prod, O * K);
+      for (int64_t seg = 0; seg < S && st == TF_OK; seg++) {
+        if (dt == TF_FLOAT32)
+          conv_f32_accumulate(acc, (const float *)prod + seg * O * K, O * K);
+        else
+          conv_f64_accumulate(acc, (const double *)prod + seg * O * K, O * K);
       }
     }
   }
