@@ -3,9 +3,19 @@ torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
 from .ops.linear import linear
+# activations, dropout, embedding: each ops module's __all__
+from .ops.activation import *  # noqa: F401,F403,E402
+from .ops.activation import __all__ as _activation_all  # noqa: E402
+from .ops.dropout import *  # noqa: F401,F403,E402
+from .ops.dropout import __all__ as _dropout_all  # noqa: E402
+from .ops.embedding import *  # noqa: F401,F403,E402
+from .ops.embedding import __all__ as _embedding_all  # noqa: E402
+from .ops.norm import batch_norm, group_norm, layer_norm
 from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 
 __all__ = [
     "linear",
+    "batch_norm", "layer_norm", "group_norm",
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
 ]
+__all__ += _activation_all + _dropout_all + _embedding_all

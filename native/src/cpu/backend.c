@@ -35,6 +35,17 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
+/* normalization (norm) */
+tf_status tf_cpu_norm(const tf_norm_geom *g, const tf_tensor *x,
+                      const tf_tensor *weight, const tf_tensor *bias,
+                      double eps, bool batch_stats, double momentum,
+                      tf_tensor *running_mean, tf_tensor *running_var,
+                      tf_tensor *mean, tf_tensor *rstd, tf_tensor *out);
+tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
+                               const tf_tensor *x, const tf_tensor *weight,
+                               const tf_tensor *mean, const tf_tensor *rstd,
+                               bool batch_stats, tf_tensor *dx,
+                               tf_tensor *dweight, tf_tensor *dbias);
 /* ---- convolution (conv) ---- */
 tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
                       const tf_tensor *b, const tf_tensor *bias,
@@ -86,6 +97,9 @@ const tf_kernels tf_cpu_kernels = {
     .index_get = tf_cpu_index_get,
     .index_put = tf_cpu_index_put,
     .nonzero = tf_cpu_nonzero,
+    /* normalization (norm) */
+    .norm = tf_cpu_norm,
+    .norm_backward = tf_cpu_norm_backward,
     /* ---- convolution (conv) ---- */
     .conv = tf_cpu_conv,
 };

@@ -4,11 +4,20 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .module import Module
+# activations, dropout, embedding
+from .activation import *  # noqa: F401,F403,E402
+from .activation import __all__ as _activation_all  # noqa: E402
+from .dropout import Dropout, Dropout2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "Module",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear",
     "Flatten", "Unflatten",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
+__all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
