@@ -65,6 +65,14 @@ TABLES = {
         "Steps per second (fastest step) on the row's thread count. Ratios are of steps/s: "
         "below 1, tinyfin is slower.",
         2),  # the 1-thread row runs on fewer CPUs than the table's 2
+    # ---- convolution (conv) ----
+    "conv2d": Table(
+        "conv2d forward + backward, float32", ("threads", "shape"), "ms",
+        lambda s, _: s * 1e3, LIBS,
+        (("PyTorch", "tinyfin"), ("NumPy", "tinyfin")),
+        "Milliseconds per forward + backward (fastest round). Ratios are of times, the "
+        "peer's over tinyfin's: above 1, tinyfin is faster.",
+        2),  # the 1-thread rows run on fewer CPUs than the table's 2
 }
 
 

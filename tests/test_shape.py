@@ -277,7 +277,9 @@ def test_pad_errors():
     with pytest.raises(ValueError, match="padding length 6"):
         tf.pad(x, (1,) * 6)
     with pytest.raises(ValueError, match="mode must be one of"):
-        tf.pad(x, (1, 1), mode="circular")
+        tf.pad(x, (1, 1), mode="wrap")
+    with pytest.raises(ValueError, match="circular padding of .* wraps around more than once"):
+        tf.pad(x, (4, 0), mode="circular")
 
 
 # ---- tril / triu ------------------------------------------------------------------

@@ -167,6 +167,10 @@ _SIGNATURES = {
     "tf_batch_norm_backward": (ST, [T, T, T, T, T, c_bool, OUT, OUT, OUT]),
     "tf_group_norm_backward": (ST, [T, T, c_int64, T, T, T, OUT, OUT, OUT]),
     "tf_layer_norm_backward": (ST, [T, T, c_int, T, T, T, OUT, OUT, OUT]),
+    # ---- convolution (conv) ----
+    "tf_conv2d": (ST, [T, T, T, I64P, c_int64, c_int64, OUT]),
+    "tf_conv2d_input_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
+    "tf_conv2d_weight_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
 }
 
 

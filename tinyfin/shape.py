@@ -322,16 +322,17 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     """Pad as torch.nn.functional.pad: `pad` lists (before, after) amounts
     starting from the LAST dim: (left, right, top, bottom, ...). Modes:
     'constant' (value; negative amounts crop), 'reflect' (each amount less
-    than the size), 'replicate' (repeat the edge)."""
+    than the size), 'replicate' (repeat the edge), 'circular' (wrap around;
+    each amount at most the size)."""
     pad = tuple(_ints("pad", "pad", pad, single=False))
     ndim = require_tensor("pad", input).ndim
     if len(pad) % 2 or len(pad) > 2 * ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at "
                          f"most twice the number of dims of the input "
                          f"{input.shape}")
-    if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, got "
-                         f"{mode!r} (circular is not supported)")
+    if mode not in _PAD_MODES and mode != "circular":
+        raise ValueError(f"pad: mode must be one of "
+                         f"{sorted([*_PAD_MODES, 'circular'])}, got {mode!r}")
     if mode != "constant" and value not in (0, 0.0, None):
         raise ValueError(f"pad: value is only used in constant mode, not "
                          f"{mode!r}")
@@ -341,6 +342,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         pads[2 * d], pads[2 * d + 1] = pad[2 * i], pad[2 * i + 1]
     if isinstance(value, Tensor):
         value = value.item()
+    if mode == "circular":
+        return _pad_circular(input, pads)
     out = _call(_C.tf_pad, input._h, _C.shape_array(pads), _PAD_MODES[mode],
                 *scalar_args("pad", 0.0 if value is None else value))
     if needs_grad(input):
@@ -352,6 +355,36 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         else:
             record("pad", out, (input,), _pad_index_backward,
                    (_pad_indices(mode, input.shape, pads), input.shape))
+    return out
+
+
+def _pad_circular(input: Tensor, pads: list) -> Tensor:
+    """Circular padding (PyTorch's): the amounts before a dim are its last
+    elements and those after its first, so each amount is at most the size;
+    a negative amount crops first (as PyTorch: the wrapped elements are
+    those of the cropped input). One index_select per padded dim, whose
+    adjoint (index_add) is the backward."""
+    if any(p < 0 for p in pads):
+        crop = [min(p, 0) for p in pads]
+        input = pad(input, [a for d in reversed(range(input.ndim))
+                            for a in crop[2 * d:2 * d + 2]])
+        pads = [max(p, 0) for p in pads]
+    for d, n in enumerate(input.shape):
+        before, after = pads[2 * d], pads[2 * d + 1]
+        if before > n or after > n:
+            raise ValueError(f"pad: circular padding of ({before}, {after}) "
+                             f"in dim {d} of input of shape {input.shape} "
+                             f"wraps around more than once (each amount must "
+                             f"be at most the size {n})")
+    indices = _pad_indices("circular", input.shape, pads)
+    out = input
+    for d, index in indices:
+        out = _call(_C.tf_index_select, out._h, d, index._h)
+    if not indices:
+        out = clone(input)
+    if needs_grad(input):
+        record("pad", out, (input,), _pad_index_backward,
+               (indices, input.shape))
     return out
 
 
@@ -370,6 +403,8 @@ def _pad_indices(mode: str, shape: tuple, pads: list) -> list:
         j = np.arange(-before, n + after, dtype=np.int64)
         if mode == "replicate":
             j = np.clip(j, 0, n - 1)
+        elif mode == "circular":
+            j = j % n if n else j
         else:
             j = np.abs(j)
             j = np.where(j >= n, 2 * (n - 1) - j, j)

@@ -82,14 +82,16 @@ def _split_ref(x, s, dim=0):
 def _pad_ref(x, p, mode="constant", value=0.0):
     """torch.nn.functional.pad: p lists (before, after) from the last dim;
     negative amounts crop (constant mode); reflect excludes the edge
-    (NumPy's reflect), replicate repeats it (NumPy's edge)."""
+    (NumPy's reflect), replicate repeats it (NumPy's edge), circular wraps
+    the cropped input around (NumPy's wrap)."""
     widths = [(0, 0)] * (x.ndim - len(p) // 2) + \
         [(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)][::-1]
     x = x[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))]
     widths = [(max(b, 0), max(a, 0)) for b, a in widths]
     if mode == "constant":
         return np.pad(x, widths, constant_values=np.asarray(value).astype(x.dtype))
-    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge"}[mode])
+    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                   "circular": "wrap"}[mode])
 
 
 def _gather_ref(x, i, dim=1):
@@ -364,7 +366,11 @@ ENTRIES = [
             (((3, 4),), ((2, 3),), {"mode": "replicate"}, T),
             (((2, 3, 4),), ((1, 1, 1, 1, 1, 1),), {"mode": "replicate"}, C),
             (((3, 4),), ((-1, 2),), {}, C), (((3, 4),), ((1, -2, -1, 1),), {"value": -1.0}, T),
-            (((3, 4),), ((2, 1),), {"mode": "constant", "value": 2.5}, S)],
+            (((3, 4),), ((2, 1),), {"mode": "constant", "value": 2.5}, S),
+            (((3, 4),), ((1, 2),), {"mode": "circular"}, C),
+            (((2, 3, 4),), ((1, 1, 3, 0),), {"mode": "circular"}, T),
+            (((2, 3, 4),), ((4, 4, 0, 2),), {"mode": "circular"}, S),
+            (((3, 4),), ((-1, 2, 1, -2),), {"mode": "circular"}, C)],
            methods=()),
     _entry("tril", tf.tril, lambda x, diagonal=0: np.tril(x, diagonal), [(((3, 4),), (), {}, C), (((4, 3),), (1,), {}, T),
                                       (((2, 3, 4),), (-1,), {}, S), (((3, 4),), (), {"diagonal": 9}, C)],
@@ -588,7 +594,9 @@ _ERRORS = {
         E_("odd-length pad", lambda: tf.pad(tf.ones(3, 4), (1,)), ValueError,
            r"pad: padding length 1 must be even"),
         E_("unknown mode", lambda: tf.pad(tf.ones(3, 4), (1, 1), mode="wrap"), ValueError,
-           r"pad: mode must be one of \['constant', 'reflect', 'replicate'\], got 'wrap'"),
+           r"pad: mode must be one of \['circular', 'constant', 'reflect', 'replicate'\], got 'wrap'"),
+        E_("circular wider than the dim", lambda: tf.pad(tf.ones(3, 4), (5, 0), mode="circular"),
+           ValueError, r"pad: circular padding of \(5, 0\) in dim 1 of input of shape \(3, 4\) wraps around more than once"),
         E_("reflect wider than the dim", lambda: tf.pad(tf.ones(3, 4), (4, 4), mode="reflect"),
            ValueError, r"pad: reflect padding \(4, 4\) of dim 1 must be less than the size 4")],
     "tril": lambda: _tri_errors("tril"),
@@ -680,7 +688,8 @@ def _large_gathers(name):
             cases = [((x, rng.integers(0, 200, (300, 150))), {"dim": 1}),
                      ((x, rng.integers(0, 300, (170, 200))), {"dim": 0})]
         elif name == "pad":
-            cases = [((x,), {"p": (2, 3, 1, 2), "mode": m}) for m in ("reflect", "replicate", "constant")]
+            cases = [((x,), {"p": (2, 3, 1, 2), "mode": m})
+                     for m in ("reflect", "replicate", "constant", "circular")]
         else:   # getitem: an advanced index over two dims, and a mask
             cases = [((x,), {"spec": _Index((rng.integers(-300, 300, (250, 1)), rng.integers(0, 200, 150)))}),
                      ((x,), {"spec": _Index(rng.random((300, 200)) < 0.7)})]

@@ -46,7 +46,7 @@ EXEMPT = {
 # documents (its default included, as the value a sample passes explicitly or
 # leaves to the default).
 REQUIRED_VALUES = {
-    ("pad", "mode"): {"'constant'", "'reflect'", "'replicate'"},
+    ("pad", "mode"): {"'constant'", "'reflect'", "'replicate'", "'circular'"},
     ("norm", "p"): {"'fro'", "None", "0.0", "0.5", "1.0", "1.5", "2.0", "3.0", "inf", "-inf"},
     ("div", "rounding_mode"): {"None", "'trunc'", "'floor'"},
     ("gelu", "approximate"): {"'none'", "'tanh'"},

@@ -423,6 +423,26 @@ tf_tensor *tf_transpose_r(const tf_tensor *t, int dim0, int dim1);
  * Python reshape tries it first and takes tf_reshape when it fails. */
 tf_tensor *tf_view_r(const tf_tensor *t, int ndim, int s0, int s1, int s2);
 
+/* ---- convolution (conv.c) ------------------------------------------------ */
+/* 2-D convolution of x (N, C, H, W) with weight (O, C / groups, kh, kw) into
+ * (N, O, ho, wo), plus bias (O,) when not NULL. params: stride (sh, sw),
+ * padding before the input (ph, pw), dilation (dh, dw), groups; output
+ * (p, q) reads input (p * sh - ph + i * dh, q * sw - pw + j * dw) for tap
+ * (i, j), zero outside the input, so (ho, wo) fix the padding after it.
+ * Operands: one float dtype, one device. */
+tf_status tf_conv2d(const tf_tensor *x, const tf_tensor *weight,
+                    const tf_tensor *bias, const int64_t *params, int64_t ho,
+                    int64_t wo, tf_tensor **out);
+/* The gradient (N, C, h, w) of that convolution's x from gy (N, O, ho, wo):
+ * the transposed convolution of gy with weight. */
+tf_status tf_conv2d_input_grad(const tf_tensor *gy, const tf_tensor *weight,
+                               const int64_t *params, int64_t h, int64_t w,
+                               tf_tensor **out);
+/* The gradient (O, C / groups, kh, kw) of its weight, from x and gy. */
+tf_status tf_conv2d_weight_grad(const tf_tensor *x, const tf_tensor *gy,
+                                const int64_t *params, int64_t kh, int64_t kw,
+                                tf_tensor **out);
+
 /* ---- runtime ------------------------------------------------------------- */
 /* Threads used by parallel kernels (OpenMP); results never depend on it.
  * The count holds for every thread, also those started later. In a process

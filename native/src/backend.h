@@ -188,6 +188,28 @@ typedef tf_status (*tf_pool_backward_kernel)(const tf_pool_plan *p,
                                              const tf_tensor *grad,
                                              const tf_tensor *indices,
                                              tf_tensor *grad_input);
+/* ---- convolution (conv) ----
+ * One 2-D convolution pass (ops/conv.c plans it, cpu/conv.c computes it):
+ * input x (n, c_in, h, w), weight (c_out, c_in / groups, kh, kw), output
+ * (n, c_out, ho, wo); output (p, q) reads input row p * sh - ph + i * dh and
+ * column q * sw - pw + j * dw for kernel tap (i, j), zero outside the input
+ * (so ho and wo fix the padding after the input too). */
+typedef struct {
+  int64_t n, c_in, h, w;
+  int64_t c_out, kh, kw;
+  int64_t ho, wo;
+  int64_t sh, sw, ph, pw, dh, dw;
+  int64_t groups;
+} tf_conv_geom;
+enum { TF_CONV_FORWARD, TF_CONV_INPUT_GRAD, TF_CONV_WEIGHT_GRAD };
+/* which = TF_CONV_FORWARD: out = y of (a = x, b = weight) plus bias (NULL:
+ * none); TF_CONV_INPUT_GRAD: out = the gradient of x from (a = gy,
+ * b = weight) (the transposed convolution); TF_CONV_WEIGHT_GRAD: out = the
+ * gradient of the weight from (a = x, b = gy). Operands contiguous, one
+ * float dtype; out contiguous. */
+typedef tf_status (*tf_conv_kernel)(int which, const tf_conv_geom *g,
+                                    const tf_tensor *a, const tf_tensor *b,
+                                    const tf_tensor *bias, tf_tensor *out);
 
 typedef struct {
   tf_copy_kernel copy;
@@ -216,6 +238,8 @@ typedef struct {
   /* ---- pooling (pool) ---- */
   tf_pool_kernel pool;
   tf_pool_backward_kernel pool_backward;
+  /* ---- convolution (conv) ---- */
+  tf_conv_kernel conv;
 } tf_kernels;
 
 typedef struct tf_backend {

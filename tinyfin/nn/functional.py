@@ -14,10 +14,12 @@ from .ops.norm import batch_norm, group_norm, layer_norm
 # pooling
 from .ops.pooling import *  # noqa: F401,F403,E402
 from .ops.pooling import __all__ as _pooling_all  # noqa: E402
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 
 __all__ = [
     "linear",
     "batch_norm", "layer_norm", "group_norm",
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
 ]
 __all__ += _activation_all + _dropout_all + _embedding_all
 __all__ += _pooling_all

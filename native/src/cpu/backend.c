@@ -51,6 +51,10 @@ tf_status tf_cpu_pool(const tf_pool_plan *p, const tf_tensor *x, tf_tensor *out,
                       tf_tensor *indices);
 tf_status tf_cpu_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
                                const tf_tensor *indices, tf_tensor *grad_input);
+/* ---- convolution (conv) ---- */
+tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
+                      const tf_tensor *b, const tf_tensor *bias,
+                      tf_tensor *out);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -104,6 +108,8 @@ const tf_kernels tf_cpu_kernels = {
     /* ---- pooling (pool) ---- */
     .pool = tf_cpu_pool,
     .pool_backward = tf_cpu_pool_backward,
+    /* ---- convolution (conv) ---- */
+    .conv = tf_cpu_conv,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -1,4 +1,5 @@
 """The Module classes, one file per concern as in torch/nn/modules/."""
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
@@ -20,6 +21,7 @@ __all__ = [
     "Identity", "Linear",
     "Flatten", "Unflatten",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
 __all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]
 __all__ += ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
