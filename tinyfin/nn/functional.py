@@ -2,4 +2,6 @@
 torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
-__all__: list = []
+from .ops.attention import scaled_dot_product_attention
+
+__all__: list = ["scaled_dot_product_attention"]
