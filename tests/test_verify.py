@@ -333,5 +333,5 @@ def test_every_kernel_a_backend_runs_itself_is_checked_by_some_entry():
     if BLAS:
         family = {e.id: e for e in opdb.all_ops() if e.kind == "linalg"}
         assert {i for i, e in family.items() if backends.own_kernels(e, "float32", "blas")} == \
-            {"matmul", "mm", "bmm", "mv", "dot"}
+            {"matmul", "mm", "bmm", "mv", "dot", "nn.functional.linear"}
         assert backends.own_kernels(family["matmul"], "int64", "blas") == ()

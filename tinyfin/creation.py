@@ -291,6 +291,22 @@ def randn(*size, dtype: DTypeLike = None, requires_grad: bool = False,
     return _finish(t, requires_grad)
 
 
+def uniform_like(like: Tensor, low: float, high: float, generator=None) -> Tensor:
+    """Uniform [low, high) numbers of like's shape, dtype and device (what
+    nn.init.uniform_ writes)."""
+    shape = like.shape
+    return _call(_C.tf_rand, len(shape), _C.shape_array(shape), like.dtype.code,
+                 low, high, like.device.code, _generator.handle_of("uniform_", generator))
+
+
+def normal_like(like: Tensor, mean: float, std: float, generator=None) -> Tensor:
+    """Normal(mean, std) numbers of like's shape, dtype and device (what
+    nn.init.normal_ writes)."""
+    shape = like.shape
+    return _call(_C.tf_randn, len(shape), _C.shape_array(shape), like.dtype.code,
+                 mean, std, like.device.code, _generator.handle_of("normal_", generator))
+
+
 @register("randint", method=False)
 def randint(low: int, high: Optional[int] = None, size=None, *,
             dtype: DTypeLike = None, generator=None, device=None) -> Tensor:

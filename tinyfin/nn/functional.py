@@ -3,5 +3,9 @@ torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
 from .ops.attention import scaled_dot_product_attention
+from .ops.linear import linear
 
-__all__: list = ["scaled_dot_product_attention"]
+__all__ = [
+    "linear",
+    "scaled_dot_product_attention",
+]

@@ -1,2 +1,16 @@
 """The Module classes, one file per concern as in torch/nn/modules/."""
-__all__: list = []
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .flatten import Flatten, Unflatten
+from .linear import Identity, Linear
+from .module import Module
+from .attention import MultiheadAttention
+from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
+
+__all__ = [
+    "Module",
+    "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "Identity", "Linear",
+    "Flatten", "Unflatten",
+    "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    "MultiheadAttention",
+]
