@@ -71,7 +71,7 @@ def test_forward_matches_numpy_reference(mode, nl, num_layers, bidirectional, ba
         got = (out, h_n)
     assert out.shape == (N, L, D * H) if batch_first else (L, N, D * H)
     for g, r in zip(got, ref):
-        np.testing.assert_allclose(g.numpy(), r, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(g.detach().numpy(), r, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("mode,nl", MODES)
@@ -92,7 +92,7 @@ def test_unbatched_input(mode, nl):
         got = (out, h)
     assert out.shape == (L, 2 * H) and h.shape == (4, H)
     for g, r in zip(got, ref):
-        np.testing.assert_allclose(g.numpy(), r, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(g.detach().numpy(), r, rtol=1e-12, atol=1e-13)
 
 
 def test_float32_large_batch_reaches_parallel_paths():
@@ -105,7 +105,7 @@ def test_float32_large_batch_reaches_parallel_paths():
     out, (h, c) = m(_t(x, tf.float32))
     ref = rnn_reference("LSTM", _np_params(m), x, hidden_size=H, bidirectional=True)
     for g, r in zip((out, h, c), ref):
-        np.testing.assert_allclose(g.numpy(), r, rtol=0, atol=2e-5)
+        np.testing.assert_allclose(g.detach().numpy(), r, rtol=0, atol=2e-5)
 
 
 @pytest.mark.parametrize("mode,nl", MODES)
@@ -126,13 +126,13 @@ def test_cells_match_reference(mode, nl):
             got0 = m(_t(x))
             ref0 = cell_reference(mode, p, x, hidden_size=H)
             for g, r in zip(got + got0, ref + ref0):
-                np.testing.assert_allclose(g.numpy(), r, rtol=1e-12, atol=1e-13)
+                np.testing.assert_allclose(g.detach().numpy(), r, rtol=1e-12, atol=1e-13)
         else:
             kw = {"nonlinearity": nl} if mode == "RNN" else {}
-            np.testing.assert_allclose(m(_t(x), _t(h)).numpy(),
+            np.testing.assert_allclose(m(_t(x), _t(h)).detach().numpy(),
                                        cell_reference(mode, p, x, h, hidden_size=H, **kw),
                                        rtol=1e-12, atol=1e-13)
-            np.testing.assert_allclose(m(_t(x)).numpy(),
+            np.testing.assert_allclose(m(_t(x)).detach().numpy(),
                                        cell_reference(mode, p, x, hidden_size=H, **kw),
                                        rtol=1e-12, atol=1e-13)
 
@@ -185,11 +185,11 @@ def test_matches_torch_forward_and_gradients(mode, nl, cfg):
     sum((o * torch.tensor(s)).sum() for o, s in zip(touts, seeds)).backward()
     sum((o * _t(s)).sum() for o, s in zip(fouts, seeds)).backward()
     for a, b in zip(tins, fins):
-        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(b.grad.detach().numpy(), a.grad.detach().numpy(), rtol=1e-11, atol=1e-12)
     tparams = dict(tm.named_parameters())
     for name, p in fm.named_parameters():
         assert p.grad is not None, name
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-11,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[name].grad.detach().numpy(), rtol=1e-11,
                                    atol=1e-12, err_msg=name)
 
 
@@ -209,10 +209,10 @@ def test_matches_torch_float32_without_initial_state(mode, nl):
     np.testing.assert_allclose(fh.detach().numpy(), th.detach().numpy(), rtol=0, atol=3e-5)
     (to.sum() + th.sum()).backward()
     (fo.sum() + fh.sum()).backward()
-    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(xf.grad.detach().numpy(), xt.grad.detach().numpy(), rtol=0, atol=1e-4)
     tparams = dict(tm.named_parameters())
     for name, p in fm.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-4,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tparams[name].grad.detach().numpy(), rtol=1e-4,
                                    atol=2e-4, err_msg=name)
 
 
@@ -240,10 +240,10 @@ def test_cells_match_torch(mode, nl):
         pairs = [(a, b)]
     for ta, fb in pairs:
         np.testing.assert_allclose(fb.detach().numpy(), ta.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(xf.grad.detach().numpy(), xt.grad.detach().numpy(), rtol=1e-11, atol=1e-12)
     tp = dict(tm.named_parameters())
     for name, p in fm.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(p.grad.detach().numpy(), tp[name].grad.detach().numpy(), rtol=1e-11, atol=1e-12)
 
 
 # ---- gradcheck --------------------------------------------------------------------
@@ -285,19 +285,19 @@ def test_pieces_gradients_join_and_fill_unused_with_zeros():
     (p[0] * 2).sum().backward()                 # only the first piece is used
     want = np.zeros((4, 6))
     want[:, 0] = 2
-    np.testing.assert_array_equal(x.grad.numpy(), want)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), want)
     rows = pieces(x, 0)                          # unbind form
     x.grad = None
     (rows[1] * 3 + rows[3]).sum().backward(retain_graph=True)
     want = np.zeros((4, 6))
     want[1], want[3] = 3, 1
-    np.testing.assert_array_equal(x.grad.numpy(), want)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), want)
     # a second pass starts from an empty gather (nothing stale from the first)
     x.grad = None
     rows[0].sum().backward()
     want = np.zeros((4, 6))
     want[0] = 1
-    np.testing.assert_array_equal(x.grad.numpy(), want)
+    np.testing.assert_array_equal(x.grad.detach().numpy(), want)
 
 
 def test_pieces_second_derivatives():
@@ -316,18 +316,18 @@ def test_dropout_between_layers_in_training(mode):
     x = rng.standard_normal((L, N, I))
     params = _np_params(m)
     tf.manual_seed(77)
-    got = m(_t(x))[0].numpy()
+    got = m(_t(x))[0].detach().numpy()
     # the masks the layer drew: two (layers 0 and 1), (L, N, 2H) each, in order
     tf.manual_seed(77)
-    masks = [tf.rand(L, N, 2 * H, dtype=tf.float64).numpy() < 1 - p for _ in range(2)]
+    masks = [tf.rand(L, N, 2 * H, dtype=tf.float64).detach().numpy() < 1 - p for _ in range(2)]
     ref = rnn_reference(mode, params, x, hidden_size=H, num_layers=3, bidirectional=True,
                         dropout=p, keep_masks=masks)[0]
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13)
     tf.manual_seed(77)
-    np.testing.assert_array_equal(m(_t(x))[0].numpy(), got)       # seeded: repeats
+    np.testing.assert_array_equal(m(_t(x))[0].detach().numpy(), got)       # seeded: repeats
     m.eval()
     plain = rnn_reference(mode, params, x, hidden_size=H, num_layers=3, bidirectional=True)[0]
-    np.testing.assert_allclose(m(_t(x))[0].numpy(), plain, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(m(_t(x))[0].detach().numpy(), plain, rtol=1e-12, atol=1e-13)
     assert not np.allclose(got, plain)
 
 
@@ -337,7 +337,7 @@ def test_dropout_not_after_last_layer():
         m = nn.GRU(3, 4, dropout=0.9, dtype=tf.float64)
     x = np.random.default_rng(14).standard_normal((5, 2, 3))
     ref = rnn_reference("GRU", _np_params(m), x, hidden_size=4)[0]
-    np.testing.assert_allclose(m(_t(x))[0].numpy(), ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(m(_t(x))[0].detach().numpy(), ref, rtol=1e-12, atol=1e-13)
 
 
 # ---- parameters and initialisation ------------------------------------------------
