@@ -311,6 +311,11 @@ class RNNCellBase(Module):
                                 f"{input.dtype.name}")
         return input.ndim == 1
 
+    def _zeros(self, x: Tensor) -> Tensor:
+        """The zero state hx=None stands for: W_hh takes part (a zero
+        gradient, as PyTorch's) rather than being skipped."""
+        return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+
     def _project(self, x: Tensor, fold_hh: bool) -> Tensor:
         p = x @ self.weight_ih.mT
         if self.bias:
@@ -337,6 +342,7 @@ class RNNCell(RNNCellBase):
         unbatched = self._check("RNNCell", input, (("hx", hx),))
         x = input.unsqueeze(0) if unbatched else input
         h = hx.unsqueeze(0) if unbatched and hx is not None else hx
+        h = self._zeros(x) if h is None else h
         act = Tensor.tanh if self.nonlinearity == "tanh" else Tensor.relu
         h, _ = rnn_cell(self._project(x, True), h, None, self.weight_hh, act)
         return h.squeeze(0) if unbatched else h
@@ -358,6 +364,8 @@ class LSTMCell(RNNCellBase):
         x = input.unsqueeze(0) if unbatched else input
         if unbatched and h0 is not None:
             h0, c0 = h0.unsqueeze(0), c0.unsqueeze(0)
+        if h0 is None:
+            h0 = c0 = self._zeros(x)
         h, c = lstm_cell(self._project(x, True), h0, c0, self.weight_hh, self.hidden_size)
         if unbatched:
             return h.squeeze(0), c.squeeze(0)
@@ -373,6 +381,7 @@ class GRUCell(RNNCellBase):
         unbatched = self._check("GRUCell", input, (("hx", hx),))
         x = input.unsqueeze(0) if unbatched else input
         h = hx.unsqueeze(0) if unbatched and hx is not None else hx
+        h = self._zeros(x) if h is None else h
         h, _ = gru_cell(self._project(x, False), h, None, self.weight_hh, self.bias_hh,
                         self.hidden_size)
         return h.squeeze(0) if unbatched else h

@@ -138,6 +138,11 @@ def _direction(mode: str, xp: Tensor, h, c, w_hh, b_hh, hidden: int, reverse: bo
     """One direction of one layer over the projected inputs (L, N, G*H):
     (outputs (L, N, H), h_n, c_n)."""
     steps = pieces(xp, 0)
+    if h is None and len(steps) == 1:
+        # one step from a zero state: W_hh still takes part (with a zero
+        # gradient, as PyTorch's), rather than being skipped
+        h = untracked_zeros((xp.shape[1], hidden), xp)
+        c = h if mode == "LSTM" else None
     outs: list = [None] * len(steps)
     order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
     for t in order:
