@@ -134,6 +134,9 @@ _SIGNATURES = {
     "tf_index_get": (ST, [T, c_int, POINTER(c_void_p), OUT]),
     "tf_index_put_": (ST, [T, c_int, POINTER(c_void_p), T, c_bool]),
     "tf_nonzero": (ST, [T, OUT]),
+    # recurrent layers (rnn): the LSTM cell's fused pointwise part
+    "tf_lstm_cell": (ST, [T, T, OUT, OUT]),
+    "tf_lstm_cell_backward": (ST, [T, T, T, OUT, OUT]),
     # backends
     "tf_backend_count": (c_int, []),
     "tf_backend_name": (c_char_p, [c_int]),

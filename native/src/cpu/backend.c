@@ -36,6 +36,13 @@ tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
 
+/* recurrent layers (rnn) */
+tf_status tf_cpu_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
+                           tf_tensor *hc, tf_tensor *act);
+tf_status tf_cpu_lstm_cell_backward(const tf_tensor *dhc, const tf_tensor *act,
+                                    const tf_tensor *c_prev, tf_tensor *dgates,
+                                    tf_tensor *dc_prev);
+
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
 #include "tinyfin_ops.def"
@@ -82,6 +89,9 @@ const tf_kernels tf_cpu_kernels = {
     .index_get = tf_cpu_index_get,
     .index_put = tf_cpu_index_put,
     .nonzero = tf_cpu_nonzero,
+    /* recurrent layers (rnn) */
+    .lstm_cell = tf_cpu_lstm_cell,
+    .lstm_cell_backward = tf_cpu_lstm_cell_backward,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -42,8 +42,12 @@ def _shape(t) -> tuple:
 
 
 def _project(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
-    y = x @ w.mT
-    return y if b is None else y + b
+    """x (..., d) @ w^T + b as one 2-D product: a batched one would give
+    w's gradient as a batch of products summed afterwards."""
+    y = x.reshape(-1, x.shape[-1]) @ w.mT
+    if b is not None:
+        y = y + b
+    return y.reshape(*x.shape[:-1], w.shape[0])
 
 
 class MultiheadAttention(Module):

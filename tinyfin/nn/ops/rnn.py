@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
+from ctypes import byref
+
 from ... import _C
+from ...autograd.grad_mode import no_grad, state as _grad_state
 from ...autograd.graph import needs_grad, record
 from ...autograd.linear_maps import untracked_zeros
 from ...elementwise import where
 from ...shape import cat, stack
-from ...tensor import Tensor, _call
+from ...tensor import Handle, Tensor, _call, _wrap
 from .attention import dropout_keep
 
 
@@ -80,29 +83,120 @@ def pieces(x: Tensor, dim: int, sizes: Optional[Sequence[int]] = None) -> List[T
     return views
 
 
+# ---- the hidden projection: W_hh's gradient as one product ------------------------
+class HiddenProjection:
+    """h -> h @ W_hh^T for every step of one direction, recorded so that
+    W_hh's gradient is one matmul over all steps, G^T @ H (G the steps'
+    output gradients (L*N, G*H) and H their inputs h_{t-1}), instead of a
+    (G*H, H) product per step added up one by one. Each step's node hands
+    (g, h) to the list and passes the gradient on to h; W's node, recorded
+    on a 0-size token before the steps (so run after all of them), joins.
+    The formulas are tinyfin's ops, so create_graph works through them."""
+
+    def __init__(self, w: Tensor) -> None:
+        self.w = w
+        self.pairs: Optional[list] = None
+        if needs_grad(w):
+            self.pairs = []
+            self.token = untracked_zeros((0,), w)
+            record("hidden_weight", self.token, (w,), _weight_join, (self.pairs,))
+            self.token_grad = untracked_zeros((0,), w)
+
+    def apply(self, h: Tensor) -> Tensor:
+        if self.pairs is None:
+            return h @ self.w.mT
+        with no_grad():
+            out = h @ self.w.mT
+        if _grad_state.enabled:
+            record("hidden_matmul", out, (h, self.token), _hidden_backward,
+                   (h, self.w, self.pairs, self.token_grad))
+        return out
+
+
+def _hidden_backward(g, h, w, pairs, token_grad):
+    pairs.append((g, h))
+    return (g @ w if h._rg else None), token_grad
+
+
+def _weight_join(g_token, pairs):
+    gs = [p[0] for p in pairs]
+    hs = [p[1] for p in pairs]
+    pairs.clear()
+    if len(gs) == 1:
+        return (gs[0].mT @ hs[0],)
+    return (cat(gs, 0).mT @ cat(hs, 0),)
+
+
+def _hh(h: Tensor, w) -> Tensor:
+    return w.apply(h) if isinstance(w, HiddenProjection) else h @ w.mT
+
+
 # ---- the cells ------------------------------------------------------------------
 def _hidden(h: Optional[Tensor], w_hh: Tensor, b_hh: Optional[Tensor]):
     """h @ W_hh^T (+ b_hh); None stands for a zero state."""
     if h is None:
         return b_hh
-    gh = h @ w_hh.mT
+    gh = _hh(h, w_hh)
     return gh if b_hh is None else gh + b_hh
 
 
 def rnn_cell(xp: Tensor, h, c, w_hh, activation):
     """h' = act(xp + h W_hh^T), xp = x W_ih^T + b_ih + b_hh."""
-    g = xp if h is None else xp + h @ w_hh.mT
+    g = xp if h is None else xp + _hh(h, w_hh)
     return activation(g), None
 
 
 def lstm_cell(xp: Tensor, h, c, w_hh, hidden: int):
     """xp = x W_ih^T + b_ih + b_hh, rows (i, f, g, o); c' = f c + i g,
-    h' = o tanh(c')."""
-    gates = xp if h is None else xp + h @ w_hh.mT
-    i, f, g, o = pieces(gates, 1, (hidden,) * 4)
-    ig = i.sigmoid() * g.tanh()
-    c = ig if c is None else f.sigmoid() * c + ig
-    return o.sigmoid() * c.tanh(), c
+    h' = o tanh(c'), by the fused kernel (lstm_pointwise)."""
+    gates = xp if h is None else xp + _hh(h, w_hh)
+    return lstm_pointwise(gates, c, hidden)
+
+
+def lstm_pointwise(gates: Tensor, c_prev: Optional[Tensor], hidden: int):
+    """(h, c) from the pre-activations (N, 4H) and c_prev (N, H) (None: 0)
+    in one C call (native/src/cpu/rnn.c), recorded as one op whose output
+    is [h | c]; the backward is the fused kernel too, or, when it must
+    itself be differentiable (create_graph), the same formula in tinyfin's
+    ops (_lstm_backward_ops)."""
+    hc_h, act_h = Handle(), Handle()
+    status = _C.tf_lstm_cell(gates._h, None if c_prev is None else c_prev._h,
+                             byref(hc_h), byref(act_h))
+    if status:
+        raise _C.error(status)
+    hc, act = _wrap(hc_h), _wrap(act_h)
+    if needs_grad(gates, c_prev):
+        record("lstm_cell", hc, (gates, c_prev), _lstm_backward,
+               (gates, c_prev, act, hidden))
+    h, c = pieces(hc, 1, (hidden, hidden))
+    return h, c
+
+
+def _lstm_backward(g, gates, c_prev, act, hidden):
+    if _grad_state.enabled:
+        return _lstm_backward_ops(g, gates, c_prev, hidden)
+    dg_h, dc_h = Handle(), Handle()
+    status = _C.tf_lstm_cell_backward(g._h, act._h, None if c_prev is None else c_prev._h,
+                                      byref(dg_h), byref(dc_h))
+    if status:
+        raise _C.error(status)
+    return _wrap(dg_h), (_wrap(dc_h) if c_prev is not None else None)
+
+
+def _lstm_backward_ops(g, gates, c_prev, hidden):
+    """The kernel's backward in differentiable ops (cpu/rnn.c states it):
+    s = dc + dh o (1 - tanh^2 c); d gates = (s g i (1 - i), s c_prev f (1 - f),
+    s i (1 - g^2), dh tanh(c) o (1 - o)); d c_prev = s f."""
+    a, b, gg, o = pieces(gates, 1, (hidden,) * 4)
+    i, f, gg, o = a.sigmoid(), b.sigmoid(), gg.tanh(), o.sigmoid()
+    dh, dc = pieces(g, 1, (hidden, hidden))
+    c = i * gg if c_prev is None else f * c_prev + i * gg
+    tc = c.tanh()
+    s = dc + dh * o * (1 - tc * tc)
+    parts = [s * gg * i * (1 - i),
+             (s * c_prev * f * (1 - f)) if c_prev is not None else s * 0.0,
+             s * i * (1 - gg * gg), dh * tc * o * (1 - o)]
+    return cat(parts, 1), (s * f if c_prev is not None else None)
 
 
 def gru_cell(xp: Tensor, h, c, w_hh, b_hh, hidden: int):
@@ -138,6 +232,7 @@ def _direction(mode: str, xp: Tensor, h, c, w_hh, b_hh, hidden: int, reverse: bo
     """One direction of one layer over the projected inputs (L, N, G*H):
     (outputs (L, N, H), h_n, c_n)."""
     steps = pieces(xp, 0)
+    w_hh = HiddenProjection(w_hh)
     if h is None and len(steps) == 1:
         # one step from a zero state: W_hh still takes part (with a zero
         # gradient, as PyTorch's), rather than being skipped
