@@ -12,13 +12,25 @@ import bench_tables as tables
 import tinyfin
 
 tables.TABLES.setdefault("rnn", tables.Table(
-    "recurrent and attention layers, forward + backward", ("layer", "shape"), "ms",
+    "recurrent and attention layers, forward + backward", ("layer", "shape", "threads"), "ms",
     lambda s, _: s * 1e3, ("tinyfin", "PyTorch"), (("tinyfin", "PyTorch"),),
     "Milliseconds per forward + backward (fastest round). The ratio is of times: above 1, "
     "tinyfin is slower (the target is at most 1.5).", tables.THREADS))
 
 SEQ, BATCH, IN, HIDDEN = 32, 32, 128, 256
+THREADS = (1, tables.THREADS)   # both libraries on the same count; 1 is steadier on a busy machine
 MHA_BATCH, MHA_SEQ, EMBED, HEADS = 32, 64, 256, 8
+
+
+@pytest.fixture
+def threads(request, torch_or_skip):
+    """Both libraries on request.param threads for the test, then back."""
+    n = request.param
+    torch_or_skip.set_num_threads(n)
+    tinyfin.set_num_threads(n)
+    yield n
+    torch_or_skip.set_num_threads(tables.THREADS)
+    tinyfin.set_num_threads(tables.THREADS)
 
 
 def _tensor(lib, a):
@@ -26,9 +38,10 @@ def _tensor(lib, a):
     return t.requires_grad_()
 
 
+@pytest.mark.parametrize("threads", THREADS, indirect=True)
 @pytest.mark.parametrize("lib_name", ("tinyfin", "PyTorch"))
 @pytest.mark.benchmark(group="LSTM forward+backward", max_time=2.0)
-def test_lstm_forward_backward(benchmark, lib_name, request):
+def test_lstm_forward_backward(benchmark, lib_name, threads, request):
     torch = request.getfixturevalue("torch_or_skip")
     tm = torch.nn.LSTM(IN, HIDDEN)
     if lib_name == "tinyfin":
@@ -44,13 +57,14 @@ def test_lstm_forward_backward(benchmark, lib_name, request):
         (out.sum() + h.sum() + c.sum()).backward()
     step()
     benchmark(step)
-    tables.record(benchmark, "rnn", ("LSTM", f"seq {SEQ}, batch {BATCH}, {IN} -> {HIDDEN}"),
-                  lib_name)
+    tables.record(benchmark, "rnn", ("LSTM", f"seq {SEQ}, batch {BATCH}, {IN} -> {HIDDEN}",
+                                     threads), lib_name)
 
 
+@pytest.mark.parametrize("threads", THREADS, indirect=True)
 @pytest.mark.parametrize("lib_name", ("tinyfin", "PyTorch"))
 @pytest.mark.benchmark(group="MultiheadAttention forward+backward", max_time=2.0)
-def test_mha_forward_backward(benchmark, lib_name, request):
+def test_mha_forward_backward(benchmark, lib_name, threads, request):
     torch = request.getfixturevalue("torch_or_skip")
     tm = torch.nn.MultiheadAttention(EMBED, HEADS, batch_first=True)
     if lib_name == "tinyfin":
@@ -69,4 +83,4 @@ def test_mha_forward_backward(benchmark, lib_name, request):
     benchmark(step)
     tables.record(benchmark, "rnn", ("MultiheadAttention",
                                      f"batch {MHA_BATCH}, seq {MHA_SEQ}, embed {EMBED}, "
-                                     f"{HEADS} heads"), lib_name)
+                                     f"{HEADS} heads", threads), lib_name)

@@ -436,3 +436,110 @@ def test_errors_name_the_layer_and_shapes():
     with pytest.raises(ValueError, match=r"LSTMCell: expected h of shape \(2, 4\) for input of "
                                          r"shape \(2, 3\), got \(3, 4\)"):
         c(tf.zeros(2, 3), (tf.zeros(3, 4), tf.zeros(2, 4)))
+
+
+# ---- the fused LSTM cell kernel (native/src/cpu/rnn.c) -----------------------------
+def _ulps(a, b):
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    ia, ib = a.view(np.int32).astype(np.int64), b.view(np.int32).astype(np.int64)
+    ia = np.where(ia < 0, -(ia & 0x7FFFFFFF), ia)
+    ib = np.where(ib < 0, -(ib & 0x7FFFFFFF), ib)
+    return np.abs(ia - ib)
+
+
+def _sig(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
+def test_fused_lstm_cell_float32_within_one_ulp_over_the_range():
+    """Every pre-activation from tiny to saturated, both signs, and the
+    specials: h and c within 1 ULP of float64 math on the float32 inputs
+    (c rounded to float32 before its tanh, as stored)."""
+    from tinyfin.nn.ops.rnn import lstm_pointwise
+    rng = np.random.default_rng(20)
+    mags = np.concatenate([np.geomspace(1e-30, 1e-2, 3000), np.linspace(1e-2, 30, 6000),
+                           np.array([0.05, 0.0499999, 0.0500001, 20.0, 88.0, 100.0, 1e30])])
+    vals = np.concatenate([mags, -mags, [0.0, -0.0]]).astype(np.float32)
+    H = vals.size
+    gates = np.stack([rng.permutation(vals) for _ in range(4)]).reshape(1, 4 * H)
+    cp = rng.permutation(np.concatenate([vals[:H // 2], rng.uniform(-3, 3, H - H // 2)]))
+    cp = cp.astype(np.float32).reshape(1, H)
+    h, c = lstm_pointwise(_t(gates, tf.float32), _t(cp, tf.float32), H)
+    g = gates.astype(np.float64).reshape(4, H)
+    i, f, gg, o = _sig(g[0]), _sig(g[1]), np.tanh(g[2]), _sig(g[3])
+    c_ref = (f * cp[0] + i * gg).astype(np.float32)
+    h_ref = o * np.tanh(c_ref.astype(np.float64))
+    assert _ulps(c.numpy()[0], c_ref).max() <= 1
+    assert _ulps(h.numpy()[0], h_ref).max() <= 1
+    # specials: NaN propagates, +-inf saturates the gates
+    sp = np.array([[np.nan, 0, 0, 0, 0, np.inf, 0, 0, 0, 0, -np.inf, 0, 0, 0, 0, np.nan]],
+                  np.float32)   # H = 4: columns (i, f, g, o) x 4
+    h, c = lstm_pointwise(_t(sp, tf.float32), None, 4)
+    g = sp.astype(np.float64).reshape(4, 4)
+    with np.errstate(invalid="ignore"):
+        c_ref = _sig(g[0]) * np.tanh(g[2])
+        h_ref = _sig(g[3]) * np.tanh(c_ref)
+    np.testing.assert_array_equal(np.isnan(c.numpy()[0]), np.isnan(c_ref))
+    np.testing.assert_array_equal(np.isnan(h.numpy()[0]), np.isnan(h_ref))
+    np.testing.assert_allclose(np.nan_to_num(h.numpy()[0]), np.nan_to_num(h_ref), atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+@pytest.mark.parametrize("with_c", [True, False])
+def test_fused_lstm_cell_backward_matches_composite_and_gradcheck(dtype, with_c):
+    """The C backward against the differentiable composite (the path
+    create_graph takes), and, in float64, against finite differences;
+    N * 4H = 65536 past the parallel grain, for the threaded rows."""
+    from tinyfin.nn.ops.rnn import _lstm_backward_ops, lstm_pointwise
+    rng = np.random.default_rng(21)
+    N, H = 64, 256
+    g = _t(rng.standard_normal((N, 4 * H)) * 2, dtype, grad=True)
+    c = _t(rng.standard_normal((N, H)), dtype, grad=True) if with_c else None
+    h1, c1 = lstm_pointwise(g, c, H)
+    wh, wc = rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    ((h1 * _t(wh, dtype)).sum() + (c1 * _t(wc, dtype)).sum()).backward()
+    seed = _t(np.concatenate([wh, wc], axis=1), dtype)
+    with tf.no_grad():
+        dg, dc = _lstm_backward_ops(seed, g.detach(), None if c is None else c.detach(), H)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype is tf.float32 else dict(rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(g.grad.numpy(), dg.numpy(), **tol)
+    if with_c:
+        np.testing.assert_allclose(c.grad.numpy(), dc.numpy(), **tol)
+    if dtype is tf.float64:
+        gs = _t(rng.standard_normal((2, 12)), grad=True)
+        cs = _t(rng.standard_normal((2, 3)), grad=True) if with_c else None
+        f = (lambda g, c: lstm_pointwise(g, c, 3)) if with_c else \
+            (lambda g: lstm_pointwise(g, None, 3))
+        args = (gs, cs) if with_c else (gs,)
+        assert gradcheck(f, args)
+        assert gradgradcheck(f, args)
+
+
+def test_fused_lstm_cell_threads_give_the_same_bits():
+    from tinyfin.nn.ops.rnn import lstm_pointwise
+    rng = np.random.default_rng(22)
+    g = _t(rng.standard_normal((64, 1024)), tf.float32)
+    c = _t(rng.standard_normal((64, 256)), tf.float32)
+    tf.set_num_threads(1)
+    try:
+        one = [t.numpy().copy() for t in lstm_pointwise(g, c, 256)]
+    finally:
+        tf.set_num_threads(2)
+    two = [t.numpy() for t in lstm_pointwise(g, c, 256)]
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_lstm_cell_errors():
+    from tinyfin.nn.ops.rnn import lstm_pointwise
+    with pytest.raises(ValueError, match=r"lstm_cell: gates must be \(N, 4 \* hidden_size\)"):
+        lstm_pointwise(tf.zeros(2, 6), None, 1)
+    with pytest.raises(ValueError, match=r"lstm_cell: c_prev must be \(2, 2\), got \(2, 3\)"):
+        lstm_pointwise(tf.zeros(2, 8), tf.zeros(2, 3), 2)
+    with pytest.raises(TypeError, match=r"lstm_cell: c_prev has dtype float64, expected float32"):
+        lstm_pointwise(tf.zeros(2, 8), tf.zeros(2, 2, dtype=tf.float64), 2)
+    with pytest.raises(TypeError, match=r"lstm_cell: gates must be float32 or float64, got int64"):
+        lstm_pointwise(tf.zeros(2, 8, dtype=tf.int64), None, 2)
+    with pytest.raises(ValueError, match=r"lstm_cell: gates must be 2-D, got shape \(8,\)"):
+        lstm_pointwise(tf.zeros(8), None, 2)

@@ -36,7 +36,10 @@ static inline double tanh_d(double x) {
  * cancellation near 0 (relative error 3e-10 / 2|x|), so below |x| = 0.05 it
  * is the odd series to x^7 (next term 62/2835 x^9: < 1e-13 relative). */
 static inline double sig_poly(double x) {
-  double r = 1.0 / (1.0 + tf_exp_poly(-x));
+  /* e = e^-|x| <= 1, so nothing overflows: tf_exp_poly clamps its argument
+   * at 89, which 1 / (1 + e^-x) would hit for x < -89 (float32 sigmoid
+   * reaches its subnormals, e^x, down to x = -103) */
+  double e = tf_exp_poly(-fabs(x)), r = (x < 0 ? e : 1.0) / (1.0 + e);
   return x != x ? x : r;
 }
 static inline double tanh_poly(double x) {
