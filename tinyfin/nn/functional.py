@@ -4,8 +4,16 @@ only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
 from .ops.attention import scaled_dot_product_attention
 from .ops.linear import linear
+# activations, dropout, embedding: each ops module's __all__
+from .ops.activation import *  # noqa: F401,F403,E402
+from .ops.activation import __all__ as _activation_all  # noqa: E402
+from .ops.dropout import *  # noqa: F401,F403,E402
+from .ops.dropout import __all__ as _dropout_all  # noqa: E402
+from .ops.embedding import *  # noqa: F401,F403,E402
+from .ops.embedding import __all__ as _embedding_all  # noqa: E402
 
 __all__ = [
     "linear",
     "scaled_dot_product_attention",
 ]
+__all__ += _activation_all + _dropout_all + _embedding_all

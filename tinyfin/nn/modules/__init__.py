@@ -3,8 +3,14 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .module import Module
-from .attention import MultiheadAttention
-from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
+# activations, dropout, embedding
+from .activation import *  # noqa: F401,F403,E402
+from .activation import __all__ as _activation_all  # noqa: E402
+from .dropout import Dropout, Dropout2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+# recurrent and attention layers
+from .attention import MultiheadAttention  # noqa: E402
+from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: E402,F401
 
 __all__ = [
     "Module",
@@ -14,3 +20,4 @@ __all__ = [
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
 ]
+__all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]

@@ -25,7 +25,8 @@ from ...elementwise import where
 from ...reduction import softmax
 from ...tensor import Tensor
 from .. import init
-from ..ops.attention import dropout_keep, scaled_dot_product_attention
+from ..ops.attention import scaled_dot_product_attention
+from ..ops.dropout import dropout
 from ..ops.rnn import pieces
 from ..parameter import Parameter
 from .linear import Linear
@@ -242,8 +243,7 @@ class MultiheadAttention(Module):
                 scores = scores + mask
             w = softmax(scores, -1)                               # a fully masked row: NaN
             if p > 0.0:
-                w = where(dropout_keep(_shape(w), p), w * (1.0 / (1.0 - p)), 0.0) \
-                    if p < 1.0 else w * 0.0
+                w = dropout(w, p)
             out = w @ v
             weights = w.mean(1) if average_attn_weights else w
         else:

@@ -20,13 +20,13 @@ import math
 import numbers
 
 from ... import dtypes as _dtypes
-from ...creation import ones, rand
-from ...elementwise import where
+from ...creation import ones
 from ...indexing import masked_fill
 from ...linalg import matmul
 from ...reduction import amax, any as _any, softmax
 from ...shape import tril
 from ...tensor import Tensor
+from .dropout import dropout
 
 _NAME = "scaled_dot_product_attention"
 
@@ -116,14 +116,6 @@ def _repeat_heads(x: Tensor, n: int) -> Tensor:
     return x.unsqueeze(-3).expand(*s[:-2], n, *s[-2:]).reshape(*s[:-3], s[-3] * n, *s[-2:])
 
 
-def dropout_keep(shape: tuple, p: float) -> Tensor:
-    """The bool mask of the elements a dropout with probability p keeps:
-    u < 1 - p for u uniform in [0, 1) from tinyfin's generator, drawn in
-    float64 whatever the data's dtype (so float32 and float64 drop the same
-    elements for one seed)."""
-    return rand(*shape, dtype=_dtypes.float64) < (1.0 - p)
-
-
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale=None,
@@ -171,9 +163,5 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dead is not None:
         attn = masked_fill(attn, dead, 0.0)
     if dropout_p > 0.0:
-        if dropout_p >= 1.0:
-            attn = attn * 0.0
-        else:
-            keep = dropout_keep(_shape(attn), dropout_p)
-            attn = where(keep, attn * (1.0 / (1.0 - dropout_p)), 0.0)
+        attn = dropout(attn, dropout_p)
     return matmul(attn, value)

@@ -23,10 +23,9 @@ from ... import _C
 from ...autograd.grad_mode import no_grad, state as _grad_state
 from ...autograd.graph import needs_grad, record
 from ...autograd.linear_maps import untracked_zeros
-from ...elementwise import where
 from ...shape import cat, stack
 from ...tensor import Handle, Tensor, _call, _wrap
-from .attention import dropout_keep
+from .dropout import dropout as _dropout
 
 
 # ---- pieces: views with one joining backward ------------------------------------
@@ -257,7 +256,7 @@ def recurrent(mode: str, x: Tensor, h0: Optional[Tensor], c0: Optional[Tensor],
     """x (L, N, I) time-major; h0, c0 (num_layers * D, N, H) or None (zeros);
     weights[layer * D + d] = (w_ih, w_hh, b_ih, b_hh), biases None without
     bias. Returns (output (L, N, D*H), h_n, c_n or None). Dropout (training,
-    p > 0) multiplies every layer's output but the last by a mask / (1 - p)."""
+    p > 0: nn.functional.dropout) on every layer's output but the last."""
     L, N = x.shape[0], x.shape[1]
     h0s = pieces(h0, 0) if h0 is not None else [None] * (num_layers * num_directions)
     c0s = pieces(c0, 0) if c0 is not None else [None] * (num_layers * num_directions)
@@ -292,11 +291,7 @@ def recurrent(mode: str, x: Tensor, h0: Optional[Tensor], c0: Optional[Tensor],
             cs.append(c)
         layer_in = outs[0] if num_directions == 1 else cat(outs, 2)
         if dropout > 0.0 and training and layer < num_layers - 1:
-            if dropout >= 1.0:
-                layer_in = layer_in * 0.0
-            else:
-                keep = dropout_keep(tuple(layer_in.shape), dropout)
-                layer_in = where(keep, layer_in * (1.0 / (1.0 - dropout)), 0.0)
+            layer_in = _dropout(layer_in, dropout)
     h_n = stack(hs, 0)
     c_n = stack(cs, 0) if mode == "LSTM" else None
     return layer_in, h_n, c_n
