@@ -58,7 +58,7 @@ def test_lstm_forward_backward(benchmark, lib_name, threads, request):
     step()
     benchmark(step)
     tables.record(benchmark, "rnn", ("LSTM", f"seq {SEQ}, batch {BATCH}, {IN} -> {HIDDEN}",
-                                     threads), lib_name)
+                                     str(threads)), lib_name)
 
 
 @pytest.mark.parametrize("threads", THREADS, indirect=True)
@@ -83,4 +83,4 @@ def test_mha_forward_backward(benchmark, lib_name, threads, request):
     benchmark(step)
     tables.record(benchmark, "rnn", ("MultiheadAttention",
                                      f"batch {MHA_BATCH}, seq {MHA_SEQ}, embed {EMBED}, "
-                                     f"{HEADS} heads", threads), lib_name)
+                                     f"{HEADS} heads", str(threads)), lib_name)

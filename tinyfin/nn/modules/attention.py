@@ -226,7 +226,7 @@ class MultiheadAttention(Module):
         q, k, v = self._projections(query, key, value)
 
         def heads(t, n):  # (n, N, E) -> (N, H, n, hd)
-            return t.reshape(n, N, H, hd).permute(1, 2, 0, 3)
+            return t.reshape(n, N, H, hd).permute(1, 2, 0, 3).contiguous()  # fast products
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
         mask = None
         if attn_mask is not None:
