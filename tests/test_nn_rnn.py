@@ -351,6 +351,7 @@ def test_parameter_names_and_shapes_are_pytorchs():
     assert [(k, tuple(v.shape)) for k, v in m.state_dict().items()] == want
     assert [tuple(p.shape) for p in nn.LSTM(2, 3, bias=False).parameters()] == [(12, 2), (12, 3)]
     assert len(nn.LSTM(2, 3, num_layers=2).all_weights) == 2
+    assert nn.GRU(2, 3).flatten_parameters() is None
     assert repr(nn.LSTM(4, 3, num_layers=2, batch_first=True, dropout=0.3, bidirectional=True)) \
         == "LSTM(4, 3, num_layers=2, batch_first=True, dropout=0.3, bidirectional=True)"
     assert repr(nn.RNN(4, 3, bias=False)) == "RNN(4, 3, bias=False)"

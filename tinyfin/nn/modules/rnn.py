@@ -111,6 +111,10 @@ class RNNBase(Module):
         flat = self._flat_weights
         return [flat[i:i + per] for i in range(0, len(flat), per)]
 
+    def flatten_parameters(self) -> None:
+        """PyTorch's cuDNN weight compaction; nothing to do here (kept so
+        that code calling it runs unchanged)."""
+
     def reset_parameters(self, generator=None) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for w in self._flat_weights:
