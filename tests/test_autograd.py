@@ -17,6 +17,7 @@ import pytest
 import tinyfin as tf
 from tinyfin import _C
 from tinyfin.autograd import GradcheckError, functional as AF, gradcheck, gradgradcheck
+from tinyfin.autograd import graph
 
 RNG = np.random.default_rng(2024)
 
@@ -586,3 +587,21 @@ def test_fill_zero_and_copy_replace_the_history_of_a_non_leaf():
     for write in (lambda t: t.fill_(1.0), lambda t: t.zero_(), lambda t: t.copy_(tf.ones(2))):
         with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
             write(tf.zeros(2, requires_grad=True))
+
+
+def test_gradgradcheck_compares_the_two_backward_routes():
+    # an op whose backward without create_graph (here: exact) differs from
+    # the one it records with create_graph (here: wrong, yet consistently
+    # differentiable) passes a plain gradcheck of the first derivative; the
+    # comparison of the two routes at the base point catches it
+    def square(x):
+        with tf.no_grad():
+            out = x * x
+        graph.record("square", out, (x,), lambda g, x: (g * x * (2.0 if not tf.is_grad_enabled() else 3.0),),
+               (x,))
+        return out
+    x = tf.tensor([0.5, -1.5], dtype=tf.float64, requires_grad=True)
+    assert tf.autograd.gradcheck(square, (x,))
+    with pytest.raises(tf.autograd.GradcheckError, match="create_graph=True differs"):
+        tf.autograd.gradgradcheck(square, (x,))
+    assert tf.autograd.gradgradcheck(lambda x: x * x, (x,))

@@ -156,6 +156,13 @@ _SIGNATURES = {
     "tf_select_r": (T, [T, c_int, c_int]),
     "tf_transpose_r": (T, [T, c_int, c_int]),
     "tf_view_r": (T, [T, c_int, c_int, c_int, c_int]),
+    # normalization (norm)
+    "tf_batch_norm": (ST, [T, T, T, T, T, c_bool, c_double, c_double, OUT, OUT, OUT]),
+    "tf_group_norm": (ST, [T, c_int64, T, T, c_double, OUT, OUT, OUT]),
+    "tf_layer_norm": (ST, [T, c_int, T, T, c_double, OUT, OUT, OUT]),
+    "tf_batch_norm_backward": (ST, [T, T, T, T, T, c_bool, OUT, OUT, OUT]),
+    "tf_group_norm_backward": (ST, [T, T, c_int64, T, T, T, OUT, OUT, OUT]),
+    "tf_layer_norm_backward": (ST, [T, T, c_int, T, T, T, OUT, OUT, OUT]),
 }
 
 

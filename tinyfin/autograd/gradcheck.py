@@ -109,7 +109,11 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
                   raise_exception: bool = True, seed: int = 0) -> bool:
     """gradcheck of the gradient: checks the formulas' own derivatives
-    (what create_graph=True relies on)."""
+    (what create_graph=True relies on). An op may compute its gradient by
+    another route when the graph is kept (a fused C backward without it, a
+    composite of differentiable ops with it): so the first derivative with
+    create_graph=True must also equal the one without, at the base point,
+    or a wrong composite would be differentiated consistently and pass."""
     inputs = _as_tuple(inputs)
     outputs = _outputs(fn, inputs)
     if grad_outputs is None:
@@ -129,5 +133,20 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
         return tuple(g if g is not None else zeros_like(xs[i])
                      for g, i in zip(grads, diff_inputs))
 
+    kept = first_derivative(*inputs, *grad_outputs)
+    outs = _outputs(fn, inputs)
+    plain = grad(outs, [inputs[i] for i in diff_inputs],
+                 tuple(g.detach() for g in grad_outputs), allow_unused=True)
+    for k, (a, b) in enumerate(zip(kept, plain)):
+        a = a.detach().numpy().astype(np.float64)
+        b = np.zeros_like(a) if b is None else b.numpy().astype(np.float64)
+        if not np.allclose(a, b, rtol=rtol, atol=atol):
+            message = (f"gradgradcheck: the gradient of input {diff_inputs[k]} with "
+                       f"create_graph=True differs from the one without it (max "
+                       f"difference {np.max(np.abs(a - b)):.3g}): the two backward "
+                       "routes disagree")
+            if raise_exception:
+                raise GradcheckError(message)
+            return False
     return gradcheck(first_derivative, inputs + grad_outputs, eps=eps,
                      atol=atol, rtol=rtol, raise_exception=raise_exception)

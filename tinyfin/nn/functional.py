@@ -11,9 +11,11 @@ from .ops.dropout import *  # noqa: F401,F403,E402
 from .ops.dropout import __all__ as _dropout_all  # noqa: E402
 from .ops.embedding import *  # noqa: F401,F403,E402
 from .ops.embedding import __all__ as _embedding_all  # noqa: E402
+from .ops.norm import batch_norm, group_norm, layer_norm
 
 __all__ = [
     "linear",
     "scaled_dot_product_attention",
+    "batch_norm", "layer_norm", "group_norm",
 ]
 __all__ += _activation_all + _dropout_all + _embedding_all

@@ -35,6 +35,17 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
+/* normalization (norm) */
+tf_status tf_cpu_norm(const tf_norm_geom *g, const tf_tensor *x,
+                      const tf_tensor *weight, const tf_tensor *bias,
+                      double eps, bool batch_stats, double momentum,
+                      tf_tensor *running_mean, tf_tensor *running_var,
+                      tf_tensor *mean, tf_tensor *rstd, tf_tensor *out);
+tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
+                               const tf_tensor *x, const tf_tensor *weight,
+                               const tf_tensor *mean, const tf_tensor *rstd,
+                               bool batch_stats, tf_tensor *dx,
+                               tf_tensor *dweight, tf_tensor *dbias);
 
 /* recurrent layers (rnn) */
 tf_status tf_cpu_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
@@ -92,6 +103,9 @@ const tf_kernels tf_cpu_kernels = {
     /* recurrent layers (rnn) */
     .lstm_cell = tf_cpu_lstm_cell,
     .lstm_cell_backward = tf_cpu_lstm_cell_backward,
+    /* normalization (norm) */
+    .norm = tf_cpu_norm,
+    .norm_backward = tf_cpu_norm_backward,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

@@ -11,6 +11,8 @@ from .sparse import Embedding  # noqa: E402
 # recurrent and attention layers
 from .attention import MultiheadAttention  # noqa: E402
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: E402,F401
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "Module",
@@ -19,5 +21,6 @@ __all__ = [
     "Flatten", "Unflatten",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
 __all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]

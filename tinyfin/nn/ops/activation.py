@@ -229,8 +229,10 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def _hardswish(input: Tensor) -> Tensor:
     with no_grad():
-        # x times hardsigmoid(x): no overflow of x * 6 near the float max
-        out = input * (E.unary(_U["clamp"], input + 3.0, 0.0, 6.0) / 6.0)
+        # x times hardsigmoid(x): no overflow of x * 6 near the float max;
+        # float32 through float64, rounded once (within 1 ULP)
+        xd = input.to(float64)
+        out = (xd * (E.unary(_U["clamp"], xd + 3.0, 0.0, 6.0) / 6.0)).to(input.dtype)
     if needs_grad(input):
         record("hardswish", out, (input,), _hardswish_backward, (input,))
     return out
@@ -258,7 +260,8 @@ def logsigmoid(input: Tensor) -> Tensor:
     result is -0 where it rounds to zero (the exact value is negative)."""
     x = _float_input("logsigmoid", input)
     with no_grad():
-        out = -(E.log1p(E.exp(-E.abs(x))) - E.minimum(x, 0.0))
+        xd = x.to(float64)  # float32 through float64, rounded once
+        out = (-(E.log1p(E.exp(-E.abs(xd))) - E.minimum(xd, 0.0))).to(x.dtype)
     if needs_grad(x):
         record("logsigmoid", out, (x,), _logsigmoid_backward, (x,))
     return out
@@ -274,6 +277,8 @@ _EXP_M64 = math.exp(-64.0)
 def _mish(x: Tensor) -> Tensor:
     with no_grad():
         xd = x.to(float64)
+        # float64: four roundings (softplus, tanh, mul), within 3 ULP; the
+        # one float64 activation above 2 ULP (verify/ops_nn_activation.py)
         out = xd * E.tanh(E.softplus(xd))
         # below -700, e^x is subnormal or zero while x e^x need not be:
         # x e^(x + 64) e^-64, where x + 64 is exact
