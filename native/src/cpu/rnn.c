@@ -82,7 +82,7 @@ static void lstm_fwd_f32(const float *gates, const float *cp, float *hc, float *
 #define LSTM_FWD(T)                                                          \
   static void lstm_fwd_##T(const T *gates, const T *cp, T *hc, T *act,       \
                            int64_t n, int64_t H) {                           \
-    TF_PARALLEL_FOR(n * H >= TF_PARALLEL_GRAIN)                          \
+    TF_PARALLEL_FOR(n * H >= TF_PARALLEL_GRAIN)                              \
     for (int64_t r = 0; r < n; r++) {                                        \
       const T *g = gates + r * 4 * H;                                        \
       T *h = hc + r * 2 * H, *c = h + H, *a = act + r * 5 * H;               \
@@ -125,7 +125,7 @@ tf_status tf_cpu_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
 #define LSTM_BWD(T)                                                          \
   static void lstm_bwd_##T(const T *dhc, const T *act, const T *cp, T *dg,   \
                            T *dcp, int64_t n, int64_t H) {                   \
-    TF_PARALLEL_FOR(n * H >= TF_PARALLEL_GRAIN)                          \
+    TF_PARALLEL_FOR(n * H >= TF_PARALLEL_GRAIN)                              \
     for (int64_t r = 0; r < n; r++) {                                        \
       const T *dh = dhc + r * 2 * H, *dc = dh + H, *a = act + r * 5 * H;     \
       T *d = dg + r * 4 * H;                                                 \
