@@ -141,6 +141,9 @@ _SIGNATURES = {
                               I64P, c_bool, c_bool, c_bool, c_int64, OUT]),
     "tf_adaptive_pool": (ST, [c_int, c_int, T, I64P, OUT, OUT]),
     "tf_adaptive_pool_backward": (ST, [c_int, c_int, T, T, c_int, I64P, OUT]),
+    # recurrent layers (rnn): the LSTM cell's fused pointwise part
+    "tf_lstm_cell": (ST, [T, T, OUT, OUT]),
+    "tf_lstm_cell_backward": (ST, [T, T, T, OUT, OUT]),
     # backends
     "tf_backend_count": (c_int, []),
     "tf_backend_name": (c_char_p, [c_int]),

@@ -454,6 +454,19 @@ int tf_get_num_threads(void);
  * ran (0 before any): lets tests see the count a region really used. */
 int tf_last_parallel_threads(void);
 
+/* ---- recurrent layers (rnn) ------------------------------------------------ */
+/* The LSTM cell's pointwise part, fused: gates (N, 4H) pre-activations in
+ * PyTorch's order i, f, g, o; c_prev (N, H), or NULL for a zero state.
+ * *hc = (N, 2H): the new h then the new c; *act = (N, 5H): sigmoid i,
+ * sigmoid f, tanh g, sigmoid o and tanh c, which the backward reads. */
+tf_status tf_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
+                       tf_tensor **hc, tf_tensor **act);
+/* From dhc (N, 2H), the gradient of hc: *dgates (N, 4H) and, when c_prev
+ * is given, *dc_prev (N, H) (else *dc_prev = NULL). */
+tf_status tf_lstm_cell_backward(const tf_tensor *dhc, const tf_tensor *act,
+                                const tf_tensor *c_prev, tf_tensor **dgates,
+                                tf_tensor **dc_prev);
+
 #ifdef __cplusplus
 }
 #endif

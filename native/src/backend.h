@@ -122,6 +122,16 @@ typedef tf_status (*tf_index_put_kernel)(tf_tensor *t, int k,
 /* *out = the (count, ndim) int64 coordinates of t's nonzero elements, made
  * on t's device (its size depends on the data). */
 typedef tf_status (*tf_nonzero_kernel)(const tf_tensor *t, tf_tensor **out);
+/* recurrent layers (rnn): contiguous operands, layouts in cpu/rnn.c; c_prev
+ * and dc_prev may be NULL (a zero state). */
+typedef tf_status (*tf_lstm_cell_kernel)(const tf_tensor *gates,
+                                         const tf_tensor *c_prev, tf_tensor *hc,
+                                         tf_tensor *act);
+typedef tf_status (*tf_lstm_cell_backward_kernel)(const tf_tensor *dhc,
+                                                  const tf_tensor *act,
+                                                  const tf_tensor *c_prev,
+                                                  tf_tensor *dgates,
+                                                  tf_tensor *dc_prev);
 
 /* ---- normalization (norm) ---------------------------------------------------
  * x (contiguous) viewed as (N, C, S), C = groups * (C / groups). A "unit" is
@@ -232,6 +242,9 @@ typedef struct {
   tf_index_get_kernel index_get;
   tf_index_put_kernel index_put;
   tf_nonzero_kernel nonzero;
+  /* recurrent layers (rnn): the LSTM cell's pointwise part (cpu/rnn.c) */
+  tf_lstm_cell_kernel lstm_cell;
+  tf_lstm_cell_backward_kernel lstm_cell_backward;
   /* normalization (norm) */
   tf_norm_kernel norm;
   tf_norm_backward_kernel norm_backward;

@@ -2,6 +2,7 @@
 torch.nn.functional. The ops live by concern in tinyfin/nn/ops/; this module
 only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
+from .ops.attention import scaled_dot_product_attention
 from .ops.linear import linear
 # activations, dropout, embedding: each ops module's __all__
 from .ops.activation import *  # noqa: F401,F403,E402
@@ -18,6 +19,7 @@ from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 
 __all__ = [
     "linear",
+    "scaled_dot_product_attention",
     "batch_norm", "layer_norm", "group_norm",
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
 ]

@@ -56,6 +56,13 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
                       const tf_tensor *b, const tf_tensor *bias,
                       tf_tensor *out);
 
+/* recurrent layers (rnn) */
+tf_status tf_cpu_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
+                           tf_tensor *hc, tf_tensor *act);
+tf_status tf_cpu_lstm_cell_backward(const tf_tensor *dhc, const tf_tensor *act,
+                                    const tf_tensor *c_prev, tf_tensor *dgates,
+                                    tf_tensor *dc_prev);
+
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
 #include "tinyfin_ops.def"
@@ -102,6 +109,9 @@ const tf_kernels tf_cpu_kernels = {
     .index_get = tf_cpu_index_get,
     .index_put = tf_cpu_index_put,
     .nonzero = tf_cpu_nonzero,
+    /* recurrent layers (rnn) */
+    .lstm_cell = tf_cpu_lstm_cell,
+    .lstm_cell_backward = tf_cpu_lstm_cell_backward,
     /* normalization (norm) */
     .norm = tf_cpu_norm,
     .norm_backward = tf_cpu_norm_backward,

@@ -9,6 +9,9 @@ from .activation import *  # noqa: F401,F403,E402
 from .activation import __all__ as _activation_all  # noqa: E402
 from .dropout import Dropout, Dropout2d  # noqa: E402
 from .sparse import Embedding  # noqa: E402
+# recurrent and attention layers
+from .attention import MultiheadAttention  # noqa: E402
+from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: E402,F401
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .normalization import GroupNorm, LayerNorm
 # pooling
@@ -20,6 +23,8 @@ __all__ = [
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "Identity", "Linear",
     "Flatten", "Unflatten",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "MultiheadAttention",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
