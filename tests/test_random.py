@@ -96,3 +96,52 @@ def test_like_forms_and_errors():
         tf.randn(3, dtype=tf.int64)
     with pytest.raises(ValueError, match=r"randint: high \(3\) must be greater than low \(5\)"):
         tf.randint(5, 3, (2,))
+
+
+# ---- tinyfin.Generator ------------------------------------------------------------
+def test_generator_draws_the_default_generators_numbers_without_moving_it():
+    tf.manual_seed(11)
+    expected = tf.rand(1000, dtype=tf.float64).numpy().copy()
+    tf.manual_seed(11)
+    before = tf.get_rng_state()
+    g = tf.Generator().manual_seed(11)
+    got = tf.rand(1000, dtype=tf.float64, generator=g).numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert tf.get_rng_state() == before          # the default did not move
+    assert g.get_state() == (11, before[1] + 500)  # 2 float64 per Philox block
+
+
+def test_generator_state_resumes_the_stream_and_survives_pickle():
+    import pickle
+    g = tf.Generator().manual_seed(3)
+    tf.randn(7, generator=g)
+    state = g.get_state()
+    first = tf.randint(0, 100, (50,), generator=g).numpy().copy()
+    g.set_state(state)
+    np.testing.assert_array_equal(tf.randint(0, 100, (50,), generator=g).numpy(), first)
+    g.set_state(state)
+    h = pickle.loads(pickle.dumps(g))
+    np.testing.assert_array_equal(tf.randint(0, 100, (50,), generator=h).numpy(), first)
+    assert h.initial_seed() == 3
+
+
+def test_generator_is_independent_of_thread_count():
+    n = 200_000  # several parallel chunks
+    before = tf.get_num_threads()
+    try:
+        draws = []
+        for threads in (1, 2):
+            tf.set_num_threads(threads)
+            draws.append(tf.randn(n, generator=tf.Generator().manual_seed(8)).numpy().copy())
+    finally:
+        tf.set_num_threads(before)
+    np.testing.assert_array_equal(draws[0], draws[1])
+
+
+def test_generator_argument_errors():
+    with pytest.raises(TypeError, match="rand: generator must be a tinyfin.Generator"):
+        tf.rand(3, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="set_state: expected the"):
+        tf.Generator().set_state([1, 2])
+    assert tf.manual_seed(5) is tf.default_generator and tf.initial_seed() == 5
+    assert tf.Generator().manual_seed(-1).initial_seed() == 2 ** 64 - 1

@@ -333,5 +333,21 @@ def test_every_kernel_a_backend_runs_itself_is_checked_by_some_entry():
     if BLAS:
         family = {e.id: e for e in opdb.all_ops() if e.kind == "linalg"}
         assert {i for i, e in family.items() if backends.own_kernels(e, "float32", "blas")} == \
-            {"matmul", "mm", "bmm", "mv", "dot"}
+            {"matmul", "mm", "bmm", "mv", "dot", "nn.functional.linear"}
         assert backends.own_kernels(family["matmul"], "int64", "blas") == ()
+
+
+def test_every_layer_has_a_module_entry():
+    from verify import moduledb
+    assert moduledb.coverage() == [], \
+        f"nn modules without a ModuleInfo entry in verify/modules_*.py: {moduledb.coverage()}"
+
+
+def test_module_checks_run_and_pass_on_linear():
+    # the module checks end to end on one entry (make verify runs them all)
+    from verify.checks.modules import check_module
+    from verify.moduledb import select
+    rows = check_module(select(["nn.Linear"])[0], "cpu")
+    assert {r.check for r in rows} == {"module-forward", "module-gradcheck", "module-train-eval",
+                                       "module-state-dict", "module-dtype", "module-init"}
+    assert all(r.status == "pass" and r.n > 0 for r in rows), [(r.check, r.failures) for r in rows]

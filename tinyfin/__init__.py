@@ -9,6 +9,7 @@ from .dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
 from .dtypes import double, dtype, float, float32, float64, int64, long  # noqa: A001
 from ._device import device
 from .tensor import Tensor
+from ._generator import Generator, default_generator, get_rng_state, set_rng_state
 
 # The op modules register their functions on import; elementwise_grad gives
 # elementwise its gradient formulas. autograd.functional is built on the op
@@ -48,7 +49,8 @@ def is_tensor(obj) -> "bool":
 
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "backends", "nn", "device", "dtype", "float32", "float64", "int64", "bool",
+__all__ = ["Tensor", "Generator", "default_generator", "get_rng_state", "set_rng_state",
+           "backends", "nn", "device", "dtype", "float32", "float64", "int64", "bool",
            "set_num_threads", "set_printoptions", "get_num_threads", "is_tensor", "autograd",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled",

@@ -9,9 +9,9 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from . import _C, _data
+from . import _C, _data, _generator
 from . import dtypes as _dtypes
-from ._args import INT64_MIN, as_int, as_real, scalar_args, size_args
+from ._args import as_int, as_real, scalar_args, size_args
 from ._device import CPU, check_device
 from .tensor import Tensor, _call, register, renamed_errors, require_tensor
 
@@ -256,18 +256,8 @@ def eye(n: int, m: Optional[int] = None, *, dtype: DTypeLike = None,
 
 
 # ---- random numbers -----------------------------------------------------------
-@register("manual_seed", method=False)
-def manual_seed(seed: int) -> None:
-    """Seed the generator: the same seed gives the same numbers everywhere.
-    Seeds are 64-bit: [-2^63, 2^64); a negative seed is taken modulo 2^64,
-    as PyTorch does."""
-    seed = as_int("manual_seed", "seed", seed, INT64_MIN, 2 ** 64 - 1)
-    _C.tf_manual_seed(seed % 2 ** 64)
-
-
-@register("initial_seed", method=False)
-def initial_seed() -> int:
-    return _C.tf_initial_seed()
+register("manual_seed", method=False)(_generator.manual_seed)
+register("initial_seed", method=False)(_generator.initial_seed)
 
 
 def _float_dtype(op: str, dtype: DTypeLike) -> _dtypes.dtype:
@@ -285,7 +275,7 @@ def rand(*size, dtype: DTypeLike = None, requires_grad: bool = False,
     shape = size_args("rand", size)
     dt = _float_dtype("rand", dtype)
     t = _call(_C.tf_rand, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0,
-              dev.code)
+              dev.code, _generator.handle_of("rand", generator))
     return _finish(t, requires_grad)
 
 
@@ -297,8 +287,24 @@ def randn(*size, dtype: DTypeLike = None, requires_grad: bool = False,
     shape = size_args("randn", size)
     dt = _float_dtype("randn", dtype)
     t = _call(_C.tf_randn, len(shape), _C.shape_array(shape), dt.code, 0.0, 1.0,
-              dev.code)
+              dev.code, _generator.handle_of("randn", generator))
     return _finish(t, requires_grad)
+
+
+def uniform_like(like: Tensor, low: float, high: float, generator=None) -> Tensor:
+    """Uniform [low, high) numbers of like's shape, dtype and device (what
+    nn.init.uniform_ writes)."""
+    shape = like.shape
+    return _call(_C.tf_rand, len(shape), _C.shape_array(shape), like.dtype.code,
+                 low, high, like.device.code, _generator.handle_of("uniform_", generator))
+
+
+def normal_like(like: Tensor, mean: float, std: float, generator=None) -> Tensor:
+    """Normal(mean, std) numbers of like's shape, dtype and device (what
+    nn.init.normal_ writes)."""
+    shape = like.shape
+    return _call(_C.tf_randn, len(shape), _C.shape_array(shape), like.dtype.code,
+                 mean, std, like.device.code, _generator.handle_of("normal_", generator))
 
 
 @register("randint", method=False)
@@ -317,7 +323,7 @@ def randint(low: int, high: Optional[int] = None, size=None, *,
     shape = size_args("randint", (size,))
     dt = _dtype_or("randint", dtype, _dtypes.int64)
     return _call(_C.tf_randint, len(shape), _C.shape_array(shape), dt.code,
-                 low, high, dev.code)
+                 low, high, dev.code, _generator.handle_of("randint", generator))
 
 
 @register("rand_like", method=False)

@@ -222,6 +222,24 @@ class Tensor:
         changes) without autograd history."""
         return _alias(self)
 
+    def _get_data(self) -> "Tensor":
+        return _alias(self)
+
+    def _set_data(self, value: "Tensor") -> None:
+        # As PyTorch's `p.data = t`: this very object now holds t's data
+        # (shape and dtype included), keeping its identity, requires_grad
+        # and .grad; Module.to() converts parameters this way, so an
+        # optimizer made before it still holds them.
+        require_tensor("data", value, "value")
+        _retain(value._h)
+        self._h = Handle(value._h.value)
+        self.__dict__.pop("_shape", None)
+        self.__dict__.pop("_dtype", None)
+
+    data = property(_get_data, _set_data, doc="This tensor without autograd "
+                    "history (a view of the same storage); assigning replaces "
+                    "what the tensor holds, as in PyTorch.")
+
 
 _new_tensor = object.__new__
 

@@ -40,7 +40,21 @@ def _weight(op) -> int:
 # Every check's name, as its Result rows carry it (--checks selects some).
 CHECKS = ("forward", "errors", "int-args", "paths", "subgradient", "gradcheck", "accuracy", "grad-accuracy",
           "numpy-vectors", "higham", "parity", "property", "stability", "determinism",
-          "exhaustive", "fallback", "dispatch")
+          "exhaustive", "fallback", "dispatch",
+          # the module database's (verify/checks/modules.py)
+          "module-forward", "module-gradcheck", "module-train-eval", "module-state-dict",
+          "module-dtype", "module-init")
+MODULE_WEIGHT = 2
+
+
+def split_names(names):
+    """(op names, module ids) of --ops: "nn.Linear" names a module entry;
+    None for a part means all of it, [] none of it."""
+    from . import moduledb
+    if not names:
+        return None, None
+    modules = {e.id for e in moduledb.all_modules()} | {e.name for e in moduledb.all_modules()}
+    return [n for n in names if n not in modules], [n for n in names if n in modules]
 
 
 def _op_checks(op, dts, be, depth, rng, pool, want_f64: bool, checks=None) -> list:
@@ -123,14 +137,18 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     report.json and index.html there. `suites=False` leaves out the pytest
     suites (d, e, f), for callers that run under pytest, which collects those
     files itself."""
-    from . import opdb
+    from . import moduledb, opdb
     from .checks.accuracy import make_pool
     from .checks.common import backends as all_backends
     from .checks.exhaustive import check_exhaustive
+    from .checks.modules import check_module
     from .checks.suites import run_suites
     from .progress import Progress
 
-    entries = opdb.select(ops)
+    op_names, module_names = split_names(ops)
+    entries = opdb.select(op_names) if op_names != [] else []
+    modules = moduledb.select(module_names) if module_names != [] else []
+    ops = op_names
     bes = backends or all_backends()
     unknown = set(bes) - set(all_backends())
     if unknown:
@@ -140,7 +158,9 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     exhaustive = [op for op in entries if depth == "exhaustive" and op.mp is not None
                   and "float32" in op.dtypes and (not dtypes or "float32" in dtypes)
                   and on("exhaustive")]
+    suites = suites and bool(entries)
     bar = Progress(sum(map(_weight, entries)) * len(bes) + SUITES_WEIGHT * suites
+                   + MODULE_WEIGHT * len(modules) * len(bes)
                    + EXHAUSTIVE_WEIGHT * len(exhaustive) * len(bes), progress)
     results = []
     mpmath = any(on(c) for c in ("accuracy", "grad-accuracy", "exhaustive"))
@@ -161,6 +181,11 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
                     apply_known(r, op)
                 results.extend(batch)
                 step += _weight(op)
+        for be in bes:
+            for info in modules:
+                bar.update(step, f"{info.id} ({be})")
+                results.extend(check_module(info, be, dtypes, checks))
+                step += MODULE_WEIGHT
         if suites:
             bar.update(step, "property, stability and determinism suites")
             # an entry named by its id ("gelu(tanh)") does not pull in the
@@ -191,13 +216,13 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     finally:
         if pool is not None:
             pool.shutdown()
-    bar.finish(f"{len(entries)} ops checked in {time.time() - t0:.1f}s")
+    bar.finish(f"{len(entries)} ops and {len(modules)} modules checked in {time.time() - t0:.1f}s")
     if out:
         from .report import finished_at, write_html, write_json
         os.makedirs(out, exist_ok=True)
         from .backends import describe
         meta = {"depth": depth, "backends": bes, "seconds": round(time.time() - t0, 1),
-                "ops": len(entries), "seed": seed, "finished": finished_at(),
+                "ops": len(entries), "modules": len(modules), "seed": seed, "finished": finished_at(),
                 "backend_promises": describe(bes)}
         write_json(results, os.path.join(out, "report.json"), meta)
         write_html(results, out, meta)
@@ -236,7 +261,8 @@ def main(argv=None) -> int:
 def _main(p, a) -> int:
     from . import opdb
     if a.list_ops:
-        print("\n".join(e.id for e in opdb.all_ops()))
+        from . import moduledb
+        print("\n".join([e.id for e in opdb.all_ops()] + [e.id for e in moduledb.all_modules()]))
         return 0
     split = lambda s: [v for v in s.split(",") if v] if s else None  # noqa: E731
     unknown_dtypes = set(split(a.dtypes) or ()) - set(opdb.ALL_DTYPES)
@@ -246,7 +272,9 @@ def _main(p, a) -> int:
     if unknown_checks:
         p.error(f"unknown check(s) {sorted(unknown_checks)}; have {list(CHECKS)}")
     try:
-        opdb.select(split(a.ops))
+        op_names, _ = split_names(split(a.ops))
+        if op_names != []:
+            opdb.select(op_names)
     except ValueError as e:
         p.error(str(e))
     from .report import backends_table, numpy_comparison, summary, table

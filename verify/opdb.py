@@ -224,7 +224,7 @@ NOT_OP_METHODS = {
     "grad_fn", "is_contiguous", "is_floating_point", "is_leaf", "item",
     "ndim", "numel", "numpy", "register_hook", "requires_grad",
     "requires_grad_", "retain_grad", "retains_grad", "shape", "size",
-    "storage_offset", "stride", "tolist", "detach", "detach_",
+    "storage_offset", "stride", "tolist", "detach", "detach_", "data",
 }
 
 

@@ -168,17 +168,30 @@ tf_status tf_eye(int64_t n, int64_t m, tf_dtype dtype, int device,
                  tf_tensor **out);
 
 /* ---- random numbers: counter-based Philox4x32-10 (random.c) -------------- */
+/* A generator is a seed and the next free Philox counter. Every draw
+ * reserves its counters under the generator's lock, so the numbers depend
+ * only on the seed and the order of the draws on that generator. A NULL
+ * generator is the default one (tf_manual_seed's). */
+typedef struct tf_generator tf_generator;
+tf_generator *tf_generator_new(uint64_t seed); /* NULL when out of memory */
+void tf_generator_free(tf_generator *gen);
+void tf_generator_manual_seed(tf_generator *gen, uint64_t seed); /* counter 0 */
+uint64_t tf_generator_initial_seed(tf_generator *gen);
+/* The whole state (seed, next counter), read or written at once. */
+void tf_generator_get_state(tf_generator *gen, uint64_t *seed, uint64_t *counter);
+void tf_generator_set_state(tf_generator *gen, uint64_t seed, uint64_t counter);
 void tf_manual_seed(uint64_t seed);
 uint64_t tf_initial_seed(void);
 /* Uniform [low, high) floats. */
 tf_status tf_rand(int ndim, const int64_t *shape, tf_dtype dtype, double low,
-                  double high, int device, tf_tensor **out);
+                  double high, int device, tf_generator *gen, tf_tensor **out);
 /* Normal(mean, std) floats. */
 tf_status tf_randn(int ndim, const int64_t *shape, tf_dtype dtype, double mean,
-                   double std, int device, tf_tensor **out);
+                   double std, int device, tf_generator *gen, tf_tensor **out);
 /* Integers uniform in [low, high). */
 tf_status tf_randint(int ndim, const int64_t *shape, tf_dtype dtype,
-                     int64_t low, int64_t high, int device, tf_tensor **out);
+                     int64_t low, int64_t high, int device, tf_generator *gen,
+                     tf_tensor **out);
 
 /* ---- elementwise (unary.c, binary.c; op lists in ops.def) ---------------- */
 typedef enum {

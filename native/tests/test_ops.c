@@ -67,7 +67,7 @@ static bool have_shape_ops(void) {
 }
 static bool have_rand(void) {
   tf_tensor *r = NULL;
-  tf_status st = tf_rand(1, SHAPE(2), TF_FLOAT32, 0, 1, TF_CPU, &r);
+  tf_status st = tf_rand(1, SHAPE(2), TF_FLOAT32, 0, 1, TF_CPU, NULL, &r);
   tf_tensor_release(r);
   return tf_test_implemented(st);
 }
@@ -395,22 +395,56 @@ static void test_index_get(void) {
 }
 
 /* ---- random numbers ------------------------------------------------------ */
+/* A generator of its own draws the default generator's numbers for the same
+ * seed, without moving the default's counter; its state resumes a stream. */
+static void test_generator(void) {
+  if (!have_rand()) return;
+  const int64_t n = 1000;
+  tf_generator *gen = tf_generator_new(99);
+  REQUIRE(gen);
+  tf_tensor *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+  tf_manual_seed(99);
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT64, 0, 1, TF_CPU, NULL, &a));
+  uint64_t seed, default_counter;
+  tf_generator_get_state(NULL, &seed, &default_counter);
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT64, 0, 1, TF_CPU, gen, &b));
+  REQUIRE(a && b);
+  CHECK(!memcmp(tf_tensor_data(a), tf_tensor_data(b), (size_t)n * 8));
+  uint64_t counter;
+  tf_generator_get_state(NULL, &seed, &counter);
+  CHECK(seed == 99 && counter == default_counter); /* the default did not move */
+  tf_generator_get_state(gen, &seed, &counter);
+  CHECK(seed == 99 && counter == default_counter); /* gen moved as far */
+  CHECK_OK(tf_randn(1, SHAPE(n), TF_FLOAT64, 0, 1, TF_CPU, gen, &c));
+  tf_generator_set_state(gen, seed, counter); /* back to before c */
+  CHECK_OK(tf_randn(1, SHAPE(n), TF_FLOAT64, 0, 1, TF_CPU, gen, &d));
+  REQUIRE(c && d);
+  CHECK(!memcmp(tf_tensor_data(c), tf_tensor_data(d), (size_t)n * 8));
+  CHECK_EQ_I(tf_generator_initial_seed(gen), 99);
+  tf_generator_free(gen);
+  tf_generator_free(NULL); /* the default generator is never freed */
+  tf_tensor_release(a);
+  tf_tensor_release(b);
+  tf_tensor_release(c);
+  tf_tensor_release(d);
+}
+
 static void test_rand(void) {
   if (!have_rand()) return;
   const int64_t n = 100000; /* large enough to run on two threads */
   tf_tensor *a = NULL, *b = NULL, *c = NULL;
   tf_manual_seed(1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &a));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, NULL, &a));
   REQUIRE(a);
   CHECK_EQ_I(tf_initial_seed(), 1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &b));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, NULL, &b));
   REQUIRE(b);
   CHECK(memcmp(tf_tensor_data(a), tf_tensor_data(b), (size_t)n * 4) != 0);
   /* the same seed gives the same bits, whatever the thread count */
   int before = tf_get_num_threads();
   tf_set_num_threads(before == 1 ? 2 : 1);
   tf_manual_seed(1234);
-  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, &c));
+  CHECK_OK(tf_rand(1, SHAPE(n), TF_FLOAT32, -2.0, 3.0, TF_CPU, NULL, &c));
   tf_set_num_threads(before);
   REQUIRE(c);
   CHECK(!memcmp(tf_tensor_data(a), tf_tensor_data(c), (size_t)n * 4));
@@ -428,7 +462,7 @@ static void test_rand(void) {
   tf_tensor_release(c);
 
   tf_tensor *g = NULL, *k = NULL;
-  CHECK_OK(tf_randn(2, SHAPE(100, 100), TF_FLOAT64, 1.0, 2.0, TF_CPU, &g));
+  CHECK_OK(tf_randn(2, SHAPE(100, 100), TF_FLOAT64, 1.0, 2.0, TF_CPU, NULL, &g));
   REQUIRE(g);
   double s = 0, s2 = 0;
   for (int64_t i = 0; i < 10000; i++) {
@@ -439,7 +473,7 @@ static void test_rand(void) {
   double mean = s / 10000, var = s2 / 10000 - mean * mean;
   CHECK_NEAR(mean, 1.0, 0.1);
   CHECK_NEAR(var, 4.0, 0.4);
-  CHECK_OK(tf_randint(1, SHAPE(1000), TF_INT64, -3, 4, TF_CPU, &k));
+  CHECK_OK(tf_randint(1, SHAPE(1000), TF_INT64, -3, 4, TF_CPU, NULL, &k));
   REQUIRE(k);
   bool seen[7] = {false}, ok = true;
   for (int64_t i = 0; i < 1000; i++) {
@@ -453,9 +487,9 @@ static void test_rand(void) {
   tf_tensor_release(k);
 
   tf_tensor *out = TF_UNTOUCHED;
-  tf_status st = tf_rand(1, SHAPE(3), TF_INT64, 0, 1, TF_CPU, &out);
+  tf_status st = tf_rand(1, SHAPE(3), TF_INT64, 0, 1, TF_CPU, NULL, &out);
   CHECK(st == TF_ERR_DTYPE && strstr(tf_last_error(), "rand"));
-  st = tf_randint(1, SHAPE(3), TF_INT64, 5, 5, TF_CPU, &out);
+  st = tf_randint(1, SHAPE(3), TF_INT64, 5, 5, TF_CPU, NULL, &out);
   CHECK(st == TF_ERR_VALUE && strstr(tf_last_error(), "randint"));
   CHECK(out == TF_UNTOUCHED);
 }
@@ -566,6 +600,7 @@ void suite_ops(void) {
   RUN(test_cat);
   RUN(test_index_get);
   RUN(test_rand);
+  RUN(test_generator);
   RUN(test_softmax);
   RUN(test_index_put_and_nonzero);
   RUN(test_flip_pad_tril);

@@ -1,2 +1,12 @@
 """The Module classes, one file per concern as in torch/nn/modules/."""
-__all__: list = []
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .flatten import Flatten, Unflatten
+from .linear import Identity, Linear
+from .module import Module
+
+__all__ = [
+    "Module",
+    "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "Identity", "Linear",
+    "Flatten", "Unflatten",
+]
