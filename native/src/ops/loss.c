@@ -60,15 +60,15 @@ static tf_status ce_plan_of(const char *op, const tf_tensor *x,
   }
   p->prob = tf_is_float(target->dtype);
   if (p->prob) {
+    TF_CHECK(tf_tensor_same_shape(x, target), TF_ERR_SHAPE,
+             "%s: class-probability target of shape %s must have the "
+             "input's shape %s (class-index targets must be int64)", op,
+             tf_shape_str(target->ndim, target->shape, a),
+             tf_shape_str(x->ndim, x->shape, b));
     TF_CHECK(target->dtype == x->dtype, TF_ERR_DTYPE,
              "%s: class-probability targets must have the input's dtype "
              "(%s), got %s", op, tf_dtype_name(x->dtype),
              tf_dtype_name(target->dtype));
-    TF_CHECK(tf_tensor_same_shape(x, target), TF_ERR_SHAPE,
-             "%s: class-probability target of shape %s must have the "
-             "input's shape %s", op,
-             tf_shape_str(target->ndim, target->shape, a),
-             tf_shape_str(x->ndim, x->shape, b));
     p->t_cs = target->strides[cdim];
     for (int d = 0, k = 0; d < x->ndim; d++)
       if (d != cdim) p->t_rs[k++] = target->strides[d];
