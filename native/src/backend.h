@@ -164,6 +164,7 @@ typedef struct {
   int64_t x_s[TF_MAX_DIMS], t_s[TF_MAX_DIMS], w_s[TF_MAX_DIMS],
       pw_s[TF_MAX_DIMS], g_s[TF_MAX_DIMS];
   int reduction;
+  bool dense; /* x and target both C-contiguous */
 } tf_bce_plan;
 typedef tf_status (*tf_bce_with_logits_kernel)(const tf_bce_plan *p,
                                                const tf_tensor *x,

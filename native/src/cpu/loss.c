@@ -15,6 +15,10 @@
  *    -pw y x + L log1p(exp(x)) for x < 0, L = (1 - y) + pw y: the two forms
  *    of (1 - y) x + L softplus(-x) in which exp never overflows; the
  *    gradient (1 - y) sigmoid(x) - pw y sigmoid(-x) from the same exp.
+ * float32 rows of unit class stride and contiguous BCE operands take loops
+ * the compiler vectorizes, with e^x from tf_exp_poly (fast_math.h, relative
+ * error < 3e-10) and log1p by a series (< 2e-14): still far below float32's
+ * half ULP, so the float32 results keep their rounding-once accuracy.
  * Parallel over rows / fixed blocks of elements; a sum (reduction mean or
  * sum) adds per-block partial sums in block order with Neumaier's
  * compensation, so the bits never depend on the thread count. */
@@ -22,8 +26,9 @@
 #include <stdlib.h>
 
 #include "../backend.h"
+#include "fast_math.h" /* tf_exp_poly, TF_SIMD_CLONES */
 
-enum { LOSS_BLOCK = 2048 }; /* rows / elements per block of a reduction */
+enum { LOSS_BLOCK = 2048 }; /* elements per block (BCE); CE: ce_block_rows */
 
 /* Neumaier's compensated sum; an infinite or NaN total is kept as it is
  * (its compensation would be NaN). */
@@ -99,8 +104,60 @@ typedef struct {
   int64_t j;
 } row_lse;
 
+/* float32 rows of unit class stride: the same quantities, with the max
+ * and the sum over LANES independent lanes the compiler vectorizes (a fixed
+ * order, so the bits do not depend on anything but the row) and e^x from
+ * tf_exp_poly (relative error < 3e-10, far below float32's half ULP).
+ * Rows whose max is not finite are left to the exact path (r.m NaN or inf). */
+enum { LANES = 8 };
+TF_SIMD_CLONES static row_lse lse_f32(const float *x, int64_t n, int64_t y) {
+  float mx[LANES];
+  int bad[LANES];
+  for (int k = 0; k < LANES; k++) mx[k] = -INFINITY, bad[k] = 0;
+  int64_t c = 0;
+  for (; c + LANES <= n; c += LANES)
+    for (int k = 0; k < LANES; k++) {
+      float v = x[c + k];
+      bad[k] |= v != v;
+      mx[k] = v > mx[k] ? v : mx[k];
+    }
+  float m = -INFINITY;
+  int nan = 0;
+  for (; c < n; c++) {
+    nan |= x[c] != x[c];
+    m = x[c] > m ? x[c] : m;
+  }
+  for (int k = 0; k < LANES; k++) {
+    nan |= bad[k];
+    m = mx[k] > m ? mx[k] : m;
+  }
+  row_lse r = {nan ? NAN : (double)m, 0.0, 0};
+  if (nan || !isfinite(m)) return r;
+  if (y >= 0 && x[y] == m)
+    r.j = y;
+  else
+    while (x[r.j] != m) r.j++;
+  double md = m, acc[LANES] = {0};
+  int64_t j = r.j;
+  for (c = 0; c + LANES <= n; c += LANES)
+    for (int k = 0; k < LANES; k++) {
+      double e = tf_exp_poly((double)x[c + k] - md);
+      acc[k] += c + k == j ? 0.0 : e;
+    }
+  double s = 0.0;
+  for (int k = 0; k < LANES; k++) s += acc[k];
+  for (; c < n; c++)
+    if (c != j) s += tf_exp_poly((double)x[c] - md);
+  r.rest = s;
+  return r;
+}
+
 static inline row_lse lse_of(const char *x, int64_t cs, int64_t classes,
                              tf_dtype dt, int64_t y) {
+  if (dt == TF_FLOAT32 && cs == 1) {
+    row_lse f = lse_f32((const float *)x, classes, y);
+    if (isfinite(f.m)) return f;
+  }
   row_lse r = {-INFINITY, 0.0, 0};
   bool nan = false;
   for (int64_t c = 0; c < classes; c++) {
@@ -170,6 +227,14 @@ static double weight_sum(const tf_ce_plan *p, const char *w, tf_dtype dt) {
   return s;
 }
 
+/* Rows per block of the reduction: about LOSS_BLOCK * 8 logits, so that
+ * wide rows still split into blocks; it depends on the shape only, never on
+ * the threads. */
+static int64_t ce_block_rows(const tf_ce_plan *p) {
+  int64_t per = (int64_t)LOSS_BLOCK * 8 / (p->classes > 0 ? p->classes : 1);
+  return per < 1 ? 1 : per > LOSS_BLOCK ? LOSS_BLOCK : per;
+}
+
 tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
                                const tf_tensor *target, const tf_tensor *weight,
                                tf_tensor *out) {
@@ -190,7 +255,8 @@ tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
     free(yv);
     return TF_OK;
   }
-  int64_t nblocks = (p->rows + LOSS_BLOCK - 1) / LOSS_BLOCK;
+  const int64_t rb = ce_block_rows(p);
+  int64_t nblocks = (p->rows + rb - 1) / rb;
   nsum *part = calloc((size_t)(nblocks ? nblocks : 1) * 2, sizeof(nsum));
   if (!part) {
     free(yv);
@@ -199,8 +265,8 @@ tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
   TF_PARALLEL_FOR(worth && nblocks > 1)
   for (int64_t b = 0; b < nblocks; b++) {
     nsum ls = {0, 0}, ds = {0, 0};
-    int64_t end = (b + 1) * LOSS_BLOCK < p->rows ? (b + 1) * LOSS_BLOCK : p->rows;
-    for (int64_t r = b * LOSS_BLOCK; r < end; r++) {
+    int64_t end = (b + 1) * rb < p->rows ? (b + 1) * rb : p->rows;
+    for (int64_t r = b * rb; r < end; r++) {
       double den;
       nsum_add(&ls, ce_row(p, xb, tb, yv, wb, dt, r, &den));
       nsum_add(&ds, den);
@@ -226,14 +292,41 @@ static double ce_denominator(const tf_ce_plan *p, const int64_t *yv,
                              const char *w, tf_dtype dt) {
   if (p->prob) return (double)p->rows;
   nsum total = {0, 0};
-  for (int64_t b = 0; b * LOSS_BLOCK < p->rows; b++) {
+  const int64_t rb = ce_block_rows(p);
+  for (int64_t b = 0; b * rb < p->rows; b++) {
     nsum ds = {0, 0};
-    int64_t end = (b + 1) * LOSS_BLOCK < p->rows ? (b + 1) * LOSS_BLOCK : p->rows;
-    for (int64_t r = b * LOSS_BLOCK; r < end; r++)
+    int64_t end = (b + 1) * rb < p->rows ? (b + 1) * rb : p->rows;
+    for (int64_t r = b * rb; r < end; r++)
       if (yv[r] != p->ignore_index) nsum_add(&ds, weight_at(w, p->w_s, yv[r], dt));
     nsum_add(&total, nsum_value(ds));
   }
   return nsum_value(total);
+}
+
+/* d_c = g ((1 - eps) w_y (p_c - [c == y]) + eps / C (W p_c - w_c)) of one
+ * float32 row of unit strides: every class in a loop the compiler
+ * vectorizes (tf_exp_poly), then the target class again with p_y - 1 in
+ * its accurate form. */
+TF_SIMD_CLONES static void ce_grad_row_f32(const tf_ce_plan *p, const float *x,
+                                           float *d, const float *w, row_lse l,
+                                           int64_t y, double wy, double wsum,
+                                           double g) {
+  const double eps = p->smoothing, C = (double)p->classes;
+  const double a = (1.0 - eps) * wy, b = eps / C, inv = 1.0 / (1.0 + l.rest);
+  const double m = l.m;
+  const int64_t n = p->classes, ws = p->w_s;
+  if (eps > 0)
+    for (int64_t c = 0; c < n; c++) {
+      double pc = tf_exp_poly((double)x[c] - m) * inv;
+      double wc = w ? (double)w[c * ws] : 1.0;
+      d[c] = (float)(g * (a * pc + b * (wsum * pc - wc)));
+    }
+  else
+    for (int64_t c = 0; c < n; c++)
+      d[c] = (float)(g * (a * (tf_exp_poly((double)x[c] - m) * inv)));
+  double py = y == l.j ? inv : tf_exp_poly((double)x[y] - m) * inv;
+  double hit = y == l.j ? -(l.rest * inv) : py - 1.0;
+  d[y] = (float)(g * (a * hit + b * (wsum * py - wy)));
 }
 
 tf_status tf_cpu_cross_entropy_backward(const tf_ce_plan *p,
@@ -293,6 +386,11 @@ tf_status tf_cpu_cross_entropy_backward(const tf_ce_plan *p,
     double wy = weight_at(wb, p->w_s, y, dt);
     row_lse l = lse_of(xr, p->x_cs, p->classes, dt, y);
     double total = 1.0 + l.rest;
+    if (dt == TF_FLOAT32 && p->x_cs == 1 && p->d_cs == 1 && isfinite(l.m)) {
+      ce_grad_row_f32(p, (const float *)xr, (float *)dr, (const float *)wb, l, y, wy,
+                      wsum, g);
+      continue;
+    }
     for (int64_t c = 0; c < p->classes; c++) {
       double pc = c == l.j ? 1.0 / total : exp(load(xr, c * p->x_cs, dt) - l.m) / total;
       /* p_c - [c == y], with p_y - 1 = -s' / (1 + s') when y is the max */
@@ -312,37 +410,52 @@ tf_status tf_cpu_cross_entropy_backward(const tf_ce_plan *p,
  * of each of the five operands (x, target, weight, pos_weight, grad). */
 enum { W_X, W_T, W_W, W_PW, W_G, W_N };
 typedef struct {
+  const int64_t *st[W_N];
   int64_t idx[TF_MAX_DIMS];
   int64_t off[W_N];
 } bce_walk;
 
 static void walk_at(const tf_bce_plan *p, bce_walk *w, int64_t start) {
-  const int64_t *st[W_N] = {p->x_s, p->t_s, p->w_s, p->pw_s, p->g_s};
+  w->st[W_X] = p->x_s, w->st[W_T] = p->t_s, w->st[W_W] = p->w_s;
+  w->st[W_PW] = p->pw_s, w->st[W_G] = p->g_s;
   for (int k = 0; k < W_N; k++) w->off[k] = 0;
   for (int d = p->ndim - 1; d >= 0; d--) {
     int64_t q = start / p->shape[d];
     w->idx[d] = start - q * p->shape[d];
-    for (int k = 0; k < W_N; k++) w->off[k] += w->idx[d] * st[k][d];
+    for (int k = 0; k < W_N; k++) w->off[k] += w->idx[d] * w->st[k][d];
     start = q;
   }
 }
 
 static inline void walk_next(const tf_bce_plan *p, bce_walk *w) {
-  const int64_t *st[W_N] = {p->x_s, p->t_s, p->w_s, p->pw_s, p->g_s};
   for (int d = p->ndim - 1; d >= 0; d--) {
-    for (int k = 0; k < W_N; k++) w->off[k] += st[k][d];
+    for (int k = 0; k < W_N; k++) w->off[k] += w->st[k][d];
     if (++w->idx[d] < p->shape[d]) return;
-    for (int k = 0; k < W_N; k++) w->off[k] -= p->shape[d] * st[k][d];
+    for (int k = 0; k < W_N; k++) w->off[k] -= p->shape[d] * w->st[k][d];
     w->idx[d] = 0;
   }
 }
 
+/* log(1 + e) for e in [0, 1] as 2 artanh(z), z = e / (2 + e) <= 1/3, by
+ * its series to z^27: relative error below 2e-14, for the float32 path. */
+static inline double log1p_unit(double e) {
+  double z = e / (2.0 + e), z2 = z * z, q = 1.0 / 27;
+  q = q * z2 + 1.0 / 25, q = q * z2 + 1.0 / 23, q = q * z2 + 1.0 / 21;
+  q = q * z2 + 1.0 / 19, q = q * z2 + 1.0 / 17, q = q * z2 + 1.0 / 15;
+  q = q * z2 + 1.0 / 13, q = q * z2 + 1.0 / 11, q = q * z2 + 1.0 / 9;
+  q = q * z2 + 1.0 / 7, q = q * z2 + 1.0 / 5, q = q * z2 + 1.0 / 3;
+  q = q * z2 + 1.0;
+  return 2.0 * z * q;
+}
+
+/* The loss of one element, exactly (float64). */
 static inline double bce_elem(double x, double y, double pw, bool has_pw) {
   double L = has_pw ? (1.0 - y) + pw * y : 1.0;
   if (x >= 0) return (1.0 - y) * x + L * log1p(exp(-x));
   return -(has_pw ? pw * y : y) * x + L * log1p(exp(x));
 }
 
+/* Its derivative (1 - y) sigmoid(x) - pw y sigmoid(-x) over (1 + e). */
 static inline double bce_delem(double x, double y, double pw) {
   if (x >= 0) {
     double e = exp(-x);
@@ -350,6 +463,83 @@ static inline double bce_delem(double x, double y, double pw) {
   }
   double e = exp(x);
   return ((1.0 - y) * e - pw * y) / (1.0 + e);
+}
+
+/* The same two for a chunk of float32 inputs (widened to double), branch
+ * free so the compiler vectorizes them: e = e^-|x| by tf_exp_poly, whose
+ * clamp at -708 leaves ~1e-308 where e underflows, below float32's range.
+ * The loss without pos_weight keeps L = 1 exactly. */
+enum { CHUNK = 256 };
+TF_SIMD_CLONES static void bce_loss_f32(int64_t n, const double *x, const double *y,
+                                        double *out) {
+  for (int64_t i = 0; i < n; i++) {
+    double xi = x[i], yi = y[i];
+    double lin = xi >= 0 ? (1.0 - yi) * xi : -yi * xi;
+    out[i] = lin + log1p_unit(tf_exp_poly(-fabs(xi)));
+  }
+}
+TF_SIMD_CLONES static void bce_loss_pw_f32(int64_t n, const double *x, const double *y,
+                                           const double *pw, double *out) {
+  for (int64_t i = 0; i < n; i++) {
+    double xi = x[i], yi = y[i], P = pw[i];
+    double lin = xi >= 0 ? (1.0 - yi) * xi : -(P * yi) * xi;
+    out[i] = lin + ((1.0 - yi) + P * yi) * log1p_unit(tf_exp_poly(-fabs(xi)));
+  }
+}
+TF_SIMD_CLONES static void bce_grad_f32(int64_t n, const double *x, const double *y,
+                                        const double *pw, double *out) {
+  for (int64_t i = 0; i < n; i++) {
+    double xi = x[i], yi = y[i], P = pw[i];
+    double e = tf_exp_poly(-fabs(xi));
+    double num = xi >= 0 ? (1.0 - yi) - P * yi * e : (1.0 - yi) * e - P * yi;
+    out[i] = num / (1.0 + e);
+  }
+}
+
+/* Elements [begin, end) of the loss (grad false) or of its x-derivative,
+ * times the weight, into v; g: the upstream gradient's pointer (reduction
+ * none) or NULL, then scale multiplies. */
+static void bce_block(const tf_bce_plan *p, tf_dtype dt, const char *xb, const char *tb,
+                      const char *wb, const char *pb, const char *gb, double scale,
+                      bool grad, int64_t begin, int64_t end, double *v) {
+  bce_walk w;
+  walk_at(p, &w, begin);
+  double xs[CHUNK], ys[CHUNK], ps[CHUNK], r[CHUNK];
+  /* float32 x and target in C order, nothing else to read: no walk */
+  bool dense = dt == TF_FLOAT32 && p->dense && !wb && !pb && !gb;
+  for (int64_t c0 = begin; c0 < end; c0 += CHUNK) {
+    int64_t n = end - c0 < CHUNK ? end - c0 : CHUNK;
+    if (dense) {
+      const float *xf = (const float *)xb + c0, *tf = (const float *)tb + c0;
+      for (int64_t i = 0; i < n; i++) xs[i] = xf[i], ys[i] = tf[i], ps[i] = 1.0;
+      if (grad)
+        bce_grad_f32(n, xs, ys, ps, r);
+      else
+        bce_loss_f32(n, xs, ys, r);
+      for (int64_t i = 0; i < n; i++) v[c0 - begin + i] = r[i] * scale;
+      continue;
+    }
+    bce_walk w0 = w;
+    for (int64_t i = 0; i < n; i++, walk_next(p, &w)) {
+      xs[i] = load(xb, w.off[W_X], dt);
+      ys[i] = load(tb, w.off[W_T], dt);
+      ps[i] = pb ? load(pb, w.off[W_PW], dt) : 1.0;
+    }
+    if (dt == TF_FLOAT32 && grad)
+      bce_grad_f32(n, xs, ys, ps, r);
+    else if (dt == TF_FLOAT32)
+      (pb ? bce_loss_pw_f32(n, xs, ys, ps, r) : bce_loss_f32(n, xs, ys, r));
+    else
+      for (int64_t i = 0; i < n; i++)
+        r[i] = grad ? bce_delem(xs[i], ys[i], ps[i]) : bce_elem(xs[i], ys[i], ps[i], pb != NULL);
+    w = w0;
+    for (int64_t i = 0; i < n; i++, walk_next(p, &w)) {
+      double f = r[i];
+      if (wb) f *= load(wb, w.off[W_W], dt);
+      if (gb) f *= load(gb, w.off[W_G], dt);
+      v[c0 - begin + i] = f * scale;
+    }
+  }
 }
 
 tf_status tf_cpu_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
@@ -374,19 +564,26 @@ tf_status tf_cpu_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
   for (int64_t b = 0; b < nblocks; b++) {
     int64_t begin = b * LOSS_BLOCK;
     int64_t end = begin + LOSS_BLOCK < p->numel ? begin + LOSS_BLOCK : p->numel;
-    bce_walk w;
-    walk_at(p, &w, begin);
-    nsum s = {0, 0};
-    for (int64_t i = begin; i < end; i++, walk_next(p, &w)) {
-      double v = bce_elem(load(xb, w.off[W_X], dt), load(tb, w.off[W_T], dt),
-                          pb ? load(pb, w.off[W_PW], dt) : 1.0, pb != NULL);
-      if (wb) v *= load(wb, w.off[W_W], dt);
-      if (reduce)
-        nsum_add(&s, v);
-      else
-        store(ob, i, dt, v);
+    double v[LOSS_BLOCK];
+    bce_block(p, dt, xb, tb, wb, pb, NULL, 1.0, false, begin, end, v);
+    if (reduce && dt == TF_FLOAT32) {
+      /* float32 losses: a double sum in LANES fixed lanes is far below
+       * float32's rounding; float64 keeps the compensated sum */
+      double acc[LANES] = {0};
+      int64_t n = end - begin, i = 0;
+      for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += v[i + k];
+      nsum s = {0, 0};
+      for (; i < n; i++) nsum_add(&s, v[i]);
+      for (int k = 0; k < LANES; k++) nsum_add(&s, acc[k]);
+      part[b] = s;
+    } else if (reduce) {
+      nsum s = {0, 0};
+      for (int64_t i = 0; i < end - begin; i++) nsum_add(&s, v[i]);
+      part[b] = s;
+    } else {
+      for (int64_t i = 0; i < end - begin; i++) store(ob, begin + i, dt, v[i]);
     }
-    if (reduce) part[b] = s;
   }
   if (reduce) {
     nsum s = {0, 0};
@@ -422,14 +619,9 @@ tf_status tf_cpu_bce_with_logits_backward(const tf_bce_plan *p,
   for (int64_t b = 0; b < nblocks; b++) {
     int64_t begin = b * LOSS_BLOCK;
     int64_t end = begin + LOSS_BLOCK < p->numel ? begin + LOSS_BLOCK : p->numel;
-    bce_walk w;
-    walk_at(p, &w, begin);
-    for (int64_t i = begin; i < end; i++, walk_next(p, &w)) {
-      double d = bce_delem(load(xb, w.off[W_X], dt), load(tb, w.off[W_T], dt),
-                           pb ? load(pb, w.off[W_PW], dt) : 1.0);
-      if (wb) d *= load(wb, w.off[W_W], dt);
-      store(db, i, dt, (none ? load(gb, w.off[W_G], dt) : gscale) * d);
-    }
+    double v[LOSS_BLOCK];
+    bce_block(p, dt, xb, tb, wb, pb, none ? gb : NULL, gscale, true, begin, end, v);
+    for (int64_t i = 0; i < end - begin; i++) store(db, begin + i, dt, v[i]);
   }
   return TF_OK;
 }

@@ -210,6 +210,7 @@ static tf_status bce_plan_of(const char *op, const tf_tensor *x,
   memcpy(p->x_s, x->strides, sizeof(int64_t) * (size_t)x->ndim);
   memcpy(p->t_s, target->strides, sizeof(int64_t) * (size_t)x->ndim);
   p->numel = tf_shape_numel(x->ndim, x->shape);
+  p->dense = tf_tensor_is_contiguous(x) && tf_tensor_is_contiguous(target);
   if (weight) TF_TRY(bce_broadcast(op, "weight", x, weight, p->w_s));
   if (pos_weight) TF_TRY(bce_broadcast(op, "pos_weight", x, pos_weight, p->pw_s));
   p->reduction = reduction;
