@@ -105,12 +105,25 @@ typedef struct {
 } row_lse;
 
 /* float32 rows of unit class stride: the same quantities, with the max
- * and the sum over LANES independent lanes the compiler vectorizes (a fixed
+ * and the sums over LANES independent lanes the compiler vectorizes (a fixed
  * order, so the bits do not depend on anything but the row) and e^x from
  * tf_exp_poly (relative error < 3e-10, far below float32's half ULP).
  * Rows whose max is not finite are left to the exact path (r.m NaN or inf). */
 enum { LANES = 8 };
-TF_SIMD_CLONES static row_lse lse_f32(const float *x, int64_t n, int64_t y) {
+/* sum of e^(x_c - m) over n floats, in LANES lanes then the tail */
+TF_SIMD_CLONES static double sum_exp_f32(const float *x, int64_t n, double m) {
+  double acc[LANES] = {0};
+  int64_t c = 0;
+  for (; c + LANES <= n; c += LANES)
+    for (int k = 0; k < LANES; k++) acc[k] += tf_exp_poly((double)x[c + k] - m);
+  double s = 0.0;
+  for (int k = 0; k < LANES; k++) s += acc[k];
+  for (; c < n; c++) s += tf_exp_poly((double)x[c] - m);
+  return s;
+}
+
+/* max of n floats (-inf for none); *nan set when one is NaN */
+TF_SIMD_CLONES static float max_f32(const float *x, int64_t n, int *nan) {
   float mx[LANES];
   int bad[LANES];
   for (int k = 0; k < LANES; k++) mx[k] = -INFINITY, bad[k] = 0;
@@ -122,33 +135,24 @@ TF_SIMD_CLONES static row_lse lse_f32(const float *x, int64_t n, int64_t y) {
       mx[k] = v > mx[k] ? v : mx[k];
     }
   float m = -INFINITY;
-  int nan = 0;
-  for (; c < n; c++) {
-    nan |= x[c] != x[c];
-    m = x[c] > m ? x[c] : m;
-  }
-  for (int k = 0; k < LANES; k++) {
-    nan |= bad[k];
-    m = mx[k] > m ? mx[k] : m;
-  }
+  int any = 0;
+  for (int k = 0; k < LANES; k++) any |= bad[k], m = mx[k] > m ? mx[k] : m;
+  for (; c < n; c++) any |= x[c] != x[c], m = x[c] > m ? x[c] : m;
+  *nan = any;
+  return m;
+}
+
+static row_lse lse_f32(const float *x, int64_t n, int64_t y) {
+  int nan;
+  float m = max_f32(x, n, &nan);
   row_lse r = {nan ? NAN : (double)m, 0.0, 0};
   if (nan || !isfinite(m)) return r;
   if (y >= 0 && x[y] == m)
     r.j = y;
   else
     while (x[r.j] != m) r.j++;
-  double md = m, acc[LANES] = {0};
-  int64_t j = r.j;
-  for (c = 0; c + LANES <= n; c += LANES)
-    for (int k = 0; k < LANES; k++) {
-      double e = tf_exp_poly((double)x[c + k] - md);
-      acc[k] += c + k == j ? 0.0 : e;
-    }
-  double s = 0.0;
-  for (int k = 0; k < LANES; k++) s += acc[k];
-  for (; c < n; c++)
-    if (c != j) s += tf_exp_poly((double)x[c] - md);
-  r.rest = s;
+  /* the classes before and after j: s' without class j */
+  r.rest = sum_exp_f32(x, r.j, r.m) + sum_exp_f32(x + r.j + 1, n - r.j - 1, r.m);
   return r;
 }
 
