@@ -575,3 +575,22 @@ def test_cross_entropy_backward_entry_checks_its_arguments():
     with pytest.raises(IndexError, match=r"cross_entropy_backward: target 9 is out of bounds"):
         _call(_C.tf_cross_entropy_backward, tf.zeros(())._h, x._h, t([0, 9, 1])._h, None,
               -100, 0.0, 1)
+
+
+def test_fused_losses_refuse_a_weight_that_requires_grad():
+    """As in PyTorch: the class weights and pos_weight of the fused losses
+    have no derivative; backward through one that requires grad raises
+    instead of leaving its .grad silently None."""
+    x = tf.zeros(2, 3, requires_grad=True)
+    w = tf.ones(3, requires_grad=True)
+    loss = F.cross_entropy(x, t([0, 2]), weight=w)
+    with pytest.raises(RuntimeError, match=r"cross_entropy: the derivative for 'weight' is "
+                                           r"not implemented"):
+        loss.backward()
+    loss = F.binary_cross_entropy_with_logits(x, tf.zeros(2, 3), pos_weight=w)
+    with pytest.raises(RuntimeError, match=r"binary_cross_entropy_with_logits: the derivative "
+                                           r"for 'pos_weight' is not implemented"):
+        loss.backward()
+    # detached, or not requiring grad: fine
+    F.cross_entropy(x, t([0, 2]), weight=w.detach()).backward()
+    assert x.grad is not None

@@ -14,8 +14,8 @@ BCE targets are float inputs, differentiated as in PyTorch.
 """
 from __future__ import annotations
 
-import math
-import re
+import functools
+import warnings
 
 import numpy as np
 
@@ -421,8 +421,6 @@ def _regression_samples(extra_kwargs, weight=True):
 
 
 def _broadcast_warns(call):
-    import warnings
-
     def f():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -432,8 +430,6 @@ def _broadcast_warns(call):
 
 def _quiet(call):
     """call with its (expected) broadcasting warning silenced."""
-    import warnings
-
     def f():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -578,9 +574,6 @@ def kl_errors():
 def _silenced(f):
     """f without kl_div's warning about reduction='mean' (PyTorch's; the
     errors check sees it)."""
-    import functools
-    import warnings
-
     @functools.wraps(f)
     def g(*a, **k):
         with warnings.catch_warnings():

@@ -19,6 +19,9 @@ static void test_cpu_fills_every_slot(void) {
       (const void *)k->matmul[TF_FLOAT32], (const void *)k->matmul[TF_FLOAT64],
       (const void *)k->matmul[TF_INT64]};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) CHECK(slots[i] != NULL);
+  /* ---- losses (loss.c) ---- */
+  CHECK(k->cross_entropy && k->cross_entropy_backward && k->bce_with_logits &&
+        k->bce_with_logits_backward);
   REQUIRE(k->unary && k->binary && k->reduce);
   for (int op = 0; op < TF_UNARY_COUNT; op++) CHECK(k->unary[op] != NULL);
   for (int op = 0; op < TF_BINARY_COUNT; op++) CHECK(k->binary[op] != NULL);

@@ -229,13 +229,24 @@ def cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None,
     out = _call(_C.tf_cross_entropy, input._h, target._h, _handle(weight), ignore_index,
                 smoothing, red)
     prob = target.dtype.is_floating_point
-    if needs_grad(input, target if prob else None):
-        record("cross_entropy_loss", out, (input, target if prob else None),
+    if needs_grad(input, target if prob else None, weight):
+        record("cross_entropy_loss", out, (input, target if prob else None, weight),
                _cross_entropy_backward, (input, target, weight, ignore_index, smoothing, red))
     return out
 
 
+def _not_differentiable(op: str, **tensors) -> None:
+    """PyTorch's rule: the class weights (and pos_weight) of the fused
+    losses have no derivative; a backward through one that requires grad
+    is an error, never a silent None."""
+    for name, t in tensors.items():
+        if t is not None and t._rg:
+            raise RuntimeError(f"{op}: the derivative for '{name}' is not implemented "
+                               "(as in PyTorch); pass it detached")
+
+
 def _cross_entropy_backward(g, x, target, weight, ignore_index, smoothing, red):
+    _not_differentiable("cross_entropy", weight=weight)
     prob = target.dtype.is_floating_point
     gx = gt = None
     if x._rg:
@@ -245,7 +256,7 @@ def _cross_entropy_backward(g, x, target, weight, ignore_index, smoothing, red):
         w = 1.0 if weight is None else _broadcast_classes(weight, x.ndim, cdim)
         G = _row_grad(g, x, target, weight, ignore_index, prob, red)
         gt = -(1.0 - smoothing) * G * w * log_softmax(x, cdim)
-    return gx, gt
+    return gx, gt, None
 
 
 def _cross_entropy_grad(g, x, target, weight, ignore_index, smoothing, red):
@@ -420,8 +431,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
         require_tensor(op, pos_weight, "pos_weight")
     out = _call(_C.tf_bce_with_logits, input._h, target._h, _handle(weight),
                 _handle(pos_weight), red)
-    if needs_grad(input, target):
-        record(op, out, (input, target), _bce_logits_backward,
+    if needs_grad(input, target, weight, pos_weight):
+        record(op, out, (input, target, weight, pos_weight), _bce_logits_backward,
                (input, target, weight, pos_weight, red))
     return out
 
@@ -431,13 +442,14 @@ def _bce_logits_upstream(g, x, red):
 
 
 def _bce_logits_backward(g, x, y, w, pw, red):
+    _not_differentiable("binary_cross_entropy_with_logits", weight=w, pos_weight=pw)
     gx = gy = None
     if x._rg:
         gx = _bce_logits_grad(g, x, y, w, pw, red)
     if y._rg:  # d/dy = w (-x + (pos_weight - 1) softplus(-x))
         d = -x if pw is None else -x + (pw - 1) * softplus(-x, 1.0, math.inf)
         gy = _bce_logits_upstream(g, x, red) * (d if w is None else w * d)
-    return gx, gy
+    return gx, gy, None, None
 
 
 def _bce_logits_grad(g, x, y, w, pw, red):
