@@ -66,6 +66,13 @@ TABLES = {
         "Microseconds per forward + backward (fastest round). The ratio is of times: above 1, "
         "tinyfin is slower.",
         THREADS),
+    "cnn": Table(
+        "CNN training step (cnn_workload.py), batch 64, float32", ("threads",), "steps/s",
+        lambda s, _: 1 / s, LIBS,
+        (("tinyfin", "PyTorch"), ("tinyfin", "NumPy")),
+        "Steps per second (fastest step) on the row's thread count. Ratios are of steps/s: "
+        "below 1, tinyfin is slower.",
+        2),  # the 1-thread row runs on fewer CPUs than the table's 2
 }
 
 

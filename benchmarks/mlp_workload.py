@@ -89,3 +89,35 @@ def mlp_step(lib, params, velocity, x, y, lr=LR, momentum=MOMENTUM):
     loss.backward()
     sgd_momentum_(lib, params, velocity, lr, momentum)
     return loss
+
+
+# ---- the same step through nn modules ----------------------------------------------
+def make_model(lib, sizes=SIZES, dtype="float32", seed=0):
+    """nn.Sequential(Linear, ReLU, ..., Linear) holding init_params_numpy's
+    values (nn.Linear stores W as (out, in): the transpose of the raw
+    workload's), loaded through state_dict as a user would."""
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        if i:
+            layers.append(lib.nn.ReLU())
+        layers.append(lib.nn.Linear(fan_in, fan_out))
+    model = lib.nn.Sequential(*layers)
+    if dtype == "float64":
+        model = model.double()
+    raw = init_params_numpy(sizes, dtype, seed)
+    linear_keys = [k for k in model.state_dict() if k.endswith(".weight")]
+    state = {}
+    for key, w, b in zip(linear_keys, raw[0::2], raw[1::2]):
+        state[key] = lib.tensor(np.ascontiguousarray(w.T))
+        state[key.replace(".weight", ".bias")] = lib.tensor(b)
+    model.load_state_dict(state)
+    return model
+
+
+def model_step(lib, model, velocity, x, y, lr=LR, momentum=MOMENTUM):
+    """mlp_step through the modules: nn.functional.cross_entropy and the same
+    SGD with momentum over model.parameters()."""
+    loss = lib.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    sgd_momentum_(lib, list(model.parameters()), velocity, lr, momentum)
+    return loss

@@ -69,3 +69,21 @@ def test_mlp_step_matches_torch_optim(lib_name, dtype):
         tol = _close(got, ref, dtype, f"parameter {i}")
         # the comparison means something only if the steps moved the values
         assert np.abs(ref - init).max() > 100 * tol, f"parameter {i} barely moved"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("lib_name", ["tinyfin", "torch"])
+def test_the_nn_module_step_matches_torch_optim(lib_name, dtype):
+    # the same workload through nn.Sequential / nn.Linear / F.cross_entropy
+    lib = tinyfin if lib_name == "tinyfin" else torch
+    ref_params, ref_losses = _torch_reference(dtype)
+    model = w.make_model(lib, dtype=dtype)
+    params = list(model.parameters())
+    velocity = [lib.zeros_like(p) for p in params]
+    x, y = w.make_batch(lib, BATCH, dtype=dtype)
+    losses = [w.model_step(lib, model, velocity, x, y, lr=LR).item() for _ in range(STEPS)]
+    _close(np.array(losses), np.array(ref_losses), dtype, "losses")
+    for i, (got, ref) in enumerate(zip(params, ref_params)):
+        got = got.detach().numpy()
+        assert got.dtype == np.dtype(dtype)
+        _close(got, ref.T if ref.ndim == 2 else ref, dtype, f"parameter {i}")

@@ -158,6 +158,13 @@ _SIGNATURES = {
     "tf_cross_entropy_backward": (ST, [T, T, T, T, c_int64, c_double, c_int, OUT]),
     "tf_bce_with_logits": (ST, [T, T, T, T, c_int, OUT]),
     "tf_bce_with_logits_backward": (ST, [T, T, T, T, T, c_int, OUT]),
+    # normalization (norm)
+    "tf_batch_norm": (ST, [T, T, T, T, T, c_bool, c_double, c_double, OUT, OUT, OUT]),
+    "tf_group_norm": (ST, [T, c_int64, T, T, c_double, OUT, OUT, OUT]),
+    "tf_layer_norm": (ST, [T, c_int, T, T, c_double, OUT, OUT, OUT]),
+    "tf_batch_norm_backward": (ST, [T, T, T, T, T, c_bool, OUT, OUT, OUT]),
+    "tf_group_norm_backward": (ST, [T, T, c_int64, T, T, T, OUT, OUT, OUT]),
+    "tf_layer_norm_backward": (ST, [T, T, c_int, T, T, T, OUT, OUT, OUT]),
 }
 
 

@@ -85,6 +85,8 @@ FAULT_CLASSES = {
     "int-args": "an integer argument passed to the core modulo 2^64",
     "blas": "an operand handed to BLAS with the wrong layout or routine",
     "dispatch": "a call dispatched to another kernel than its backend's table promises",
+    "init": "a layer's default initialisation drawn from the wrong distribution",
+    "module": "a layer's forward or state handling wrong while its ops are right",
 }
 
 
@@ -282,6 +284,19 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("native/src/core/backend.c", "  const tf_backend *b = chosen_for[dev];\n",
                  "  const tf_backend *b = NULL;\n"),),
            ops=("matmul",), expected=("dispatch",), kind="dispatch"),
+    Mutant("linear-init-gain",
+           "nn.Linear's default weights drawn with kaiming_uniform_(a=1) instead of "
+           "a=sqrt(5): U(+-sqrt(3/fan_in)), 1.7x too wide",
+           (Edit("tinyfin/nn/modules/linear.py",
+                 "init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)",
+                 "init.kaiming_uniform_(self.weight, a=1, generator=generator)"),),
+           ops=("nn.Linear",), expected=("module-init",), kind="init"),
+    Mutant("linear-drops-bias",
+           "nn.Linear's forward leaves out the bias (F.linear is right)",
+           (Edit("tinyfin/nn/modules/linear.py",
+                 "        return linear(input, self.weight, self.bias)",
+                 "        return linear(input, self.weight)"),),
+           ops=("nn.Linear",), expected=("module-forward",), kind="module"),
 )
 
 

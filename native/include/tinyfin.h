@@ -324,6 +324,50 @@ tf_status tf_blas_load(const char *path);
  * error; the text belongs to the calling thread until its next call. */
 const char *tf_blas_status(void);
 
+/* ---- normalization (norm.c) ---------------------------------------------- */
+/* The fused normalizations of nn.functional. weight and bias may be NULL
+ * (no affine); mean and rstd = 1 / sqrt(var + eps) come back as float64,
+ * one per normalized unit, for the backward entry points. */
+/* x (N, C, *): per channel over (N, *). training: the batch's statistics
+ * (biased variance), and running_mean / running_var (NULL, or C elements of
+ * x's dtype) updated in place with momentum (the unbiased variance); else
+ * the running statistics normalize. mean, rstd: (C,). */
+tf_status tf_batch_norm(const tf_tensor *x, const tf_tensor *weight,
+                        const tf_tensor *bias, tf_tensor *running_mean,
+                        tf_tensor *running_var, bool training,
+                        double momentum, double eps, tf_tensor **out,
+                        tf_tensor **mean, tf_tensor **rstd);
+/* x (N, C, *), C divisible by num_groups: per (n, group). mean, rstd:
+ * (N, num_groups). */
+tf_status tf_group_norm(const tf_tensor *x, int64_t num_groups,
+                        const tf_tensor *weight, const tf_tensor *bias,
+                        double eps, tf_tensor **out, tf_tensor **mean,
+                        tf_tensor **rstd);
+/* Over the last normalized_ndim dims of x; weight and bias have their
+ * shape. mean, rstd: x's leading dims flattened, (M,). */
+tf_status tf_layer_norm(const tf_tensor *x, int normalized_ndim,
+                        const tf_tensor *weight, const tf_tensor *bias,
+                        double eps, tf_tensor **out, tf_tensor **mean,
+                        tf_tensor **rstd);
+/* The backward passes: dx, dweight, dbias each computed when its pointer is
+ * not NULL (dweight / dbias need a weight). training (batch_norm): whether
+ * the forward used the batch's statistics. */
+tf_status tf_batch_norm_backward(const tf_tensor *dout, const tf_tensor *x,
+                                 const tf_tensor *weight,
+                                 const tf_tensor *mean, const tf_tensor *rstd,
+                                 bool training, tf_tensor **dx,
+                                 tf_tensor **dweight, tf_tensor **dbias);
+tf_status tf_group_norm_backward(const tf_tensor *dout, const tf_tensor *x,
+                                 int64_t num_groups, const tf_tensor *weight,
+                                 const tf_tensor *mean, const tf_tensor *rstd,
+                                 tf_tensor **dx, tf_tensor **dweight,
+                                 tf_tensor **dbias);
+tf_status tf_layer_norm_backward(const tf_tensor *dout, const tf_tensor *x,
+                                 int normalized_ndim, const tf_tensor *weight,
+                                 const tf_tensor *mean, const tf_tensor *rstd,
+                                 tf_tensor **dx, tf_tensor **dweight,
+                                 tf_tensor **dbias);
+
 /* ---- returning forms (ops/returning.c) -----------------------------------
  * The Python layer's hot path: each runs the entry point of the same name
  * less the _r (same checks, same messages) and returns its result, one

@@ -177,6 +177,39 @@ typedef tf_status (*tf_bce_with_logits_backward_kernel)(
     const tf_tensor *target, const tf_tensor *weight,
     const tf_tensor *pos_weight, tf_tensor *dx);
 
+/* ---- normalization (norm) ---------------------------------------------------
+ * x (contiguous) viewed as (N, C, S), C = groups * (C / groups). A "unit" is
+ * what one mean and variance describe: a channel c over (N, S) when
+ * per_channel (batch_norm), else a row (n, group) of (C / groups) * S
+ * consecutive elements (group_norm; layer_norm is N rows, C = the normalized
+ * numel, S = 1, one group). weight and bias (NULL, or contiguous, C
+ * elements, x's dtype) are per channel. mean and rstd are float64, one per
+ * unit. */
+typedef struct {
+  int64_t n, c, s, groups;
+  bool per_channel;
+} tf_norm_geom;
+/* out = (x - mean) * rstd * weight + bias. With batch_stats, mean and rstd
+ * = 1 / sqrt(var + eps) are computed from x (biased variance) and, when
+ * running_mean / running_var are given (x's dtype, one per unit, possibly
+ * strided), these are updated in place: r = (1 - momentum) r + momentum *
+ * the batch's mean (unbiased variance); not when a unit has no elements.
+ * Without batch_stats, mean and rstd come from running_mean / running_var. */
+typedef tf_status (*tf_norm_kernel)(const tf_norm_geom *g, const tf_tensor *x,
+                                    const tf_tensor *weight,
+                                    const tf_tensor *bias, double eps,
+                                    bool batch_stats, double momentum,
+                                    tf_tensor *running_mean,
+                                    tf_tensor *running_var, tf_tensor *mean,
+                                    tf_tensor *rstd, tf_tensor *out);
+/* The gradients of that forward from dout (contiguous, x's shape): dx (when
+ * not NULL) with the statistics' own dependence on x when batch_stats,
+ * dweight / dbias (NULL or C elements). */
+typedef tf_status (*tf_norm_backward_kernel)(
+    const tf_norm_geom *g, const tf_tensor *dout, const tf_tensor *x,
+    const tf_tensor *weight, const tf_tensor *mean, const tf_tensor *rstd,
+    bool batch_stats, tf_tensor *dx, tf_tensor *dweight, tf_tensor *dbias);
+
 typedef struct {
   tf_copy_kernel copy;
   tf_fill_kernel fill;
@@ -203,6 +236,9 @@ typedef struct {
   tf_cross_entropy_backward_kernel cross_entropy_backward;
   tf_bce_with_logits_kernel bce_with_logits;
   tf_bce_with_logits_backward_kernel bce_with_logits_backward;
+  /* normalization (norm) */
+  tf_norm_kernel norm;
+  tf_norm_backward_kernel norm_backward;
 } tf_kernels;
 
 typedef struct tf_backend {

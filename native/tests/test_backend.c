@@ -17,7 +17,9 @@ static void test_cpu_fills_every_slot(void) {
       (const void *)k->index_select, (const void *)k->index_get,
       (const void *)k->index_put, (const void *)k->nonzero,
       (const void *)k->matmul[TF_FLOAT32], (const void *)k->matmul[TF_FLOAT64],
-      (const void *)k->matmul[TF_INT64]};
+      (const void *)k->matmul[TF_INT64],
+      /* normalization (norm) */
+      (const void *)k->norm, (const void *)k->norm_backward};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) CHECK(slots[i] != NULL);
   /* ---- losses (loss.c) ---- */
   CHECK(k->cross_entropy && k->cross_entropy_backward && k->bce_with_logits &&

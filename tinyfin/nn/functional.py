@@ -6,8 +6,19 @@ from .ops.linear import linear
 from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                        huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 
+# activations, dropout, embedding: each ops module's __all__
+from .ops.activation import *  # noqa: F401,F403,E402
+from .ops.activation import __all__ as _activation_all  # noqa: E402
+from .ops.dropout import *  # noqa: F401,F403,E402
+from .ops.dropout import __all__ as _dropout_all  # noqa: E402
+from .ops.embedding import *  # noqa: F401,F403,E402
+from .ops.embedding import __all__ as _embedding_all  # noqa: E402
+from .ops.norm import batch_norm, group_norm, layer_norm
+
 __all__ = [
     "linear",
+    "batch_norm", "layer_norm", "group_norm",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
 ]
+__all__ += _activation_all + _dropout_all + _embedding_all

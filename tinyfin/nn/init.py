@@ -178,22 +178,23 @@ def _poly(coeffs, x):
 
 
 def _normal_quantile(p: np.ndarray) -> np.ndarray:
-    """Phi^-1(p) for p in (0, 1), float64."""
-    low = p < 0.02425
-    high = p > 1 - 0.02425
-    mid = ~(low | high)
-    x = np.empty_like(p)
-    q = p[mid] - 0.5
-    r = q * q
-    x[mid] = q * _poly(_A, r) / (_poly(_B, r) * r + 1)
-    for mask, sign, tail in ((low, 1.0, p), (high, -1.0, 1 - p)):
-        t = np.sqrt(-2 * np.log(tail[mask]))
-        x[mask] = sign * _poly(_C, t) / (_poly(_D, t) * t + 1)
-    # one Halley step on Phi(x) - p, with erfc computed by math.erfc
+    """Phi^-1(p) for p in (0, 1), float64. The upper half is -Phi^-1(1 - p)
+    (1 - p is exact there), so both tails keep their relative accuracy."""
+    upper = p > 0.5
+    q = np.where(upper, 1 - p, p)
+    tail = q < 0.02425
+    x = np.empty_like(q)
+    c = q[~tail] - 0.5
+    r = c * c
+    x[~tail] = c * _poly(_A, r) / (_poly(_B, r) * r + 1)
+    t = np.sqrt(-2 * np.log(q[tail]))
+    x[tail] = _poly(_C, t) / (_poly(_D, t) * t + 1)
+    # one Halley step on Phi(x) - q; erfc keeps Phi(x) accurate in the tail
     erfc = np.vectorize(math.erfc, otypes=[np.float64])
-    e = 0.5 * erfc(-x / math.sqrt(2)) - p
+    e = 0.5 * erfc(-x / math.sqrt(2)) - q
     u = e * math.sqrt(2 * math.pi) * np.exp(x * x / 2)
-    return x - u / (1 + x * u / 2)
+    x = x - u / (1 + x * u / 2)
+    return np.where(upper, -x, x)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,

@@ -50,8 +50,10 @@ def flatten(out) -> list:
 
 
 def params_np(module) -> Dict[str, np.ndarray]:
-    return {k: np.asarray(v.detach().numpy(), dtype=np.float64 if v.dtype.is_floating_point
-                          else None) for k, v in module.state_dict().items()}
+    # copies: numpy() shares the tensor's memory, and a forward that updates
+    # buffers in place (BatchNorm) would change a "before" snapshot
+    return {k: np.array(v.detach().numpy(), dtype=np.float64 if v.dtype.is_floating_point
+                        else None, copy=True) for k, v in module.state_dict().items()}
 
 
 @contextlib.contextmanager

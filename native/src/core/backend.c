@@ -128,7 +128,9 @@ static const void *slot_of(const tf_kernels *k, const char *op, tf_dtype dtype,
       {"gather", (const void *)k->gather}, {"scatter_add", (const void *)k->scatter_add},
       {"index_select", (const void *)k->index_select},
       {"index_get", (const void *)k->index_get}, {"index_put", (const void *)k->index_put},
-      {"nonzero", (const void *)k->nonzero}};
+      {"nonzero", (const void *)k->nonzero},
+      /* normalization (norm) */
+      {"norm", (const void *)k->norm}, {"norm_backward", (const void *)k->norm_backward}};
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
     if (!strcmp(op, named[i].name)) return named[i].fn;
   *found = false;

@@ -55,6 +55,17 @@ tf_status tf_cpu_bce_with_logits_backward(const tf_bce_plan *p,
                                           const tf_tensor *weight,
                                           const tf_tensor *pos_weight,
                                           tf_tensor *dx);
+/* normalization (norm) */
+tf_status tf_cpu_norm(const tf_norm_geom *g, const tf_tensor *x,
+                      const tf_tensor *weight, const tf_tensor *bias,
+                      double eps, bool batch_stats, double momentum,
+                      tf_tensor *running_mean, tf_tensor *running_var,
+                      tf_tensor *mean, tf_tensor *rstd, tf_tensor *out);
+tf_status tf_cpu_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
+                               const tf_tensor *x, const tf_tensor *weight,
+                               const tf_tensor *mean, const tf_tensor *rstd,
+                               bool batch_stats, tf_tensor *dx,
+                               tf_tensor *dweight, tf_tensor *dbias);
 
 static const tf_unary_kernel cpu_unary[] = {
 #define TF_UNARY_OP(ENUM, name, kind, f32impl) tf_cpu_unary,
@@ -107,6 +118,9 @@ const tf_kernels tf_cpu_kernels = {
     .cross_entropy_backward = tf_cpu_cross_entropy_backward,
     .bce_with_logits = tf_cpu_bce_with_logits,
     .bce_with_logits_backward = tf_cpu_bce_with_logits_backward,
+    /* normalization (norm) */
+    .norm = tf_cpu_norm,
+    .norm_backward = tf_cpu_norm_backward,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

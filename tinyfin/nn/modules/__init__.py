@@ -5,6 +5,13 @@ from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module
+# activations, dropout, embedding
+from .activation import *  # noqa: F401,F403,E402
+from .activation import __all__ as _activation_all  # noqa: E402
+from .dropout import Dropout, Dropout2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "Module",
@@ -13,4 +20,6 @@ __all__ = [
     "Flatten", "Unflatten",
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
 ]
+__all__ += _activation_all + ["Dropout", "Dropout2d", "Embedding"]

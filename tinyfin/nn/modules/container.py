@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
 from ...tensor import Tensor
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _add_indent
 
 
 def _index(op: str, idx, n: int) -> int:
@@ -145,6 +145,22 @@ class ModuleList(Module):
         module = self[index]
         del self[index]
         return module
+
+    def __repr__(self) -> str:
+        """As PyTorch's: runs of children with the same repr are printed
+        once, as "(0-2): 3 x Linear(...)"."""
+        if not self._modules:
+            return "ModuleList()"
+        lines, reprs = [], [repr(m) for m in self._modules.values()]
+        start = 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            body = _add_indent(reprs[start], 2)
+            lines.append(f"({start}): {body}" if i - start == 1 else
+                         f"({start}-{i - 1}): {i - start} x {body}")
+            start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(): iterate over it in "

@@ -520,4 +520,4 @@ def _as_tensor(value, like: Tensor) -> Optional[Tensor]:
         return None
     if arr.dtype == object:
         return None
-    return _tensor(np.ascontiguousarray(arr.astype(like.dtype.numpy)))
+    return _tensor(np.array(arr, dtype=like.dtype.numpy))  # a copy; 0-d stays 0-d
