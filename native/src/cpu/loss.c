@@ -122,23 +122,23 @@ TF_SIMD_CLONES static double sum_exp_f32(const float *x, int64_t n, double m) {
   return s;
 }
 
-/* max of n floats (-inf for none); *nan set when one is NaN */
+/* max of n floats (-inf for none); *nan set when one is NaN or infinite
+ * (v * 0 is NaN for both: such rows take the exact path, which handles
+ * them), with comparisons and sums the compiler vectorizes */
 TF_SIMD_CLONES static float max_f32(const float *x, int64_t n, int *nan) {
-  float mx[LANES];
-  int bad[LANES];
-  for (int k = 0; k < LANES; k++) mx[k] = -INFINITY, bad[k] = 0;
+  float mx[LANES], z[LANES];
+  for (int k = 0; k < LANES; k++) mx[k] = -INFINITY, z[k] = 0.0f;
   int64_t c = 0;
   for (; c + LANES <= n; c += LANES)
     for (int k = 0; k < LANES; k++) {
       float v = x[c + k];
-      bad[k] |= v != v;
+      z[k] += v * 0.0f;
       mx[k] = v > mx[k] ? v : mx[k];
     }
-  float m = -INFINITY;
-  int any = 0;
-  for (int k = 0; k < LANES; k++) any |= bad[k], m = mx[k] > m ? mx[k] : m;
-  for (; c < n; c++) any |= x[c] != x[c], m = x[c] > m ? x[c] : m;
-  *nan = any;
+  float m = -INFINITY, zs = 0.0f;
+  for (int k = 0; k < LANES; k++) zs += z[k], m = mx[k] > m ? mx[k] : m;
+  for (; c < n; c++) zs += x[c] * 0.0f, m = x[c] > m ? x[c] : m;
+  *nan = zs != zs;
   return m;
 }
 
