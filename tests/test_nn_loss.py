@@ -594,3 +594,18 @@ def test_fused_losses_refuse_a_weight_that_requires_grad():
     # detached, or not requiring grad: fine
     F.cross_entropy(x, t([0, 2]), weight=w.detach()).backward()
     assert x.grad is not None
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_cross_entropy_non_finite_rows_follow_torch(dtype):
+    """NaN propagates; a row holding +inf is NaN (inf - inf in log_softmax);
+    a -inf logit of the target class gives +inf; a row of only -inf NaN."""
+    torch = _torch()
+    inf = np.inf
+    x = np.array([[inf, 1, 2], [1, inf, 0], [np.nan, 0, 1], [-inf, -inf, -inf],
+                  [-inf, 0, 1], [3, -inf, 1], [1e30, -inf, 2]], dtype)
+    y = np.array([0, 0, 1, 0, 0, 1, 0])
+    got = F.cross_entropy(t(x), t(y), reduction="none").numpy()
+    want = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(y),
+                                             reduction="none").numpy()
+    np.testing.assert_array_equal(got, want)

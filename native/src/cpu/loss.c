@@ -169,7 +169,9 @@ static inline row_lse lse_of(const char *x, int64_t cs, int64_t classes,
     if (v != v) nan = true;
     if (v > r.m) r.m = v, r.j = c;
   }
-  if (nan) {
+  /* a row holding NaN, or +inf (logsumexp - x is inf - inf), gives NaN:
+   * PyTorch's convention for log_softmax and cross-entropy */
+  if (nan || r.m == INFINITY) {
     r.m = NAN;
     r.rest = NAN;
     return r;
