@@ -58,6 +58,14 @@ TABLES = {
         (("tinyfin", "PyTorch"),),
         "Steps per second (fastest step). The ratio is of steps/s: below 1, tinyfin is slower.",
         THREADS),
+    # ---- losses (test_loss_bench.py) ----
+    "loss": Table(
+        "loss forward + backward", ("loss", "shape", "dtype"), "us/call",
+        lambda s, _: s * 1e6, ("tinyfin", "PyTorch"),
+        (("tinyfin", "PyTorch"),),
+        "Microseconds per forward + backward (fastest round). The ratio is of times: above 1, "
+        "tinyfin is slower.",
+        THREADS),
     "cnn": Table(
         "CNN training step (cnn_workload.py), batch 64, float32", ("threads",), "steps/s",
         lambda s, _: 1 / s, LIBS,

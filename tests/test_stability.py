@@ -438,3 +438,136 @@ def test_softmax_gradient_finite_on_long_row(dtype):
     assert np.isfinite(g).all()
     eps = np.finfo(dtype).eps
     assert abs(g.sum()) <= 8 * eps * np.abs(g).sum() + 8 * eps * np.abs(w.numpy()).max()
+
+
+# ---- fused losses: cross_entropy and binary_cross_entropy_with_logits --------
+# The loss and its gradient with respect to the logits, against mpmath on the
+# exact inputs, within MAX_ULP in float32 and float64: logits of +-1e4 and
+# +-1e30, alone and mixed with moderate values, every target class.
+CE_ROWS = [[1e4, -1e4], [1e30, -1e30], [1e30, 1e30], [-1e30, -1e30, 0.5],
+           [1e4, 1e4 - 1.0, 0.0], [1e30, -1e30, 3.0, 1e30], [-1e4, 2.5, -3.0, 1e4],
+           [0.5, -2.0, 3.0, 1.0], [10.0, -10.0], [40.0, 0.0, -40.0], [7.0]]
+F_CE = "nn.functional.cross_entropy"
+F_BCE = "nn.functional.binary_cross_entropy_with_logits"
+
+
+def _ref_ce_row(row: list, y: int, eps: float = 0.0):
+    """(loss, d loss / d x) of one row with target class y, label smoothing eps."""
+    with mpmath.workprec(REF_PREC):
+        xs = [mpmath.mpf(v) for v in row]
+        m = max(xs)
+        s = mpmath.fsum(mpmath.exp(v - m) for v in xs)
+        log_s = mpmath.log(s)
+        nll = [(m - v) + log_s for v in xs]          # lse - x_c, no cancellation
+        e = mpmath.mpf(eps)
+        C = len(row)
+        loss = (1 - e) * nll[y] + e / C * mpmath.fsum(nll)
+        p = [mpmath.exp(v - m) / s for v in xs]
+        grad = [(1 - e) * (p[c] - (1 if c == y else 0)) + e / C * (C * p[c] - 1)
+                for c in range(C)]
+        return to_float(loss), [to_float(g) for g in grad]
+
+
+def _ce_cases():
+    for row in CE_ROWS:
+        for y in range(len(row)):
+            yield pytest.param(row, y, id=f"{row}-y{y}")
+
+
+@pytest.mark.verify_ops(F_CE)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("row, y", list(_ce_cases()))
+def test_cross_entropy_extremes_match_mpmath(row, y, dtype):
+    """Loss and logit gradient of one row at extreme logits: finite, and
+    within MAX_ULP of the exact values (the gradient p - onehot is exactly 0
+    or -1 where it should be, and p_y - 1 never cancels)."""
+    F = tf.nn.functional
+    row = [float(dtype(v)) for v in row]
+    x = tf.tensor(np.array([row], dtype), requires_grad=True)
+    loss = F.cross_entropy(x, tf.tensor([y]), reduction="none")
+    (g,) = tf.autograd.grad(loss.sum(), x)
+    want_loss, want_grad = _ref_ce_row(row, y)
+    assert_close_ulp(loss.detach().numpy(), [want_loss], dtype, f"cross_entropy {row} y={y}")
+    assert_close_ulp(g.numpy(), [want_grad], dtype, f"d cross_entropy {row} y={y}")
+
+
+@pytest.mark.verify_ops(F_CE)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_cross_entropy_smoothing_and_weighted_mean_at_extremes(dtype):
+    """label_smoothing at extreme logits (loss within MAX_ULP per row), and
+    the weighted mean over rows: sum w_y loss_y / sum w_y, within MAX_ULP."""
+    F = tf.nn.functional
+    rows = [[1e30, -1e30, 3.0, 1e30], [-1e4, 2.5, -3.0, 1e4], [0.5, -2.0, 3.0, 1.0]]
+    rows = [[float(dtype(v)) for v in r] for r in rows]
+    ys = [1, 0, 2]
+    x = tf.tensor(np.array(rows, dtype))
+    got = F.cross_entropy(x, tf.tensor(ys), reduction="none", label_smoothing=0.125)
+    want = [_ref_ce_row(r, y, 0.125)[0] for r, y in zip(rows, ys)]
+    assert_close_ulp(got.numpy(), want, dtype, "cross_entropy label_smoothing=0.125")
+    w = [0.5, 2.0, 1.25, 4.0]
+    got = F.cross_entropy(x, tf.tensor(ys), weight=tf.tensor(np.array(w, dtype)))
+    with mpmath.workprec(REF_PREC):
+        num = mpmath.fsum(mpmath.mpf(w[y]) * mpmath.mpf(_ref_ce_row(r, y)[0])
+                          for r, y in zip(rows, ys))
+        mean = to_float(num / mpmath.fsum(mpmath.mpf(w[y]) for y in ys))
+    assert_close_ulp(got.numpy(), mean, dtype, "weighted mean cross_entropy")
+
+
+BCE_X = [1e4, -1e4, 1e30, -1e30, 0.0, 0.5, -0.5, 20.0, -20.0, 40.0, -40.0, 3.0, -3.0]
+BCE_Y = [0.0, 1.0, 0.25, 0.75]
+
+
+def _ref_bce(x: float, y: float, pw: float):
+    """pw y softplus(-x) + (1 - y) softplus(x) and its x-derivative
+    (1 - y) sigmoid(x) - pw y sigmoid(-x), exactly."""
+    with mpmath.workprec(REF_PREC):
+        X, Y, P = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(pw)
+
+        def sp(v):  # log(1 + e^v) without forming e^(huge)
+            return max(v, 0) + mpmath.log1p(mpmath.exp(-abs(v)))
+
+        def sig(v):
+            return 1 / (1 + mpmath.exp(-v)) if v >= 0 else mpmath.exp(v) / (1 + mpmath.exp(v))
+        return (to_float(P * Y * sp(-X) + (1 - Y) * sp(X)),
+                to_float((1 - Y) * sig(X) - P * Y * sig(-X)))
+
+
+@pytest.mark.verify_ops(F_BCE)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("pos_weight", [None, 3.0], ids=["plain", "pos_weight"])
+def test_bce_with_logits_extremes_match_mpmath(pos_weight, dtype):
+    """Every (x, y) of BCE_X x BCE_Y: loss and d/dx finite and within MAX_ULP
+    of mpmath, with and without pos_weight."""
+    F = tf.nn.functional
+    xs = np.array([x for x in BCE_X for _ in BCE_Y], dtype)
+    ys = np.array([y for _ in BCE_X for y in BCE_Y], dtype)
+    x = tf.tensor(xs, requires_grad=True)
+    kw = {} if pos_weight is None else {"pos_weight": tf.tensor(np.full(xs.size, pos_weight, dtype))}
+    loss = F.binary_cross_entropy_with_logits(x, tf.tensor(ys), reduction="none", **kw)
+    (g,) = tf.autograd.grad(loss.sum(), x)
+    refs = [_ref_bce(float(a), float(b), 1.0 if pos_weight is None else pos_weight)
+            for a, b in zip(xs, ys)]
+    assert_close_ulp(loss.detach().numpy(), [r[0] for r in refs], dtype, "bce_with_logits")
+    assert_close_ulp(g.numpy(), [r[1] for r in refs], dtype, "d bce_with_logits")
+
+
+@pytest.mark.verify_ops(F_BCE)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_bce_with_logits_mean_at_extremes(dtype):
+    """reduction='mean' and 'sum' over extreme and moderate logits: within
+    MAX_ULP of the exact mean / sum, and the mean's gradient too."""
+    F = tf.nn.functional
+    xs = np.array([1e30, -1e30, 1e4, -1e4, 0.5, -2.0, 3.0, 0.0], dtype)
+    ys = np.array([0.25, 0.75, 0.0, 1.0, 1.0, 0.0, 0.25, 0.75], dtype)
+    x = tf.tensor(xs, requires_grad=True)
+    mean = F.binary_cross_entropy_with_logits(x, tf.tensor(ys))
+    (g,) = tf.autograd.grad(mean, x)
+    total = F.binary_cross_entropy_with_logits(x, tf.tensor(ys), reduction="sum")
+    refs = [_ref_bce(float(a), float(b), 1.0) for a, b in zip(xs, ys)]
+    with mpmath.workprec(REF_PREC):
+        s = mpmath.fsum(mpmath.mpf(r[0]) for r in refs)
+        want_sum, want_mean = to_float(s), to_float(s / len(refs))
+        want_grad = [to_float(mpmath.mpf(r[1]) / len(refs)) for r in refs]
+    assert_close_ulp(total.detach().numpy(), want_sum, dtype, "bce_with_logits sum")
+    assert_close_ulp(mean.detach().numpy(), want_mean, dtype, "bce_with_logits mean")
+    assert_close_ulp(g.numpy(), want_grad, dtype, "d bce_with_logits mean")

@@ -163,6 +163,11 @@ _SIGNATURES = {
     "tf_select_r": (T, [T, c_int, c_int]),
     "tf_transpose_r": (T, [T, c_int, c_int]),
     "tf_view_r": (T, [T, c_int, c_int, c_int, c_int]),
+    # ---- losses (native/src/ops/loss.c) ----
+    "tf_cross_entropy": (ST, [T, T, T, c_int64, c_double, c_int, OUT]),
+    "tf_cross_entropy_backward": (ST, [T, T, T, T, c_int64, c_double, c_int, OUT]),
+    "tf_bce_with_logits": (ST, [T, T, T, T, c_int, OUT]),
+    "tf_bce_with_logits_backward": (ST, [T, T, T, T, T, c_int, OUT]),
     # normalization (norm)
     "tf_batch_norm": (ST, [T, T, T, T, T, c_bool, c_double, c_double, OUT, OUT, OUT]),
     "tf_group_norm": (ST, [T, c_int64, T, T, c_double, OUT, OUT, OUT]),

@@ -466,6 +466,44 @@ tf_status tf_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev,
 tf_status tf_lstm_cell_backward(const tf_tensor *dhc, const tf_tensor *act,
                                 const tf_tensor *c_prev, tf_tensor **dgates,
                                 tf_tensor **dc_prev);
+/* ---- losses (loss.c): fused, stable cross-entropy and BCE-with-logits ---- */
+/* reduction: 0 none, 1 mean, 2 sum (PyTorch's order of the enum). */
+enum { TF_REDUCTION_NONE = 0, TF_REDUCTION_MEAN = 1, TF_REDUCTION_SUM = 2 };
+/* x: (C,), (N, C) or (N, C, d1, ...) logits (float32/float64). target: class
+ * indices (int64, x's shape without dim 1 (0-d for (C,))) or class
+ * probabilities (x's shape and dtype). weight: NULL or (C,) in x's dtype.
+ * ignore_index applies to index targets; label_smoothing in [0, 1].
+ * *out: the per-element losses (reduction none) or a 0-d tensor; mean
+ * divides by the summed weight of the non-ignored targets (index targets)
+ * or by the number of elements (probability targets). A class index that is
+ * neither in [0, C) nor ignore_index is an error (TF_ERR_INDEX). */
+tf_status tf_cross_entropy(const tf_tensor *x, const tf_tensor *target,
+                           const tf_tensor *weight, int64_t ignore_index,
+                           double label_smoothing, int reduction,
+                           tf_tensor **out);
+/* The gradient of tf_cross_entropy with respect to x, for the upstream
+ * gradient grad (the shape of the forward result): grad * (softmax(x) * A -
+ * B) per element, B the weighted, smoothed target distribution, A its sum. */
+tf_status tf_cross_entropy_backward(const tf_tensor *grad, const tf_tensor *x,
+                                    const tf_tensor *target,
+                                    const tf_tensor *weight,
+                                    int64_t ignore_index,
+                                    double label_smoothing, int reduction,
+                                    tf_tensor **out);
+/* x and target of one shape (float32/float64, one dtype); weight and
+ * pos_weight NULL or broadcastable to it. The stable form (1 - y) x + L
+ * softplus(-x), L = 1 + (pos_weight - 1) y, without an overflow for any x. */
+tf_status tf_bce_with_logits(const tf_tensor *x, const tf_tensor *target,
+                             const tf_tensor *weight,
+                             const tf_tensor *pos_weight, int reduction,
+                             tf_tensor **out);
+/* Its gradient with respect to x: grad * weight * ((1 - y) sigmoid(x) -
+ * pos_weight y sigmoid(-x)). */
+tf_status tf_bce_with_logits_backward(const tf_tensor *grad, const tf_tensor *x,
+                                      const tf_tensor *target,
+                                      const tf_tensor *weight,
+                                      const tf_tensor *pos_weight,
+                                      int reduction, tf_tensor **out);
 
 #ifdef __cplusplus
 }

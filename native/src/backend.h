@@ -133,6 +133,60 @@ typedef tf_status (*tf_lstm_cell_backward_kernel)(const tf_tensor *dhc,
                                                   tf_tensor *dgates,
                                                   tf_tensor *dc_prev);
 
+/* ---- losses (ops/loss.c, cpu/loss.c) -----------------------------------------
+ * Cross-entropy as the entry point plans it: `rows` rows (N * d1 * ...; 1
+ * for a (C,) input), each of `classes` logits. Row r is the multi-index of
+ * r over row_shape (row_ndim dims: N, d1, ...; 0 dims for a (C,) input);
+ * the strides of each operand over those dims are *_rs, over the classes
+ * *_cs. out / dx are new contiguous tensors (o_rs: the strides of the
+ * per-row result of reduction none, a 0-d tensor else; d_rs, d_cs: dx's).
+ * Index targets are read once into private memory and checked there. */
+typedef struct {
+  int64_t rows, classes;
+  int row_ndim;
+  int64_t row_shape[TF_MAX_DIMS];
+  int64_t x_rs[TF_MAX_DIMS], x_cs;
+  int64_t t_rs[TF_MAX_DIMS], t_cs;   /* t_cs: probability targets only */
+  int64_t g_rs[TF_MAX_DIMS];         /* backward with reduction none */
+  int64_t o_rs[TF_MAX_DIMS];
+  int64_t d_rs[TF_MAX_DIMS], d_cs;
+  int64_t w_s;                       /* weight's stride (weight may be NULL) */
+  bool prob;
+  int64_t ignore_index;
+  double smoothing;
+  int reduction;
+} tf_ce_plan;
+typedef tf_status (*tf_cross_entropy_kernel)(const tf_ce_plan *p,
+                                             const tf_tensor *x,
+                                             const tf_tensor *target,
+                                             const tf_tensor *weight,
+                                             tf_tensor *out);
+typedef tf_status (*tf_cross_entropy_backward_kernel)(
+    const tf_ce_plan *p, const tf_tensor *grad, const tf_tensor *x,
+    const tf_tensor *target, const tf_tensor *weight, tf_tensor *dx);
+/* BCE with logits over x's shape (ndim dims, numel elements); weight and
+ * pos_weight (NULL when absent) and, for reduction none, grad are read with
+ * the broadcast strides given; out / dx are contiguous. */
+typedef struct {
+  int ndim;
+  int64_t numel;
+  int64_t shape[TF_MAX_DIMS];
+  int64_t x_s[TF_MAX_DIMS], t_s[TF_MAX_DIMS], w_s[TF_MAX_DIMS],
+      pw_s[TF_MAX_DIMS], g_s[TF_MAX_DIMS];
+  int reduction;
+  bool dense; /* x and target both C-contiguous */
+} tf_bce_plan;
+typedef tf_status (*tf_bce_with_logits_kernel)(const tf_bce_plan *p,
+                                               const tf_tensor *x,
+                                               const tf_tensor *target,
+                                               const tf_tensor *weight,
+                                               const tf_tensor *pos_weight,
+                                               tf_tensor *out);
+typedef tf_status (*tf_bce_with_logits_backward_kernel)(
+    const tf_bce_plan *p, const tf_tensor *grad, const tf_tensor *x,
+    const tf_tensor *target, const tf_tensor *weight,
+    const tf_tensor *pos_weight, tf_tensor *dx);
+
 /* ---- normalization (norm) ---------------------------------------------------
  * x (contiguous) viewed as (N, C, S), C = groups * (C / groups). A "unit" is
  * what one mean and variance describe: a channel c over (N, S) when
@@ -245,6 +299,11 @@ typedef struct {
   /* recurrent layers (rnn): the LSTM cell's pointwise part (cpu/rnn.c) */
   tf_lstm_cell_kernel lstm_cell;
   tf_lstm_cell_backward_kernel lstm_cell_backward;
+  /* ---- losses (loss.c) ---- */
+  tf_cross_entropy_kernel cross_entropy;
+  tf_cross_entropy_backward_kernel cross_entropy_backward;
+  tf_bce_with_logits_kernel bce_with_logits;
+  tf_bce_with_logits_backward_kernel bce_with_logits_backward;
   /* normalization (norm) */
   tf_norm_kernel norm;
   tf_norm_backward_kernel norm_backward;

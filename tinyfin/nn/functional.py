@@ -4,6 +4,9 @@ only gathers them, and `__all__` is what verify's coverage test requires an
 op-database entry for."""
 from .ops.attention import scaled_dot_product_attention
 from .ops.linear import linear
+from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                       huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+
 # activations, dropout, embedding: each ops module's __all__
 from .ops.activation import *  # noqa: F401,F403,E402
 from .ops.activation import __all__ as _activation_all  # noqa: E402
@@ -22,6 +25,8 @@ __all__ = [
     "scaled_dot_product_attention",
     "batch_norm", "layer_norm", "group_norm",
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
 ]
 __all__ += _activation_all + _dropout_all + _embedding_all
 __all__ += _pooling_all

@@ -35,6 +35,26 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *values, bool accumulate);
 tf_status tf_cpu_nonzero(const tf_tensor *t, tf_tensor **out);
+/* ---- losses (loss.c) ---- */
+tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
+                               const tf_tensor *target, const tf_tensor *weight,
+                               tf_tensor *out);
+tf_status tf_cpu_cross_entropy_backward(const tf_ce_plan *p,
+                                        const tf_tensor *grad,
+                                        const tf_tensor *x,
+                                        const tf_tensor *target,
+                                        const tf_tensor *weight, tf_tensor *dx);
+tf_status tf_cpu_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
+                                 const tf_tensor *target,
+                                 const tf_tensor *weight,
+                                 const tf_tensor *pos_weight, tf_tensor *out);
+tf_status tf_cpu_bce_with_logits_backward(const tf_bce_plan *p,
+                                          const tf_tensor *grad,
+                                          const tf_tensor *x,
+                                          const tf_tensor *target,
+                                          const tf_tensor *weight,
+                                          const tf_tensor *pos_weight,
+                                          tf_tensor *dx);
 /* normalization (norm) */
 tf_status tf_cpu_norm(const tf_norm_geom *g, const tf_tensor *x,
                       const tf_tensor *weight, const tf_tensor *bias,
@@ -112,6 +132,11 @@ const tf_kernels tf_cpu_kernels = {
     /* recurrent layers (rnn) */
     .lstm_cell = tf_cpu_lstm_cell,
     .lstm_cell_backward = tf_cpu_lstm_cell_backward,
+    /* ---- losses (loss.c) ---- */
+    .cross_entropy = tf_cpu_cross_entropy,
+    .cross_entropy_backward = tf_cpu_cross_entropy_backward,
+    .bce_with_logits = tf_cpu_bce_with_logits,
+    .bce_with_logits_backward = tf_cpu_bce_with_logits_backward,
     /* normalization (norm) */
     .norm = tf_cpu_norm,
     .norm_backward = tf_cpu_norm_backward,

@@ -3,6 +3,8 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 # activations, dropout, embedding
 from .activation import *  # noqa: F401,F403,E402
@@ -25,6 +27,8 @@ __all__ = [
     "Flatten", "Unflatten",
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention",
+    "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
+    "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
