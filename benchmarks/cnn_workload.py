@@ -13,7 +13,10 @@ import math
 
 import numpy as np
 
-from mlp_workload import LR, MOMENTUM, sgd_momentum_
+try:  # as the benchmarks import it (benchmarks/ on sys.path) ...
+    from mlp_workload import LR, MOMENTUM, sgd_momentum_
+except ImportError:  # ... and as the tests do (from benchmarks import cnn_workload)
+    from .mlp_workload import LR, MOMENTUM, sgd_momentum_
 
 BATCH = 64
 

@@ -22,21 +22,6 @@ static void test_cpu_fills_every_slot(void) {
     if (bytes + i * sizeof(void *) != bool_matmul)
       CHECK(memcmp(bytes + i * sizeof(void *), null_bytes, sizeof(void *)) != 0);
   CHECK(k->matmul[TF_BOOL] == NULL);
-  const void *slots[] = {
-      (const void *)k->copy, (const void *)k->fill, (const void *)k->where,
-      (const void *)k->softmax, (const void *)k->arange, (const void *)k->linspace,
-      (const void *)k->eye, (const void *)k->random, (const void *)k->pad,
-      (const void *)k->tril, (const void *)k->gather, (const void *)k->scatter_add,
-      (const void *)k->index_select, (const void *)k->index_get,
-      (const void *)k->index_put, (const void *)k->nonzero,
-      (const void *)k->matmul[TF_FLOAT32], (const void *)k->matmul[TF_FLOAT64],
-      (const void *)k->matmul[TF_INT64],
-      /* normalization (norm) */
-      (const void *)k->norm, (const void *)k->norm_backward};
-  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) CHECK(slots[i] != NULL);
-  /* ---- losses (loss.c) ---- */
-  CHECK(k->cross_entropy && k->cross_entropy_backward && k->bce_with_logits &&
-        k->bce_with_logits_backward);
   REQUIRE(k->unary && k->binary && k->reduce);
   for (int op = 0; op < TF_UNARY_COUNT; op++) CHECK(k->unary[op] != NULL);
   for (int op = 0; op < TF_BINARY_COUNT; op++) CHECK(k->binary[op] != NULL);

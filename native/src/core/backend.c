@@ -132,7 +132,14 @@ static const void *slot_of(const tf_kernels *k, const char *op, tf_dtype dtype,
       /* normalization (norm) */
       {"norm", (const void *)k->norm}, {"norm_backward", (const void *)k->norm_backward},
       /* pooling (pool) */
-      {"pool", (const void *)k->pool}, {"pool_backward", (const void *)k->pool_backward}};
+      {"pool", (const void *)k->pool}, {"pool_backward", (const void *)k->pool_backward},
+      {"conv", (const void *)k->conv},
+      {"lstm_cell", (const void *)k->lstm_cell},
+      {"lstm_cell_backward", (const void *)k->lstm_cell_backward},
+      {"cross_entropy", (const void *)k->cross_entropy},
+      {"cross_entropy_backward", (const void *)k->cross_entropy_backward},
+      {"bce_with_logits", (const void *)k->bce_with_logits},
+      {"bce_with_logits_backward", (const void *)k->bce_with_logits_backward}};
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
     if (!strcmp(op, named[i].name)) return named[i].fn;
   *found = false;
