@@ -24,6 +24,16 @@ except ImportError:  # optional peer
 
 
 @pytest.fixture
+def threads(request):
+    """Every library (tinyfin, NumPy's BLAS, PyTorch when present) on the
+    parametrized thread count for one benchmark, the suite's count again
+    afterwards: parametrize with indirect=True."""
+    pin_all(request.param)
+    yield request.param
+    pin_all(tables.THREADS)
+
+
+@pytest.fixture
 def torch_or_skip():
     if torch is None:
         pytest.skip("PyTorch is not installed (pip install torch==2.13.0)")

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import bench_tables as tables
-from bench_threads import pin_numpy
 import tinyfin
 import tinyfin.nn.functional as F
 
@@ -99,27 +98,12 @@ def _step(lib, torch, case):
     return run
 
 
-@pytest.fixture
-def threads(request):
-    """Every library on the parametrized thread count for this benchmark,
-    the suite's count again afterwards."""
-    n = request.param
-    torch = request.getfixturevalue("torch_or_skip")
-    tinyfin.set_num_threads(n)
-    torch.set_num_threads(n)
-    pin_numpy(n)
-    yield n
-    tinyfin.set_num_threads(tables.THREADS)
-    torch.set_num_threads(tables.THREADS)
-    pin_numpy(tables.THREADS)
-
-
 @pytest.mark.parametrize("threads", (1, 2), indirect=True, ids=lambda n: f"{n}thr")
 @pytest.mark.parametrize("lib", tables.LIBS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name.split(":")[0].replace(" ", ""))
 @pytest.mark.benchmark(max_time=1.0, min_rounds=3)
 def test_conv2d_forward_backward(benchmark, case, lib, threads, request):
-    torch = request.getfixturevalue("torch_or_skip")
+    torch = request.getfixturevalue("torch_or_skip") if lib == "PyTorch" else None
     run = _step(lib, torch, case)
     run()  # first touch of every buffer, untimed
     benchmark.group = f"conv2d fwd+bwd float32 {case.name}, {threads} thread(s)"

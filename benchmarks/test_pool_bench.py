@@ -32,20 +32,6 @@ LIBS = ("tinyfin", "PyTorch")
 THREAD_COUNTS = (1, tables.THREADS)
 
 
-@pytest.fixture
-def threads(request):
-    """Both libraries on request.param threads for the benchmark, then back."""
-    n = request.param
-    old = tinyfin.get_num_threads(), torch.get_num_threads() if torch else None
-    tinyfin.set_num_threads(n)
-    if torch:
-        torch.set_num_threads(n)
-    yield n
-    tinyfin.set_num_threads(old[0])
-    if torch:
-        torch.set_num_threads(old[1])
-
-
 def _setup(lib, torch, shape):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     g = np.random.default_rng(1).standard_normal(

@@ -22,17 +22,6 @@ THREADS = (1, tables.THREADS)   # both libraries on the same count; 1 is steadie
 MHA_BATCH, MHA_SEQ, EMBED, HEADS = 32, 64, 256, 8
 
 
-@pytest.fixture
-def threads(request, torch_or_skip):
-    """Both libraries on request.param threads for the test, then back."""
-    n = request.param
-    torch_or_skip.set_num_threads(n)
-    tinyfin.set_num_threads(n)
-    yield n
-    torch_or_skip.set_num_threads(tables.THREADS)
-    tinyfin.set_num_threads(tables.THREADS)
-
-
 def _tensor(lib, a):
     t = lib.tensor(a) if lib is tinyfin else lib.from_numpy(a)
     return t.requires_grad_()
