@@ -27,6 +27,15 @@ def _torch_inputs(arrays):
     return out
 
 
+def _torch_ctor(value):
+    """A constructor argument for PyTorch: tinyfin tensors (a loss's class
+    weights) become torch float64 tensors."""
+    if isinstance(value, tf.Tensor):
+        t = torch.tensor(value.numpy())
+        return t.double() if t.is_floating_point() else t
+    return value
+
+
 def _torch_flatten(out):
     if isinstance(out, (tuple, list)):
         return [x for o in out for x in _torch_flatten(o)]
@@ -41,7 +50,8 @@ def test_module_matches_pytorch(info, s):
             continue
         tf.manual_seed(0)
         ours = info.build(s, "float64").train(training)
-        theirs = getattr(torch.nn, info.torch_name or info.name)(*s.ctor_args, **s.ctor_kwargs)
+        theirs = getattr(torch.nn, info.torch_name or info.name)(
+            *map(_torch_ctor, s.ctor_args), **{k: _torch_ctor(v) for k, v in s.ctor_kwargs.items()})
         theirs = theirs.double().train(training)
         sd = ours.state_dict()
         assert list(sd) == list(theirs.state_dict()), "state_dict keys differ from PyTorch's"
