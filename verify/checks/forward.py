@@ -72,7 +72,8 @@ def compare(res: Result, op: OpInfo, dtype: str, sample, got, want, ulps: list,
     fin = np.isfinite(r)
     scale = float(np.max(np.abs(r[fin]))) if np.any(fin) else 1.0
     bad_special = (np.isnan(a) != np.isnan(r)) | (np.isinf(r) & (a != r))
-    err = np.where(fin & np.isfinite(a), np.abs(a - r), np.where(fin, np.inf, 0.0))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are inf: masked out
+        err = np.where(fin & np.isfinite(a), np.abs(a - r), np.where(fin, np.inf, 0.0))
     limit = tol.atol + tol.rtol * scale
     if np.any(bad_special) or np.any(err > limit):
         i = np.unravel_index(int(np.argmax(np.where(bad_special, np.inf, err))), err.shape)
@@ -89,7 +90,8 @@ def _within_bound(res: Result, where: str, got, want, allowed) -> None:
     allowed = np.broadcast_to(np.asarray(allowed, np.float64), r.shape)
     fin = np.isfinite(r)
     bad_special = (np.isnan(a) != np.isnan(r)) | (np.isinf(r) & (a != r))
-    err = np.where(fin & np.isfinite(a), np.abs(a - r), np.where(fin, np.inf, 0.0))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are inf: masked out
+        err = np.where(fin & np.isfinite(a), np.abs(a - r), np.where(fin, np.inf, 0.0))
     if np.any(bad_special) or np.any(err > allowed):
         ratio = np.where(bad_special, np.inf, err / np.where(allowed > 0, allowed, np.inf))
         ratio = np.where((err > 0) & (allowed == 0), np.inf, ratio)
