@@ -331,17 +331,18 @@ def clone(input: Tensor) -> Tensor:
     return out
 
 
-@register("to", function=False)
-def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """to(dtype), to(device), to(device, dtype) or to(other): a converted
-    copy, or self when nothing changes (as in PyTorch). Crossing devices is
-    what only to() (and cpu(), cuda()) do; the gradient crosses back."""
+def to_args(op: str, args: tuple, kwargs: dict) -> tuple:
+    """(dtype, device) of to()'s forms, each None when not given: to(dtype),
+    to(device), to(device, dtype), to(other), keywords dtype= and device=
+    (copy= and non_blocking= are accepted and change nothing here). Shared
+    by Tensor.to and nn.Module.to."""
+    kwargs = dict(kwargs)
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
     kwargs.pop("copy", None)
     kwargs.pop("non_blocking", None)
     if kwargs:
-        raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
@@ -351,9 +352,18 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
                 isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
             device = a
         else:
-            dtype = _dtypes.get(a, "to")
+            dtype = _dtypes.get(a, op)
+    return (None if dtype is None else _dtypes.get(dtype, op)), device
+
+
+@register("to", function=False)
+def to(self: Tensor, *args, **kwargs) -> Tensor:
+    """to(dtype), to(device), to(device, dtype) or to(other): a converted
+    copy, or self when nothing changes (as in PyTorch). Crossing devices is
+    what only to() (and cpu(), cuda()) do; the gradient crosses back."""
+    dtype, device = to_args("to", args, kwargs)
     dev = self.device if device is None else check_device("to", device)
-    dt = self.dtype if dtype is None else _dtypes.get(dtype, "to")
+    dt = self.dtype if dtype is None else dtype
     if dt is self.dtype and dev == self.device:
         return self
     return _convert(self, dt, dev)

@@ -17,12 +17,9 @@ Entries live in the modules_*.py files, grouped by concern (found by name);
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .opdb import Tol
+from .opdb import Tol, load_entries
 
 DEFAULT_TOL = {"float32": Tol(rtol=1e-5, atol=1e-6), "float64": Tol(rtol=1e-10, atol=1e-12)}
 
@@ -76,15 +73,7 @@ class ModuleInfo:
 
 
 def _load() -> List[ModuleInfo]:
-    entries: List[ModuleInfo] = []
-    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
-        if info.name.startswith("modules_"):
-            entries.extend(importlib.import_module(f"{__package__}.{info.name}").MODULES)
-    ids = [e.id for e in entries]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise RuntimeError(f"verify.moduledb: duplicate entries {sorted(dup)}")
-    return entries
+    return load_entries("modules_", "MODULES", "moduledb")
 
 
 _ALL: Optional[List[ModuleInfo]] = None

@@ -182,21 +182,26 @@ class OpInfo:
 
 
 # ---- the registry -----------------------------------------------------------
-def _load() -> List[OpInfo]:
-    """Every ops_*.py module's ENTRIES (found by name, so a new module of
-    entries needs no line here)."""
+def load_entries(prefix: str, attr: str, db: str) -> list:
+    """The `attr` list of every verify module named prefix* (found by name,
+    so a new module of entries needs no line anywhere), refusing duplicate
+    ids. Shared by the op and the module databases."""
     import importlib
     import pkgutil
     from pathlib import Path
     entries = []
     for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
-        if info.name.startswith("ops_"):
-            entries.extend(importlib.import_module(f"{__package__}.{info.name}").ENTRIES)
+        if info.name.startswith(prefix):
+            entries.extend(getattr(importlib.import_module(f"{__package__}.{info.name}"), attr))
     ids = [e.id for e in entries]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
-        raise RuntimeError(f"verify.opdb: duplicate entries {sorted(dup)}")
+        raise RuntimeError(f"verify.{db}: duplicate entries {sorted(dup)}")
     return entries
+
+
+def _load() -> List[OpInfo]:
+    return load_entries("ops_", "ENTRIES", "opdb")
 
 
 _ALL: Optional[List[OpInfo]] = None

@@ -14,10 +14,9 @@ from typing import Optional
 from ... import creation as _creation
 from ... import dtypes as _dtypes
 from ...autograd.grad_mode import no_grad
-from .. import init
 from ..ops.norm import batch_norm
-from ..parameter import Parameter
 from .module import Module
+from .normalization import affine_parameters, reset_affine
 
 
 def _positive_int(layer: str, name: str, value) -> int:
@@ -44,15 +43,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = _dtypes.get(dtype, name) if dtype is not None else _dtypes.float32
-        if affine:
-            self.weight = Parameter(_creation.empty(num_features, dtype=dt, device=device))
-            if bias:
-                self.bias = Parameter(_creation.empty(num_features, dtype=dt, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_features,), affine, bias, dt, device)
         if track_running_stats:
             self.register_buffer("running_mean", _creation.zeros(num_features, dtype=dt, device=device))
             self.register_buffer("running_var", _creation.ones(num_features, dtype=dt, device=device))
@@ -75,10 +66,7 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         """The running statistics reset, weight 1, bias 0 (PyTorch's)."""
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input(self, input) -> None:
         name = type(self).__name__

@@ -16,10 +16,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 import numpy as np
 
 from ... import dtypes as _dtypes
-from ..._device import device as _device_type
 from ...autograd.grad_mode import no_grad
 from ...creation import tensor as _tensor
 from ...tensor import Tensor
+from ...views import to_args
 from ..parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -321,20 +321,8 @@ class Module:
         """to(dtype), to(device), to(device, dtype), to(tensor): floating
         parameters and buffers take the dtype (integer buffers such as
         BatchNorm's num_batches_tracked keep theirs), all take the device."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, _device_type)) and str(a).split(":")[0] in ("cpu", "cuda"):
-                device = a
-            elif a is not None:
-                dtype = a
+        dtype, device = to_args("Module.to", args, kwargs)
         if dtype is not None:
-            dtype = _dtypes.get(dtype, "Module.to")
             if not dtype.is_floating_point:
                 raise TypeError("nn.Module.to only accepts floating point dtypes, "
                                 f"but got desired dtype={dtype.name}")

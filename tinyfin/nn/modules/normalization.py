@@ -12,6 +12,30 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def affine_parameters(module: Module, shape: tuple, affine: bool, bias: bool, dtype,
+                      device) -> None:
+    """The per-feature weight and bias of a norm layer (None when not
+    affine, bias None when bias=False), registered on module; their values
+    come from reset_affine."""
+    if affine:
+        module.weight = Parameter(_creation.empty(*shape, dtype=dtype, device=device))
+        if bias:
+            module.bias = Parameter(_creation.empty(*shape, dtype=dtype, device=device))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def reset_affine(module: Module) -> None:
+    """weight 1, bias 0 (PyTorch's start for every norm layer)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Normalizes over the last len(normalized_shape) dims; with
     elementwise_affine, a weight (ones) and a bias (zeros, unless
@@ -35,22 +59,11 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dt = _dtypes.get(dtype, "LayerNorm") if dtype is not None else _dtypes.float32
-        if elementwise_affine:
-            self.weight = Parameter(_creation.empty(*shape, dtype=dt, device=device))
-            if bias:
-                self.bias = Parameter(_creation.empty(*shape, dtype=dt, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, shape, elementwise_affine, bias, dt, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -79,22 +92,11 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         dt = _dtypes.get(dtype, "GroupNorm") if dtype is not None else _dtypes.float32
-        if affine:
-            self.weight = Parameter(_creation.empty(num_channels, dtype=dt, device=device))
-            if bias:
-                self.bias = Parameter(_creation.empty(num_channels, dtype=dt, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_channels,), affine, bias, dt, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
