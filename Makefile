@@ -16,7 +16,7 @@ C_TESTS := $(wildcard native/tests/*.c)
 C_TEST_HEADERS := $(wildcard native/tests/*.h)
 LIB ?= tinyfin/libtinyfin.so
 
-.PHONY: all lib test ctest pytest asan valgrind bench verify mutation clean
+.PHONY: all lib cuda cuda-emulated test ctest pytest asan valgrind bench verify mutation gpu-check clean
 
 all: lib
 
@@ -27,6 +27,36 @@ lib: $(LIB)
 $(LIB): $(SOURCES) $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -shared -o $@.tmp$$$$ $(SOURCES) $(LDLIBS) && mv -f $@.tmp$$$$ $@
+
+# ---- the CUDA library (native/src/cuda/runtime.cu) -----------------------------
+# libtinyfin_cuda.so, which the core opens at run time beside libtinyfin.so
+# (pip install builds it too where nvcc is found). Hopper (sm_90) code plus
+# compute_90 PTX for newer GPUs; --fmad=false: no multiply-add fused behind
+# the kernels' back; the cpu's scalar headers are compiled in (their GCC
+# unroll pragmas mean nothing to nvcc: warning 1675 off). CUDA_LIB_EMULATED: the same source built by g++ over
+# emulated_runtime.h, which the tests load (TINYFIN_CUDA_LIB) to run the
+# backend's plumbing on machines without a GPU.
+NVCC ?= nvcc
+CXX ?= g++
+CUDA_SOURCES := native/src/cuda/runtime.cu
+CUDA_HEADERS := native/src/cuda/device_api.h native/src/cuda/emulated_runtime.h $(wildcard native/src/cpu/*.h) native/include/tinyfin_ops.def
+CUDA_LIB ?= tinyfin/libtinyfin_cuda.so
+CUDA_LIB_EMULATED ?= build/libtinyfin_cuda_emulated.so
+NVCCFLAGS ?= -std=c++17 -O3 --fmad=false -Inative/src/cpu -Inative/include -diag-suppress 1675 -Xcompiler -fPIC,-Wall,-Wextra,-Werror \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+
+cuda: $(CUDA_LIB)
+
+$(CUDA_LIB): $(CUDA_SOURCES) $(CUDA_HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -shared -o $@.tmp$$$$ $(CUDA_SOURCES) && mv -f $@.tmp$$$$ $@
+
+cuda-emulated: $(CUDA_LIB_EMULATED)
+
+$(CUDA_LIB_EMULATED): $(CUDA_SOURCES) $(CUDA_HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -fPIC -shared -DTFC_EMULATE -Inative/src/cpu -Inative/include -x c++ \
+	  -o $@.tmp$$$$ $(CUDA_SOURCES) && mv -f $@.tmp$$$$ $@
 
 # ---- tests ------------------------------------------------------------------
 # The C tests link the core's sources directly (no shared library), so they
@@ -85,6 +115,12 @@ mutation:
 # tables. BENCH_ARGS adds options, e.g. make bench BENCH_ARGS="--passes 3 -k matmul".
 bench: lib
 	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -p no:cacheprovider $(BENCH_ARGS)
+
+# On a machine with a GPU: builds the CUDA library, runs the CUDA tests
+# (and compute-sanitizer over them), verify on the cuda backend and the GPU
+# benchmarks, with every log in GPU_CHECK_OUT (sanitizers/gpu_check.sh).
+gpu-check:
+	PYTHON=$(PYTHON) sanitizers/gpu_check.sh
 
 clean:
 	rm -rf build $(LIB) tinyfin/*.so verify-report .pytest_cache .benchmarks

@@ -49,9 +49,15 @@ echo "== pytest against the sanitized library"
 # code runs 2-5x slower, which must not turn into test failures.
 # tests/test_mutation.py is left out: it builds and runs its own mutated,
 # unsanitized copies of the library, so it checks nothing here.
+# libstdc++ is preloaded too, after the runtime: ASAN intercepts C++'s
+# __cxa_throw only if libstdc++ is loaded when it starts, and an extension
+# that throws internally (matplotlib's ft2font, under PlotCurves and the
+# examples) otherwise stops the process with "CHECK failed ... __cxa_throw".
 LIBASAN=$("$CC" -print-file-name=libasan.so)
+LIBSTDCXX=$("$CC" -print-file-name=libstdc++.so.6)
+[ -f "$LIBSTDCXX" ] || LIBSTDCXX=
 pytest_status=0
-LD_PRELOAD="$LIBASAN" \
+LD_PRELOAD="$LIBASAN${LIBSTDCXX:+ $LIBSTDCXX}" \
   TINYFIN_LIB="$PWD/$OUT/libtinyfin.so" \
   PYTHONMALLOC=malloc \
   PYTHONPATH="$PWD/sanitizers${PYTHONPATH:+:$PYTHONPATH}" \

@@ -894,15 +894,22 @@ def test_selection_errors():
         tf.backends.use("bogus")
     with pytest.raises(ValueError, match="unknown backend 'bogus'"):
         tf.backends.set_default("bogus")
-    with pytest.raises(ValueError, match="unknown backend 'cuda'"):
-        tf.backends.use("cuda")
     with pytest.raises(ValueError):
         tf.backends.which("no_such_op")
     with pytest.raises(ValueError):
         tf.backends.which("")
+    assert tf.backends.current("cpu") in ("cpu", "blas")
+
+
+@pytest.mark.skipif(tf.cuda.is_available(), reason="CUDA runs here")
+def test_selecting_cuda_where_it_cannot_run_says_why():
+    why = tf.cuda.why_unavailable()
+    with pytest.raises(RuntimeError, match="the cuda backend is not available: ") as e:
+        with tf.backends.use("cuda"):
+            pass
+    assert str(e.value).endswith(why)
     with pytest.raises(RuntimeError, match="no backend"):
         tf.backends.which("matmul", tf.float32, "cuda")
-    assert tf.backends.current("cpu") in ("cpu", "blas")
     assert tf.backends.current("cuda") is None
 
 

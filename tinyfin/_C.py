@@ -155,6 +155,11 @@ _SIGNATURES = {
     "tf_backend_which": (ST, [c_char_p, c_int, c_int, POINTER(c_char_p)]),
     "tf_blas_load": (ST, [c_char_p]),
     "tf_blas_status": (c_char_p, []),
+    "tf_cuda_device_count": (c_int, []),
+    "tf_cuda_synchronize": (ST, []),
+    "tf_cuda_memory_stats": (None, [I64P, I64P, I64P]),
+    "tf_cuda_reset_peak_memory_stats": (None, []),
+    "tf_cuda_empty_cache": (None, []),
     # the returning forms (their restype, Handle, is set below)
     "tf_last_status": (c_int, []),
     "tf_matmul_r": (T, [T, T]),
@@ -179,6 +184,15 @@ _SIGNATURES = {
     "tf_conv2d": (ST, [T, T, T, I64P, c_int64, c_int64, OUT]),
     "tf_conv2d_input_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
     "tf_conv2d_weight_grad": (ST, [T, T, I64P, c_int64, c_int64, OUT]),
+    # optimizers (optim): one fused step per parameter
+    "tf_sgd_step": (ST, [T, T, T, c_bool, c_double, c_double, c_double, c_double,
+                         c_bool, c_bool]),
+    "tf_adam_step": (ST, [T, T, T, T, T, T, c_double, c_double, c_double, c_double,
+                          c_double, c_bool, c_bool]),
+    "tf_rmsprop_step": (ST, [T, T, T, T, T, T, c_double, c_double, c_double,
+                             c_double, c_double, c_bool]),
+    "tf_adagrad_step": (ST, [T, T, T, T, c_double, c_double, c_double, c_double,
+                             c_bool]),
 }
 
 

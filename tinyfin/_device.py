@@ -2,11 +2,13 @@
 
 A device is "cpu" or "cuda" with an optional index ("cuda:0"); it compares
 equal to its string, and its `code` is the C core's tf_device. Whether this
-build can put tensors there is the C core's answer: a device without a
-backend (CUDA, until one is built) is a RuntimeError that says so.
+build can put tensors there is the C core's answer: a device whose
+backend cannot run here (CUDA without its library, driver or a GPU) is a
+RuntimeError that says why.
 """
 from __future__ import annotations
 
+import ctypes
 from typing import Optional
 
 from . import _C
@@ -82,7 +84,21 @@ def check_device(op: str, spec) -> device:
     except (RuntimeError, TypeError) as e:
         raise RuntimeError(f"{op}: unknown device {spec!r}: {e}") from None
     if _C.tf_backend_current(dev.code) is None:
-        raise RuntimeError(f"{op}: device {str(dev)!r} is not available: this "
-                           f"build of tinyfin has no {dev.type.upper()} backend "
-                           "and runs on cpu only")
+        why = why_unavailable(dev.type) or "it has no backend here"
+        raise RuntimeError(f"{op}: device {str(dev)!r} is not available: {why}")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= _C.tf_cuda_device_count():
+        raise RuntimeError(f"{op}: device {str(dev)!r} does not exist: this machine has "
+                           f"{_C.tf_cuda_device_count()} CUDA device(s)")
     return dev
+
+
+def why_unavailable(backend: str) -> Optional[str]:
+    """None when the named backend of this build can run here, else the core's
+    reason why not (for CUDA: no library, no driver, no device, a forked
+    process)."""
+    for i in range(_C.tf_backend_count()):
+        if _C.tf_backend_name(i).decode() == backend:
+            why = ctypes.c_char_p()
+            ok = _C.tf_backend_available(i, ctypes.byref(why))
+            return None if ok else (why.value or b"").decode()
+    return f"this build of tinyfin has no {backend} backend and runs on cpu only"

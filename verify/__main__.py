@@ -43,17 +43,29 @@ CHECKS = ("forward", "errors", "int-args", "paths", "subgradient", "gradcheck", 
           "exhaustive", "fallback", "dispatch",
           # the module database's (verify/checks/modules.py)
           "module-forward", "module-gradcheck", "module-train-eval", "module-state-dict",
-          "module-dtype", "module-init")
+          "module-dtype", "module-init",
+          # the optimizer database's (verify/checks/optimizers.py)
+          "optim-reference", "optim-resume", "optim-param-groups",
+          # the scheduler database's (verify/checks/schedulers.py)
+          "schedule-closed-form", "schedule-resume")
 MODULE_WEIGHT = 2
 
 
 def split_names(names):
-    """(op names, module ids) of --ops: "nn.Linear" names a module entry;
-    None for a part means all of it, [] none of it."""
+    """(op names, module, optimizer and scheduler ids) of --ops: "nn.Linear"
+    names a module entry, "optim.Adam" an optimizer entry,
+    "lr_scheduler.StepLR" a scheduler's entries; None for a part means all of
+    it, [] none of it."""
     from . import moduledb
     if not names:
         return None, None
     modules = {e.id for e in moduledb.all_modules()} | {e.name for e in moduledb.all_modules()}
+    # ---- optimizers: their ids join the modules' (run() tells them apart) ----
+    from . import optimdb
+    modules |= optimdb.ids()
+    # ---- schedulers: "lr_scheduler.StepLR" too (run() tells them apart) ----
+    from . import schedulers
+    modules |= set(schedulers.ids())
     return [n for n in names if n not in modules], [n for n in names if n in modules]
 
 
@@ -148,6 +160,14 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     op_names, module_names = split_names(ops)
     entries = opdb.select(op_names) if op_names != [] else []
     modules = moduledb.select(module_names) if module_names != [] else []
+    # ---- optimizers (verify/optimdb.py): all without --ops, else those named ----
+    from . import optimdb
+    from .checks.optimizers import check_optimizer
+    optimizers = [e for e in optimdb.all_optimizers() if not ops or e.id in ops]
+    # ---- schedulers (verify/schedulers.py): all without --ops, else those named ----
+    from . import schedulers as scheduledb
+    from .checks.schedulers import check_schedulers
+    scheds = [e for e in scheduledb.all_schedulers() if not ops or e.id in ops]
     ops = op_names
     bes = backends or all_backends()
     unknown = set(bes) - set(all_backends())
@@ -161,6 +181,8 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     suites = suites and bool(entries)
     bar = Progress(sum(map(_weight, entries)) * len(bes) + SUITES_WEIGHT * suites
                    + MODULE_WEIGHT * len(modules) * len(bes)
+                   + MODULE_WEIGHT * len(optimizers) * len(bes)
+                   + MODULE_WEIGHT * bool(scheds)
                    + EXHAUSTIVE_WEIGHT * len(exhaustive) * len(bes), progress)
     results = []
     mpmath = any(on(c) for c in ("accuracy", "grad-accuracy", "exhaustive"))
@@ -186,6 +208,15 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
                 bar.update(step, f"{info.id} ({be})")
                 results.extend(check_module(info, be, dtypes, checks))
                 step += MODULE_WEIGHT
+        for be in bes:
+            for oinfo in optimizers:
+                bar.update(step, f"{oinfo.id} ({be})")
+                results.extend(check_optimizer(oinfo, be, dtypes, checks))
+                step += MODULE_WEIGHT
+        if scheds:          # plain Python over param_groups: no backend, run once
+            bar.update(step, f"{len(scheds)} learning-rate schedules")
+            results.extend(check_schedulers(scheds, checks))
+            step += MODULE_WEIGHT
         if suites:
             bar.update(step, "property, stability and determinism suites")
             # an entry named by its id ("gelu(tanh)") does not pull in the
@@ -216,13 +247,16 @@ def run(ops=None, dtypes=None, backends=None, depth="quick", out=None,
     finally:
         if pool is not None:
             pool.shutdown()
-    bar.finish(f"{len(entries)} ops and {len(modules)} modules checked in {time.time() - t0:.1f}s")
+    bar.finish(f"{len(entries)} ops, {len(modules)} modules, {len(optimizers)} optimizers and "
+               f"{len(scheds)} schedules checked in {time.time() - t0:.1f}s")
     if out:
         from .report import finished_at, write_html, write_json
         os.makedirs(out, exist_ok=True)
         from .backends import describe
         meta = {"depth": depth, "backends": bes, "seconds": round(time.time() - t0, 1),
-                "ops": len(entries), "modules": len(modules), "seed": seed, "finished": finished_at(),
+                "ops": len(entries), "modules": len(modules), "optimizers": len(optimizers),
+                "schedules": len(scheds),
+                "seed": seed, "finished": finished_at(),
                 "backend_promises": describe(bes)}
         write_json(results, os.path.join(out, "report.json"), meta)
         write_html(results, out, meta)
@@ -262,7 +296,11 @@ def _main(p, a) -> int:
     from . import opdb
     if a.list_ops:
         from . import moduledb
-        print("\n".join([e.id for e in opdb.all_ops()] + [e.id for e in moduledb.all_modules()]))
+        from . import optimdb
+        from . import schedulers
+        print("\n".join([e.id for e in opdb.all_ops()] + [e.id for e in moduledb.all_modules()]
+                        + [e.id for e in optimdb.all_optimizers()]
+                        + schedulers.ids()))
         return 0
     split = lambda s: [v for v in s.split(",") if v] if s else None  # noqa: E731
     unknown_dtypes = set(split(a.dtypes) or ()) - set(opdb.ALL_DTYPES)

@@ -47,6 +47,12 @@ PROMISES: Dict[str, Promise] = {
                     determinism="bitwise the same for every thread count and every run "
                     "(OpenBLAS on one thread, tiles of C on a grid fixed by the shape, "
                     "native/src/blas/gemm.c)"),
+    # device memory: every other slot is an error, not a fallback
+    "cuda": Promise({"copy": DTYPES, "fill": DTYPES,
+                     **{op: DTYPES for op in list(_C.UNARY_OPS) + list(_C.BINARY_OPS)}},
+                    across_threads=True, on_repeat=True,
+                    determinism="bitwise the same on every run (copies, fills and "
+                    "elementwise functions: one thread per element, no reduction)"),
 }
 
 
@@ -77,7 +83,7 @@ def which(slot: str, dtype: str, backend: str) -> Optional[str]:
     """The backend whose kernel runs `slot` for dtype while `backend` is
     chosen on this thread (fallbacks included)."""
     with tf.backends.use(backend):
-        return tf.backends.which(slot, dtype)
+        return tf.backends.which(slot, dtype, device_of(backend))
 
 
 def running(*slots_: str, dtypes: Sequence[str] = ("float32", "float64")) -> List[str]:

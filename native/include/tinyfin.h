@@ -332,7 +332,7 @@ tf_status tf_adaptive_pool_backward(int kind, int dims, const tf_tensor *grad,
  * Every op runs the kernel of one backend, chosen per call from its operands'
  * device: this thread's choice (tf_backend_use) or the process default. */
 int tf_backend_count(void);
-/* Name of backend i ("cpu", "blas"), NULL if out of range. */
+/* Name of backend i ("cpu", "blas", "cuda"), NULL if out of range. */
 const char *tf_backend_name(int i);
 /* Whether backend i can run in this process; *why says why not. */
 bool tf_backend_available(int i, const char **why);
@@ -358,6 +358,23 @@ tf_status tf_blas_load(const char *path);
 /* "loaded: <OpenBLAS config>", or "not loaded" with the dlopen or dlsym
  * error; the text belongs to the calling thread until its next call. */
 const char *tf_blas_status(void);
+
+/* ---- CUDA (cuda/backend.c) -------------------------------------------------
+ * Whether CUDA runs here is tf_backend_available of the "cuda" backend
+ * (with the reason when not); libtinyfin_cuda.so is loaded at the first
+ * question. Device memory comes from a caching allocator: freed blocks are
+ * kept for reuse until tf_cuda_empty_cache. */
+/* Devices the CUDA runtime sees (0 when CUDA is not available). */
+int tf_cuda_device_count(void);
+/* Waits for every kernel and copy; an earlier asynchronous failure is
+ * reported here (TF_ERR_DEVICE). */
+tf_status tf_cuda_synchronize(void);
+/* Bytes in live device storages, their peak since the start or the last
+ * reset, and bytes held from the device (live plus kept for reuse). */
+void tf_cuda_memory_stats(int64_t *allocated, int64_t *max_allocated, int64_t *reserved);
+void tf_cuda_reset_peak_memory_stats(void);
+/* Returns the kept blocks to the device. */
+void tf_cuda_empty_cache(void);
 
 /* ---- normalization (norm.c) ---------------------------------------------- */
 /* The fused normalizations of nn.functional. weight and bias may be NULL
@@ -402,6 +419,40 @@ tf_status tf_layer_norm_backward(const tf_tensor *dout, const tf_tensor *x,
                                  const tf_tensor *mean, const tf_tensor *rstd,
                                  tf_tensor **dx, tf_tensor **dweight,
                                  tf_tensor **dbias);
+
+/* ---- optimizers (optim.c) ------------------------------------------------
+ * One step of an optimizer over one parameter, PyTorch 2's single-tensor
+ * update rule (torch/optim/<name>.py) fused in one pass: param and its state
+ * buffers (the param's shape, dtype and device, no two sharing memory;
+ * strided ones are handled) are updated in place and their version counters
+ * bumped; grad (the param's shape and dtype) is read. The options are
+ * checked with PyTorch's ranges; every check runs before anything is
+ * written. step (Adam, RMSprop, Adagrad) is state['step'], a one-element
+ * float32 or float64 host tensor, incremented by the call. A buffer NULL
+ * means the option is off. */
+/* momentum_buffer: NULL exactly when momentum is 0; init_buffer: the first
+ * step, which sets it to the gradient (PyTorch's clone). */
+tf_status tf_sgd_step(tf_tensor *param, const tf_tensor *grad,
+                      tf_tensor *momentum_buffer, bool init_buffer, double lr,
+                      double momentum, double dampening, double weight_decay,
+                      bool nesterov, bool maximize);
+/* max_exp_avg_sq: non-NULL for amsgrad; decoupled: AdamW's weight decay. */
+tf_status tf_adam_step(tf_tensor *param, const tf_tensor *grad,
+                       tf_tensor *exp_avg, tf_tensor *exp_avg_sq,
+                       tf_tensor *max_exp_avg_sq, tf_tensor *step, double lr,
+                       double beta1, double beta2, double eps,
+                       double weight_decay, bool decoupled, bool maximize);
+/* grad_avg: non-NULL when centered; momentum_buffer: NULL exactly when
+ * momentum is 0. */
+tf_status tf_rmsprop_step(tf_tensor *param, const tf_tensor *grad,
+                          tf_tensor *square_avg, tf_tensor *grad_avg,
+                          tf_tensor *momentum_buffer, tf_tensor *step,
+                          double lr, double alpha, double eps,
+                          double weight_decay, double momentum, bool maximize);
+tf_status tf_adagrad_step(tf_tensor *param, const tf_tensor *grad,
+                          tf_tensor *sum, tf_tensor *step, double lr,
+                          double lr_decay, double weight_decay, double eps,
+                          bool maximize);
 
 /* ---- returning forms (ops/returning.c) -----------------------------------
  * The Python layer's hot path: each runs the entry point of the same name

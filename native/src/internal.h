@@ -19,12 +19,14 @@ typedef struct tf_allocator {
   const char *name;                     /* "cpu", "cuda:0" */
   bool host;                            /* the cpu can read the data */
   void *(*alloc)(size_t nbytes);        /* NULL when out of memory */
-  void (*free)(void *data);
+  void (*free)(void *data, size_t nbytes); /* nbytes: as allocated */
   /* nbytes between this allocator's memory and host memory */
   tf_status (*to_host)(void *host, const void *data, size_t nbytes);
   tf_status (*from_host)(void *data, const void *host, size_t nbytes);
 } tf_allocator;
 extern const tf_allocator tf_host_allocator;
+/* Whether freed host blocks are cached for reuse (host_memory.c). */
+bool tf_host_cache_enabled(void);
 
 struct tf_storage {
   atomic_long refcount;

@@ -192,6 +192,7 @@ int main(int argc, char **argv) {
   suite_backend();
   suite_blas();
   suite_pool(); /* pooling (pool) */
+  suite_optim(); /* the fused optimizer steps (optim) */
   if (!filter && tf_live_tensors() != 0) {
     fprintf(stderr, "%lld tensors alive at exit\n",
             (long long)tf_live_tensors());

@@ -3,6 +3,7 @@
  * creation functions (full, arange, linspace, eye). */
 #include <stdint.h>
 
+#include "../src/internal.h" /* tf_host_cache_enabled, TF_PRAGMA */
 #include "tf_test.h"
 
 static void test_empty_metadata(void) {
@@ -310,6 +311,46 @@ static void test_threads_setting(void) {
   CHECK_EQ_I(tf_get_num_threads(), before);
 }
 
+/* Storages of 256 KiB and more get blocks of the host allocator, whose
+ * freed blocks are reused (host_memory.c): a reused block is never one a
+ * live tensor holds, and many threads allocating and freeing at once lose
+ * nothing. */
+static void test_host_block_cache(void) {
+  enum { BIG = 1 << 18 }; /* 1 MiB of float32 */
+  int64_t live = tf_live_tensors();
+  tf_tensor *a = NULL, *b = NULL, *c = NULL;
+  CHECK_OK(tf_tensor_empty(1, SHAPE(BIG), TF_FLOAT32, TF_CPU, &a));
+  CHECK_OK(tf_tensor_empty(1, SHAPE(BIG), TF_FLOAT32, TF_CPU, &b));
+  REQUIRE(a && b);
+  void *pa = tf_tensor_data(a);
+  CHECK(pa != tf_tensor_data(b));
+  tf_tensor_release(a);
+  CHECK_OK(tf_tensor_empty(1, SHAPE(BIG), TF_FLOAT32, TF_CPU, &c));
+  REQUIRE(c);
+  CHECK(tf_tensor_data(c) != tf_tensor_data(b));
+  if (tf_host_cache_enabled()) CHECK(tf_tensor_data(c) == pa); /* a's block, reused */
+  ((float *)tf_tensor_data(c))[BIG - 1] = 1.0f; /* the whole block is ours */
+  tf_tensor_release(c);
+  tf_tensor_release(b);
+  /* more blocks than the cache keeps, of several sizes, from 2 threads */
+  int failures = 0;
+  TF_PRAGMA(omp parallel for num_threads(2) reduction(+ : failures))
+  for (int i = 0; i < 400; i++) {
+    tf_tensor *t = NULL;
+    int64_t n = BIG + (i % 7) * 20000;
+    if (tf_tensor_empty(1, &n, TF_FLOAT32, TF_CPU, &t) != TF_OK) {
+      failures++;
+      continue;
+    }
+    float *d = tf_tensor_data(t);
+    d[0] = d[n - 1] = (float)i;
+    failures += d[0] != (float)i || d[n - 1] != (float)i;
+    tf_tensor_release(t);
+  }
+  CHECK_EQ_I(failures, 0);
+  CHECK_EQ_I(tf_live_tensors(), live);
+}
+
 void suite_tensor(void) {
   RUN(test_empty_metadata);
   RUN(test_dtype_sizes);
@@ -324,4 +365,5 @@ void suite_tensor(void) {
   RUN(test_creation);
   RUN(test_version_counter);
   RUN(test_threads_setting);
+  RUN(test_host_block_cache);
 }

@@ -132,5 +132,6 @@ void suite_backend(void);
 void suite_blas(void);
 /* ---- pooling (pool) ---- */
 void suite_pool(void);
+void suite_optim(void);
 
 #endif /* TF_TEST_H */

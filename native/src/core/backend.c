@@ -7,7 +7,8 @@
  * backend's kernel an op would run, fallbacks included. */
 #include "../backend.h"
 
-static const tf_backend *const registry[] = {&tf_cpu_backend, &tf_blas_backend};
+static const tf_backend *const registry[] = {&tf_cpu_backend, &tf_blas_backend,
+                                             &tf_cuda_backend};
 enum { NUM_BACKENDS = sizeof registry / sizeof registry[0], NUM_DEVICES = 2 };
 
 static _Atomic(const tf_backend *) default_for[NUM_DEVICES] = {&tf_cpu_backend, NULL};
@@ -76,7 +77,10 @@ tf_status tf_backend_set_default(const char *name) {
 const tf_backend *tf_backend_for(tf_device dev) {
   if ((int)dev < 0 || (int)dev >= NUM_DEVICES) return NULL;
   const tf_backend *b = chosen_for[dev];
-  return b ? b : atomic_load_explicit(&default_for[dev], memory_order_relaxed);
+  if (!b) b = atomic_load_explicit(&default_for[dev], memory_order_relaxed);
+  /* a device of its own (CUDA): its one backend, when it can run here */
+  if (!b && dev == TF_CUDA && available(&tf_cuda_backend, NULL)) b = &tf_cuda_backend;
+  return b;
 }
 
 const char *tf_backend_current(int device) {

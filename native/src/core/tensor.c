@@ -1,7 +1,6 @@
 /* tensor.c: refcounted storage and tensor headers, their accessors, and the
  * live-tensor count that the leak tests read. */
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "../internal.h"
 
@@ -60,35 +59,16 @@ void tf_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
 /* Small storages: the header and its data share one malloc'd block, the
  * data aligned to 64 bytes inside it (one plain malloc is much cheaper than
  * aligned_alloc or two allocations, and small ops are dominated by it).
- * Large ones: the data is a separate 2 MiB aligned block that the kernel is
- * asked to back with huge pages, which cuts first-touch page faults by 512x
- * (NumPy does the same). */
+ * From TF_BLOCK_THRESHOLD bytes on, the data is a separate block of the
+ * host allocator (host_memory.c: huge pages, and a cache of freed blocks). */
 #define TF_ALIGN 64
-#define TF_HUGE_PAGE ((size_t)2 << 20)
-#define TF_HUGE_THRESHOLD ((size_t)4 << 20)
-
-static void *large_data_new(size_t nbytes) {
-  size_t padded = (nbytes + TF_HUGE_PAGE - 1) / TF_HUGE_PAGE * TF_HUGE_PAGE;
-  void *data = aligned_alloc(TF_HUGE_PAGE, padded);
-#ifdef MADV_HUGEPAGE
-  if (data) madvise(data, padded, MADV_HUGEPAGE); /* a hint: failure is fine */
-#endif
-  return data;
-}
-
-static tf_status host_copy(void *dst, const void *src, size_t nbytes) {
-  if (nbytes) memcpy(dst, src, nbytes);
-  return TF_OK;
-}
-
-const tf_allocator tf_host_allocator = {
-    TF_CPU, "cpu", true, large_data_new, free, host_copy, host_copy};
+#define TF_BLOCK_THRESHOLD ((size_t)256 << 10)
 
 /* Small host storages keep their data in the same block as the header;
  * anything else (large, or another allocator's memory) is separate. */
 static tf_status storage_new(const tf_allocator *alloc, size_t nbytes,
                              tf_storage **out) {
-  bool separate = alloc != &tf_host_allocator || nbytes >= TF_HUGE_THRESHOLD;
+  bool separate = alloc != &tf_host_allocator || nbytes >= TF_BLOCK_THRESHOLD;
   tf_storage *s = malloc(sizeof *s + (separate ? 0 : TF_ALIGN + nbytes));
   void *data = NULL;
   if (s && separate && !(data = alloc->alloc(nbytes))) {
@@ -114,7 +94,7 @@ static tf_status storage_new(const tf_allocator *alloc, size_t nbytes,
 
 static void storage_release(tf_storage *s) {
   if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1) {
-    if (s->separate) s->alloc->free(s->data);
+    if (s->separate) s->alloc->free(s->data, s->nbytes);
     free(s);
   }
 }

@@ -71,6 +71,9 @@ tf_status tf_cpu_pool(const tf_pool_plan *p, const tf_tensor *x, tf_tensor *out,
                       tf_tensor *indices);
 tf_status tf_cpu_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
                                const tf_tensor *indices, tf_tensor *grad_input);
+/* ---- optimizers (optim) ---- */
+tf_status tf_cpu_optim(const tf_optim_plan *p, tf_tensor *param,
+                       const tf_tensor *grad, tf_tensor *const *buf);
 /* ---- convolution (conv) ---- */
 tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
                       const tf_tensor *b, const tf_tensor *bias,
@@ -145,6 +148,8 @@ const tf_kernels tf_cpu_kernels = {
     .pool_backward = tf_cpu_pool_backward,
     /* ---- convolution (conv) ---- */
     .conv = tf_cpu_conv,
+    /* ---- optimizers (optim) ---- */
+    .optim = tf_cpu_optim,
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,

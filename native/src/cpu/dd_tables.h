@@ -5,7 +5,7 @@
 #include "double_double.h"
 
 /* 2^(j/64), j = 0..63 */
-static const double TF_EXP2_J64[64][2] = {
+TF_DD_CONST double TF_EXP2_J64[64][2] = {
     {0x1.0000000000000p+0, 0x0.0p+0}, {0x1.02c9a3e778061p+0, -0x1.19083535b085dp-56},
     {0x1.059b0d3158574p+0, 0x1.d73e2a475b465p-55}, {0x1.0874518759bc8p+0, 0x1.186be4bb284ffp-57},
     {0x1.0b5586cf9890fp+0, 0x1.8a62e4adc610bp-54}, {0x1.0e3ec32d3d1a2p+0, 0x1.03a1727c57b53p-59},
@@ -42,7 +42,7 @@ static const double TF_EXP2_J64[64][2] = {
 
 /* erfcx(i/8) = e^((i/8)^2) erfc(i/8), i = 0..127 (used up to 64;
  * the rest makes any index masked to 7 bits a valid one) */
-static const double TF_ERFCX_8TH[128][2] = {
+TF_DD_CONST double TF_ERFCX_8TH[128][2] = {
     {0x1.0000000000000p+0, 0x0.0p+0}, {0x1.bf16ef058facfp-1, -0x1.07c49978e8d32p-55},
     {0x1.8a6adcda2ea92p-1, -0x1.b3e5e8f69dcbfp-57}, {0x1.5f28ade3ca4acp-1, -0x1.29d4ae110b505p-57},
     {0x1.3b3bc3c98b0f3p-1, -0x1.aa856b121880fp-56}, {0x1.1d16b5809eaf6p-1, 0x1.043e5f49b4044p-55},
@@ -111,20 +111,20 @@ static const double TF_ERFCX_8TH[128][2] = {
 
 /* ln2/64 and ln2: hi parts with 36 and 42 significant bits, so that n * hi is
  * exact for |n| < 2^17 and |n| < 2^11 */
-static const double TF_LN2_64_HI = 0x1.62e42fefa0000p-7, TF_LN2_64_LO = 0x1.cf79abc9e3b3ap-46;
-static const double TF_LN2_HI = 0x1.62e42fefa3800p-1, TF_LN2_LO = 0x1.ef35793c76730p-45;
+TF_DD_CONST double TF_LN2_64_HI = 0x1.62e42fefa0000p-7, TF_LN2_64_LO = 0x1.cf79abc9e3b3ap-46;
+TF_DD_CONST double TF_LN2_HI = 0x1.62e42fefa3800p-1, TF_LN2_LO = 0x1.ef35793c76730p-45;
 /* 1 / ln 10 */
-static const dd_t TF_INV_LN10 = {0x1.bcb7b1526e50ep-2, 0x1.95355baaafad3p-57};
+TF_DD_CONST dd_t TF_INV_LN10 = {0x1.bcb7b1526e50ep-2, 0x1.95355baaafad3p-57};
 /* 2 / sqrt(pi) */
-static const dd_t TF_TWO_OVER_SQRTPI = {0x1.20dd750429b6dp+0, 0x1.1ae3a914fed80p-56};
+TF_DD_CONST dd_t TF_TWO_OVER_SQRTPI = {0x1.20dd750429b6dp+0, 0x1.1ae3a914fed80p-56};
 /* 1 / sqrt(pi) */
-static const dd_t TF_INV_SQRTPI = {0x1.20dd750429b6dp-1, 0x1.1ae3a914fed80p-57};
+TF_DD_CONST dd_t TF_INV_SQRTPI = {0x1.20dd750429b6dp-1, 0x1.1ae3a914fed80p-57};
 /* -1 / sqrt(2 pi) */
-static const dd_t TF_NEG_INV_SQRT_2PI = {-0x1.9884533d43651p-2, 0x1.cbc0d30ebfd15p-56};
+TF_DD_CONST dd_t TF_NEG_INV_SQRT_2PI = {-0x1.9884533d43651p-2, 0x1.cbc0d30ebfd15p-56};
 /* -1 / sqrt(2) */
-static const dd_t TF_NEG_SQRT1_2 = {-0x1.6a09e667f3bcdp-1, 0x1.bdd3413b26456p-55};
+TF_DD_CONST dd_t TF_NEG_SQRT1_2 = {-0x1.6a09e667f3bcdp-1, 0x1.bdd3413b26456p-55};
 /* sqrt(2 / pi) */
-static const dd_t TF_SQRT_2_OVER_PI = {0x1.9884533d43651p-1, -0x1.cbc0d30ebfd15p-55};
+TF_DD_CONST dd_t TF_SQRT_2_OVER_PI = {0x1.9884533d43651p-1, -0x1.cbc0d30ebfd15p-55};
 
 #endif
 

@@ -15,10 +15,16 @@
 /* Forced inline (here and in dd_math.h): the float64 loops that call these
  * are built per instruction set (TF_SIMD_CLONES), and an out-of-line copy
  * would be built for the baseline only, where fma() is a libm call. */
-#if defined(__GNUC__)
+#if defined(__CUDACC__)
+/* device functions, so that CUDA kernels can run the same code */
+#define TF_DD_INLINE static __device__ __forceinline__
+#define TF_DD_CONST static __device__ const
+#elif defined(__GNUC__)
 #define TF_DD_INLINE static inline __attribute__((always_inline))
+#define TF_DD_CONST static const
 #else
 #define TF_DD_INLINE static inline
+#define TF_DD_CONST static const
 #endif
 
 typedef struct {

@@ -8,9 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "double_double.h" /* TF_DD_INLINE: device functions under nvcc */
+
 /* Build a function for AVX-512, AVX2 and baseline x86-64; the loader picks
  * the best one the CPU has (GCC function multiversioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define TF_SIMD_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -26,7 +28,7 @@
  * inf and 0 there, and sums of many tiny terms in double stay right. Written as x < c ? x : c, the form that maps
  * to a vector min/max, so a loop of it vectorizes; that form turns NaN into
  * c, so callers that may see NaN must select it back. */
-static inline double tf_exp_poly(double x) {
+TF_DD_INLINE double tf_exp_poly(double x) {
   const double shift = 0x1.8p52; /* adding it rounds to an integer */
   const double inv_ln2 = 0x1.71547652b82fep0;
   const double ln2 = 0x1.62e42fefa39efp-1;
@@ -54,7 +56,7 @@ static inline double tf_exp_poly(double x) {
 }
 
 /* e^x for float32, rounded once from tf_exp_poly; NaN passes through. */
-static inline float tf_fast_expf(float xf) {
+TF_DD_INLINE float tf_fast_expf(float xf) {
   float result = (float)tf_exp_poly(xf);
   return xf != xf ? xf : result;
 }

@@ -26,7 +26,7 @@ def split(v, bits):
 
 
 def table(name, comment, rows):
-    out = [f"/* {comment} */", f"static const double {name}[{len(rows)}][2] = {{"]
+    out = [f"/* {comment} */", f"TF_DD_CONST double {name}[{len(rows)}][2] = {{"]
     for i in range(0, len(rows), 2):
         out.append("    " + " ".join("{%s, %s}," % (h.hex(), l.hex()) for h, l in rows[i:i + 2]))
     out.append("};")
@@ -34,7 +34,7 @@ def table(name, comment, rows):
 
 
 def const(name, comment, pair):
-    return f"/* {comment} */\nstatic const dd_t {name} = {{{pair[0].hex()}, {pair[1].hex()}}};"
+    return f"/* {comment} */\nTF_DD_CONST dd_t {name} = {{{pair[0].hex()}, {pair[1].hex()}}};"
 
 
 def main():
@@ -52,9 +52,9 @@ def main():
         "",
         "/* ln2/64 and ln2: hi parts with 36 and 42 significant bits, so that n * hi is\n"
         " * exact for |n| < 2^17 and |n| < 2^11 */",
-        "static const double TF_LN2_64_HI = %s, TF_LN2_64_LO = %s;" % tuple(
+        "TF_DD_CONST double TF_LN2_64_HI = %s, TF_LN2_64_LO = %s;" % tuple(
             v.hex() for v in split(ln2 / 64, 36)),
-        "static const double TF_LN2_HI = %s, TF_LN2_LO = %s;" % tuple(
+        "TF_DD_CONST double TF_LN2_HI = %s, TF_LN2_LO = %s;" % tuple(
             v.hex() for v in split(ln2, 42)),
         const("TF_INV_LN10", "1 / ln 10", dd(1 / mpmath.log(10))),
         const("TF_TWO_OVER_SQRTPI", "2 / sqrt(pi)", dd(2 / mpmath.sqrt(mpmath.pi))),

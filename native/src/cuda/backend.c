@@ -1,0 +1,420 @@
+/* backend.c: the CUDA backend in the core: loading libtinyfin_cuda.so
+ * (device_api.h) at run time, the caching allocator of device memory, and
+ * the kernel table.
+ *
+ * Loading. Once per process, at the first question about CUDA: the library
+ * named by TINYFIN_CUDA_LIB, else libtinyfin_cuda.so beside libtinyfin.so.
+ * The backend is available when the library loads, speaks this core's ABI
+ * version and the CUDA runtime sees a device; otherwise the reason is kept
+ * (no library built, no driver, no device) and every call that needs CUDA
+ * fails with it. A process made by fork() after CUDA was set up cannot use
+ * it (the CUDA runtime does not survive fork; use the spawn start method).
+ *
+ * Allocation. Device memory is slow to get (cudaMalloc synchronizes), so
+ * freed blocks are kept, by size rounded up (to 512 B, from 1 MiB up to
+ * whole MiB), and handed to the next request of that size: a training
+ * loop allocates the same sizes every step and, after its first step,
+ * calls cudaMalloc no more. empty_cache returns the kept blocks; an
+ * allocation that fails empties the cache and tries once more, then
+ * fails (MemoryError in Python). Counters: bytes in live storages (and
+ * their peak) and bytes reserved from the device (live plus kept).
+ *
+ * Kernels. This table fills fill, copies (strided and broadcast too,
+ * converting dtypes), every unary and every binary op (the cpu's scalar functions, compiled
+ * for the device); every other slot is NULL,
+ * which TF_KERNEL reports as "the cuda backend does not run this op",
+ * never a silent fallback to host code reading device pointers. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h> /* access */
+
+#include "../backend.h"
+#include "device_api.h"
+
+enum { WHY_LEN = 512 };
+
+/* ---- the library -------------------------------------------------------------- */
+static struct {
+  int (*abi_version)(void);
+  int (*device_count)(int *, char *, size_t);
+  int (*malloc)(void **, size_t, char *, size_t);
+  int (*free)(void *, char *, size_t);
+  int (*memcpy)(void *, const void *, size_t, int, char *, size_t);
+  int (*fill)(void *, const void *, int, int64_t, char *, size_t);
+  int (*copy_strided)(void *, const void *, int, int, const int64_t *, const int64_t *,
+                      const int64_t *, char *, size_t);
+  int (*convert)(void *, int, const void *, int, int, const int64_t *, const int64_t *,
+                 const int64_t *, char *, size_t);
+  int (*binary_count)(void);
+  int (*binary)(int, int, void *, const void *, const void *, const void *, const void *, int,
+                const int64_t *, const int64_t *, const int64_t *, const int64_t *, char *,
+                size_t);
+  int (*unary_count)(void);
+  int (*unary)(int, int, void *, const void *, int, const int64_t *, const int64_t *,
+               const int64_t *, const double *, char *, size_t);
+  int (*synchronize)(char *, size_t);
+} api;
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool usable;            /* written once under load_once */
+static int devices;
+static char load_why[WHY_LEN];
+static atomic_bool forked_after_setup;
+
+static void in_forked_child(void) {
+  if (usable) atomic_store(&forked_after_setup, true);
+}
+
+/* The folder of the library this code is in (libtinyfin.so), with '/'. */
+static void own_folder(char *dir, size_t len) {
+  Dl_info info;
+  dir[0] = '\0';
+  if (dladdr((void *)own_folder, &info) && info.dli_fname) {
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (slash) snprintf(dir, len, "%.*s/", (int)(slash - info.dli_fname), info.dli_fname);
+  }
+}
+
+static void load(void) {
+  char path[4096];
+  const char *env = getenv("TINYFIN_CUDA_LIB");
+  if (env && *env) {
+    snprintf(path, sizeof path, "%s", env);
+  } else {
+    char dir[3800];
+    own_folder(dir, sizeof dir);
+    snprintf(path, sizeof path, "%slibtinyfin_cuda.so", dir);
+  }
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *err = dlerror();
+    if (env && *env)
+      snprintf(load_why, WHY_LEN, "TINYFIN_CUDA_LIB=%.300s does not load: %.150s", path, err);
+    else if (access(path, F_OK) == 0)
+      snprintf(load_why, WHY_LEN, "%.300s does not load: %.150s", path, err);
+    else
+      snprintf(load_why, WHY_LEN, "this tinyfin was built without CUDA (no %.300s: "
+               "nvcc was not found when it was installed, or `make cuda` was not run)",
+               path);
+    return;
+  }
+  const struct { const char *name; void **slot; } symbols[] = {
+      {"tfc_abi_version", (void **)&api.abi_version},
+      {"tfc_device_count", (void **)&api.device_count},
+      {"tfc_malloc", (void **)&api.malloc}, {"tfc_free", (void **)&api.free},
+      {"tfc_memcpy", (void **)&api.memcpy}, {"tfc_fill", (void **)&api.fill},
+      {"tfc_copy_strided", (void **)&api.copy_strided},
+      {"tfc_convert", (void **)&api.convert},
+      {"tfc_binary_count", (void **)&api.binary_count}, {"tfc_binary", (void **)&api.binary},
+      {"tfc_unary_count", (void **)&api.unary_count}, {"tfc_unary", (void **)&api.unary},
+      {"tfc_synchronize", (void **)&api.synchronize},
+  };
+  for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+    if (!(*symbols[i].slot = dlsym(lib, symbols[i].name))) {
+      snprintf(load_why, WHY_LEN, "%.300s lacks %s: rebuild it with `make cuda`", path,
+               symbols[i].name);
+      dlclose(lib);
+      return;
+    }
+  }
+  if (api.abi_version() != TFC_ABI_VERSION) {
+    snprintf(load_why, WHY_LEN, "%.300s speaks interface version %d, this tinyfin %d: "
+             "rebuild it with `make cuda`", path, api.abi_version(), TFC_ABI_VERSION);
+    dlclose(lib);
+    return;
+  }
+  if (api.unary_count() != TF_UNARY_COUNT || api.binary_count() != TF_BINARY_COUNT) {
+    snprintf(load_why, WHY_LEN, "%.300s was built from another op list (%d unary and %d "
+             "binary ops, this tinyfin %d and %d): rebuild it with `make cuda`", path,
+             api.unary_count(), api.binary_count(), TF_UNARY_COUNT, TF_BINARY_COUNT);
+    dlclose(lib);
+    return;
+  }
+  char why[WHY_LEN] = "";
+  if (api.device_count(&devices, why, sizeof why) != 0 || devices < 1) {
+    snprintf(load_why, WHY_LEN, "no CUDA device: %.400s", *why ? why : "the runtime sees none");
+    devices = 0;
+    return; /* kept open: the library stays valid, only unused */
+  }
+  pthread_atfork(NULL, NULL, in_forked_child);
+  usable = true;
+}
+
+static bool cuda_available(const char **why) {
+  pthread_once(&load_once, load);
+  if (usable && atomic_load(&forked_after_setup)) {
+    if (why) *why = "this process was made by fork() after CUDA was set up, and CUDA "
+                    "does not survive fork (start workers with the spawn method)";
+    return false;
+  }
+  if (!usable && why) *why = load_why;
+  return usable;
+}
+
+int tf_cuda_device_count(void) {
+  const char *why;
+  return cuda_available(&why) ? devices : 0;
+}
+
+/* A failed call of the library as a tinyfin error (RuntimeError). */
+static tf_status device_error(const char *what, const char *why) {
+  return tf_fail(TF_ERR_DEVICE, "cuda: %s failed: %s", what, why);
+}
+
+/* ---- the caching allocator ----------------------------------------------------- */
+typedef struct cached_block {
+  void *ptr;
+  size_t size;
+  struct cached_block *next;
+} cached_block;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_block *cache;         /* kept blocks, newest first */
+static atomic_llong live_bytes, peak_bytes, reserved_bytes;
+
+static size_t rounded(size_t nbytes) {
+  const size_t small = 512, large = (size_t)1 << 20;
+  if (nbytes == 0) return small; /* a storage's data is never NULL */
+  size_t unit = nbytes < large ? small : large;
+  return (nbytes + unit - 1) / unit * unit;
+}
+
+static void count_live(long long delta) {
+  long long now = atomic_fetch_add(&live_bytes, delta) + delta;
+  long long peak = atomic_load(&peak_bytes);
+  while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
+  }
+}
+
+void tf_cuda_empty_cache(void) {
+  pthread_mutex_lock(&cache_lock);
+  cached_block *b = cache;
+  cache = NULL;
+  pthread_mutex_unlock(&cache_lock);
+  while (b) {
+    cached_block *next = b->next;
+    char why[WHY_LEN];
+    /* (never in a forked child: its inherited blocks are the parent's) */
+    if (usable && !atomic_load(&forked_after_setup)) api.free(b->ptr, why, sizeof why);
+    atomic_fetch_sub(&reserved_bytes, (long long)b->size);
+    free(b);
+    b = next;
+  }
+}
+
+static void *cuda_alloc(size_t nbytes) {
+  size_t size = rounded(nbytes);
+  void *ptr = NULL;
+  pthread_mutex_lock(&cache_lock);
+  for (cached_block **p = &cache; *p; p = &(*p)->next) {
+    if ((*p)->size == size) {
+      cached_block *b = *p;
+      *p = b->next;
+      ptr = b->ptr;
+      free(b);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&cache_lock);
+  if (!ptr) {
+    char why[WHY_LEN];
+    if (api.malloc(&ptr, size, why, sizeof why) != 0) {
+      tf_cuda_empty_cache(); /* the kept blocks may be what the device lacks */
+      if (api.malloc(&ptr, size, why, sizeof why) != 0) return NULL;
+    }
+    atomic_fetch_add(&reserved_bytes, (long long)size);
+  }
+  count_live((long long)size);
+  return ptr;
+}
+
+static void cuda_free(void *ptr, size_t nbytes) {
+  size_t size = rounded(nbytes);
+  count_live(-(long long)size);
+  cached_block *b = malloc(sizeof *b);
+  if (!b) { /* no room to remember it: give it back */
+    char why[WHY_LEN];
+    api.free(ptr, why, sizeof why);
+    atomic_fetch_sub(&reserved_bytes, (long long)size);
+    return;
+  }
+  b->ptr = ptr;
+  b->size = size;
+  pthread_mutex_lock(&cache_lock);
+  b->next = cache;
+  cache = b;
+  pthread_mutex_unlock(&cache_lock);
+}
+
+void tf_cuda_memory_stats(int64_t *allocated, int64_t *max_allocated, int64_t *reserved) {
+  *allocated = atomic_load(&live_bytes);
+  *max_allocated = atomic_load(&peak_bytes);
+  *reserved = atomic_load(&reserved_bytes);
+}
+
+void tf_cuda_reset_peak_memory_stats(void) {
+  atomic_store(&peak_bytes, atomic_load(&live_bytes));
+}
+
+static tf_status copy_bytes(void *dst, const void *src, size_t nbytes, int kind) {
+  char why[WHY_LEN];
+  if (nbytes && api.memcpy(dst, src, nbytes, kind, why, sizeof why) != 0)
+    return device_error("a copy", why);
+  return TF_OK;
+}
+
+static tf_status cuda_to_host(void *host, const void *data, size_t nbytes) {
+  return copy_bytes(host, data, nbytes, TFC_DEVICE_TO_HOST);
+}
+
+static tf_status cuda_from_host(void *data, const void *host, size_t nbytes) {
+  return copy_bytes(data, host, nbytes, TFC_HOST_TO_DEVICE);
+}
+
+tf_status tf_cuda_synchronize(void) {
+  const char *reason;
+  TF_CHECK(cuda_available(&reason), TF_ERR_DEVICE, "cuda.synchronize: %s", reason);
+  char why[WHY_LEN];
+  if (api.synchronize(why, sizeof why) != 0) return device_error("a kernel or copy", why);
+  return TF_OK;
+}
+
+static const tf_allocator cuda_allocator = {
+    TF_CUDA, "cuda:0", false, cuda_alloc, cuda_free, cuda_to_host, cuda_from_host};
+
+/* ---- kernels ------------------------------------------------------------------- */
+/* t's strides over dst's dims, broadcast as NumPy does (aligned on the
+ * right; a missing dim, or one of size 1 against a larger one, has stride
+ * 0): the kernels index every operand with dst's multi-index. */
+static void broadcast_strides(const tf_tensor *t, const tf_tensor *dst, int64_t *strides) {
+  for (int d = 0; d < dst->ndim; d++) {
+    int od = d - (dst->ndim - t->ndim);
+    strides[d] = od < 0 || (t->shape[od] == 1 && dst->shape[d] != 1) ? 0 : t->strides[od];
+  }
+}
+
+static char *device_ptr(const tf_tensor *t) {
+  return (char *)t->storage->data + t->offset * (int64_t)tf_dtype_size(t->dtype);
+}
+
+static tf_status cuda_fill(tf_tensor *dst, const void *elem) {
+  TF_CHECK(tf_tensor_is_contiguous(dst), TF_ERR_DEVICE,
+           "fill: the cuda backend fills contiguous tensors only so far");
+  char why[WHY_LEN];
+  if (api.fill(device_ptr(dst), elem, (int)tf_dtype_size(dst->dtype), tf_tensor_numel(dst),
+               why, sizeof why) != 0)
+    return device_error("fill", why);
+  return TF_OK;
+}
+
+/* Copies: one memcpy when both are contiguous in one dtype, else the
+ * strided kernel (broadcast sources have stride 0), converting dtypes by
+ * tf_to_dtype's rules when they differ. The entry point hands over no
+ * partial overlap. */
+static tf_status cuda_copy(tf_tensor *dst, const tf_tensor *src) {
+  char why[WHY_LEN];
+  int64_t ss[TF_MAX_DIMS];
+  broadcast_strides(src, dst, ss);
+  if (dst->dtype != src->dtype) {
+    if (api.convert(device_ptr(dst), dst->dtype, device_ptr(src), src->dtype, dst->ndim,
+                    dst->shape, dst->strides, ss, why, sizeof why) != 0)
+      return device_error("copy", why);
+    return TF_OK;
+  }
+  size_t esize = tf_dtype_size(dst->dtype);
+  if (tf_tensor_is_contiguous(dst) && tf_tensor_is_contiguous(src) &&
+      tf_tensor_numel(src) == tf_tensor_numel(dst))
+    return copy_bytes(device_ptr(dst), device_ptr(src),
+                      (size_t)tf_tensor_numel(dst) * esize, TFC_DEVICE_TO_DEVICE);
+  if (api.copy_strided(device_ptr(dst), device_ptr(src), (int)esize, dst->ndim, dst->shape,
+                       dst->strides, ss, why, sizeof why) != 0)
+    return device_error("copy", why);
+  return TF_OK;
+}
+
+static tf_status cuda_unary(int op, const tf_tensor *x, tf_tensor *dst, const double *params) {
+  char why[WHY_LEN];
+  int64_t xs[TF_MAX_DIMS];
+  broadcast_strides(x, dst, xs);
+  if (api.unary(op, x->dtype, device_ptr(dst), device_ptr(x), dst->ndim, dst->shape,
+                dst->strides, xs, params, why, sizeof why) != 0)
+    return device_error(tf_unary_name(op), why);
+  return TF_OK;
+}
+
+/* Every unary op: the library runs each with the cpu's scalar function. */
+static const tf_unary_kernel cuda_unary_kernels[TF_UNARY_COUNT] = {
+#define TF_UNARY_OP(ENUM, name, kind, f32impl) [TF_UNARY_##ENUM] = cuda_unary,
+#include "tinyfin_ops.def"
+#undef TF_UNARY_OP
+};
+
+/* Integer floor_divide/remainder by zero and pow to a negative power are
+ * refused before the kernel, as on the cpu: b's values come to the host
+ * for the check (a 0-d host scalar is read where it is). */
+static tf_status check_int_divisors(int op, const tf_tensor *b) {
+  bool divides = op == TF_BINARY_FLOOR_DIVIDE || op == TF_BINARY_REMAINDER;
+  if (!divides && op != TF_BINARY_POW) return TF_OK;
+  tf_tensor *host = NULL;
+  if (b->storage->alloc->host) {
+    tf_tensor_retain((tf_tensor *)b);
+    host = (tf_tensor *)b;
+  } else {
+    TF_TRY(tf_to_device(b, TF_CPU, TF_INT64, &host));
+  }
+  tf_tensor *flat = NULL;
+  tf_status st = tf_contiguous(host, &flat);
+  bool bad = false;
+  if (st == TF_OK) {
+    const int64_t *v = (const int64_t *)tf_ptr(flat);
+    for (int64_t i = 0, n = tf_tensor_numel(flat); i < n && !bad; i++)
+      bad = divides ? v[i] == 0 : v[i] < 0;
+    tf_tensor_release(flat);
+  }
+  tf_tensor_release(host);
+  TF_TRY(st);
+  TF_CHECK(!bad || !divides, TF_ERR_VALUE, "%s: integer division by zero", tf_binary_name(op));
+  TF_CHECK(!bad, TF_ERR_VALUE,
+           "pow: integers to negative integer powers are not allowed; use a float base");
+  return TF_OK;
+}
+
+/* An operand's value on the host when it lives there (the entry point's
+ * Python scalars, 0-d), with its strides over dst's dims. */
+static const void *operand_of(const tf_tensor *t, const tf_tensor *dst, int64_t *strides) {
+  broadcast_strides(t, dst, strides);
+  return t->storage->alloc->host ? tf_ptr(t) : NULL;
+}
+
+static tf_status cuda_binary(int op, const tf_tensor *a, const tf_tensor *b, tf_tensor *dst) {
+  if (a->dtype == TF_INT64) TF_TRY(check_int_divisors(op, b));
+  int64_t as[TF_MAX_DIMS], bs[TF_MAX_DIMS];
+  const void *av = operand_of(a, dst, as), *bv = operand_of(b, dst, bs);
+  char why[WHY_LEN];
+  if (api.binary(op, a->dtype, device_ptr(dst), av ? NULL : device_ptr(a),
+                 bv ? NULL : device_ptr(b), av, bv, dst->ndim, dst->shape, dst->strides, as, bs,
+                 why, sizeof why) != 0)
+    return device_error(tf_binary_name(op), why);
+  return TF_OK;
+}
+
+static const tf_binary_kernel cuda_binary_kernels[TF_BINARY_COUNT] = {
+#define TF_BINARY_OP(ENUM, name, kind) [TF_BINARY_##ENUM] = cuda_binary,
+#include "tinyfin_ops.def"
+#undef TF_BINARY_OP
+};
+
+static const tf_kernels cuda_kernels = {.copy = cuda_copy,
+                                        .fill = cuda_fill,
+                                        .unary = cuda_unary_kernels,
+                                        .binary = cuda_binary_kernels};
+
+const tf_backend tf_cuda_backend = {"cuda", TF_CUDA, false, &cuda_allocator, &cuda_kernels,
+                                    cuda_available};
+
+_Static_assert(TFC_MAX_DIMS == TF_MAX_DIMS, "the CUDA library's copies take the core's dims");
+_Static_assert(TF_FLOAT32 == 0 && TF_FLOAT64 == 1 && TF_INT64 == 2 && TF_BOOL == 3,
+               "the CUDA library's dtype codes (device_api.h)");

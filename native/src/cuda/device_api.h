@@ -1,0 +1,84 @@
+/* device_api.h: the flat C interface of libtinyfin_cuda.so, the library
+ * nvcc builds from runtime.cu (`make cuda`, or pip install where nvcc is
+ * found). The core (cuda/backend.c) opens it with dlopen at run time, so
+ * libtinyfin itself never links against CUDA and imports on any machine.
+ *
+ * Plain pointers, sizes and element counts only (no tf_tensor): the
+ * library knows nothing of the core's structures, and either side can be
+ * rebuilt alone as long as TFC_ABI_VERSION matches.
+ *
+ * Every function returns 0 on success, else the CUDA error code, with a
+ * message naming what failed in why (why_len bytes, always terminated).
+ * An error of an earlier asynchronous kernel is reported by the next call
+ * that synchronizes (tfc_memcpy to the host, tfc_synchronize). */
+#ifndef TF_CUDA_DEVICE_API_H
+#define TF_CUDA_DEVICE_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TFC_ABI_VERSION 5
+
+/* tfc_memcpy's kinds */
+enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+int tfc_abi_version(void);
+/* How many devices the runtime sees (0 with the reason when it sees none:
+ * no driver, no device). */
+int tfc_device_count(int *count, char *why, size_t why_len);
+int tfc_malloc(void **ptr, size_t nbytes, char *why, size_t why_len);
+int tfc_free(void *ptr, char *why, size_t why_len);
+/* nbytes from src to dst; to the host it waits for the copy (and so for
+ * every kernel before it). */
+int tfc_memcpy(void *dst, const void *src, size_t nbytes, int kind, char *why,
+               size_t why_len);
+/* n elements of elem_size bytes (1, 2, 4 or 8) at dst = *elem (host). */
+int tfc_fill(void *dst, const void *elem, int elem_size, int64_t n, char *why,
+             size_t why_len);
+/* A strided copy of one dtype (elem_size bytes): element i of the ndim-dim
+ * shape (ndim <= TFC_MAX_DIMS; its row-major multi-index k) goes from src
+ * + sum k_d src_strides[d] to dst + sum k_d dst_strides[d] (strides in
+ * elements, from each pointer). The two must not overlap. */
+#define TFC_MAX_DIMS 8
+int tfc_copy_strided(void *dst, const void *src, int elem_size, int ndim,
+                     const int64_t *shape, const int64_t *dst_strides,
+                     const int64_t *src_strides, char *why, size_t why_len);
+/* The strided copy, converting from src_dtype to dst_dtype (tf_dtype codes,
+ * see tfc_unary) by tf_to_dtype's rules: float to int64 truncates toward
+ * zero and saturates, NaN giving 0; anything to bool is "!= 0". */
+int tfc_convert(void *dst, int dst_dtype, const void *src, int src_dtype, int ndim,
+                const int64_t *shape, const int64_t *dst_strides, const int64_t *src_strides,
+                char *why, size_t why_len);
+/* dst = unary op `op` (its index in tinyfin_ops.def, the core's
+ * TF_UNARY_*) of x, elementwise over the ndim-dim shape, with the strides
+ * (in elements) of each; dtype is the core's tf_dtype code of x (0
+ * float32, 1 float64, 2 int64, 3 bool); dst is bool for predicates, else
+ * x's dtype; params: the op's three parameters. The scalar functions are
+ * the cpu's own (cpu/unary_scalar.h), so the results are the cpu kernels'
+ * up to the device's libm (exp, log, sin, ... in double, then rounded). */
+int tfc_unary_count(void);
+int tfc_unary(int op, int dtype, void *dst, const void *x, int ndim, const int64_t *shape,
+              const int64_t *dst_strides, const int64_t *x_strides, const double *params,
+              char *why, size_t why_len);
+/* dst = binary op `op` (TF_BINARY_*) of a and b, both of dtype (a tf_dtype
+ * code), elementwise over the ndim-dim shape with the strides of each
+ * (element strides; 0 on broadcast dims). An operand given as a host
+ * pointer in a_value / b_value (one element, e.g. a Python scalar) is used
+ * for every element instead of a / b. dst is bool for comparisons and
+ * logic, else dtype. The formulas are the cpu's (cpu/binary_scalar.h);
+ * integer divisors are checked by the caller. */
+int tfc_binary_count(void);
+int tfc_binary(int op, int dtype, void *dst, const void *a, const void *b,
+               const void *a_value, const void *b_value, int ndim, const int64_t *shape,
+               const int64_t *dst_strides, const int64_t *a_strides, const int64_t *b_strides,
+               char *why, size_t why_len);
+/* Waits for every kernel and copy issued so far. */
+int tfc_synchronize(char *why, size_t why_len);
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TF_CUDA_DEVICE_API_H */

@@ -1,0 +1,358 @@
+"""Tensors on the CUDA device: what runs there so far (creation, copies on
+and off the device, views, the caching allocator, errors), checked against
+NumPy on the host.
+
+These run wherever tinyfin.cuda.is_available(): on a GPU, and in CI on the
+emulated device (libtinyfin_cuda_emulated.so, the same runtime.cu built by
+g++ over emulated_runtime.h), which tests/test_cuda.py points
+TINYFIN_CUDA_LIB at in a child pytest. Elsewhere they skip.
+"""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import tinyfin as tf
+from helpers_elementwise import UNARY_CASES, sample, special_values
+from tinyfin import cuda
+
+pytestmark = pytest.mark.skipif(not cuda.is_available(),
+                                reason=f"CUDA is not available: {cuda.why_unavailable()}")
+EMULATED = "emulated" in os.environ.get("TINYFIN_CUDA_LIB", "")
+DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+
+
+def host_array(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return rng.random(shape) < 0.5
+    if dtype == np.int64:
+        return rng.integers(-2 ** 62, 2 ** 62, shape, dtype=np.int64)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("name", DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7, 3), (2, 3, 4), (300_001,)])
+def test_round_trip_is_bitwise(name, shape):
+    a = host_array(DTYPES[name], shape)
+    g = tf.tensor(a).cuda()
+    assert g.device == "cuda:0" and g.dtype == getattr(tf, name) and g.shape == shape
+    back = g.cpu()
+    assert back.device == "cpu"
+    np.testing.assert_array_equal(back.numpy(), a)
+    assert back.numpy().tobytes() == a.tobytes()  # -0.0 and NaN payloads too
+
+
+def test_device_argument_of_creation_functions():
+    np.testing.assert_array_equal(tf.zeros(2, 3, device="cuda").cpu().numpy(), np.zeros((2, 3)))
+    np.testing.assert_array_equal(tf.ones(4, dtype=tf.int64, device="cuda").cpu().numpy(),
+                                  np.ones(4, np.int64))
+    np.testing.assert_array_equal(tf.full((3,), -2.5, device="cuda:0").cpu().numpy(),
+                                  np.full(3, -2.5, np.float32))
+    a = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(tf.tensor(a, device="cuda").cpu().numpy(), a)
+    assert tf.empty(5, device="cuda").device == "cuda:0"
+    assert tf.zeros(3).to("cuda").device == "cuda:0"
+    g = tf.ones(2, 2, device="cuda")
+    for like in (tf.zeros_like(g), tf.ones_like(g), tf.empty_like(g), tf.full_like(g, 3.0)):
+        assert like.device == "cuda:0" and like.shape == (2, 2)  # the input's device
+    np.testing.assert_array_equal(tf.full_like(g, 3.0).cpu().numpy(), np.full((2, 2), 3.0))
+    assert tf.zeros_like(g, device="cpu").device == "cpu"
+
+
+@pytest.mark.parametrize("view", ["transpose", "slice_step", "expand", "select", "permute"])
+def test_views_come_back_as_numpy_sees_them(view):
+    a = host_array(np.float32, (4, 5, 6), seed=1)
+    make = {
+        "transpose": lambda t: t.transpose(0, 2),
+        "slice_step": lambda t: t[1:, ::2, 3:],
+        "expand": lambda t: t[:, :1, :].expand(4, 7, 6),
+        "select": lambda t: t[2],
+        "permute": lambda t: t.permute(2, 0, 1),
+    }[view]
+    want = make(tf.tensor(a)).numpy()
+    g = make(tf.tensor(a).cuda())
+    np.testing.assert_array_equal(g.cpu().numpy(), want)
+    np.testing.assert_array_equal(g.contiguous().cpu().numpy(), want)
+
+
+CONVERSION_VALUES = [0.0, -0.0, 0.5, -0.5, 1.0, -1.7, 2.5, 1e10, -1e10, 3e38, -3e38, 1e300,
+                     -1e300, 9.3e18, -9.3e18, np.inf, -np.inf, np.nan, 2.0 ** 63, -2.0 ** 63]
+
+
+@pytest.mark.parametrize("dst", DTYPES)
+@pytest.mark.parametrize("src", DTYPES)
+def test_conversions_match_the_cpu_bitwise(src, dst):
+    """Every dtype pair, on device, contiguous and transposed, as the cpu's
+    .to(): truncation and saturation to int64, NaN to 0, "!= 0" to bool."""
+    with np.errstate(all="ignore"):
+        a = np.array(CONVERSION_VALUES * 3).reshape(6, 10)
+        if src == "int64":
+            a = np.array([0, 1, -1, 2 ** 62, -2 ** 63, 2 ** 63 - 1, 12345, -7, 3, 9] * 6,
+                         np.int64).reshape(6, 10)
+        a = a.astype(DTYPES[src])
+    for view in (lambda t: t, lambda t: t.t()):
+        want = view(tf.tensor(a)).to(getattr(tf, dst)).numpy()
+        got = view(tf.tensor(a).cuda()).to(getattr(tf, dst))
+        assert got.device == "cuda:0" and got.dtype == getattr(tf, dst)
+        assert got.cpu().numpy().tobytes() == np.ascontiguousarray(want).tobytes(), (src, dst)
+
+
+def test_numpy_refuses_device_memory():
+    with pytest.raises(TypeError, match=r"cuda:0 .*\.cpu\(\)"):
+        tf.ones(2, device="cuda").numpy()
+
+
+def test_printing_copies_to_the_host():
+    assert repr(tf.tensor([1.0, 2.0]).cuda()) == "tensor([1., 2.], device='cuda:0')"
+
+
+# ---- unary ops: the cpu kernels' results -------------------------------------
+def assert_matches_cpu(got, want, dtype, what):
+    """Predicates and int64 exactly; floats within 1 ULP of the cpu kernel
+    (the same scalar function: FMA contraction and the device's libm may
+    move the last bit), NaN where the cpu has NaN."""
+    assert got.dtype == want.dtype and got.shape == want.shape, what
+    if not np.issubdtype(want.dtype, np.floating):
+        np.testing.assert_array_equal(got, want, err_msg=what)
+        return
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan, err_msg=what)
+    np.testing.assert_array_max_ulp(got[~nan], want[~nan], maxulp=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", UNARY_CASES, ids=repr)
+def test_unary_matches_the_cpu(case, dtype):
+    x = np.concatenate([sample((4000,), dtype, case.lo, case.hi, seed=3), special_values(dtype)])
+    want = case.call(tf.tensor(x)).numpy()
+    got = case.call(tf.tensor(x).cuda())
+    assert got.device == "cuda:0"
+    assert_matches_cpu(got.cpu().numpy(), want, dtype, f"{case.id} {np.dtype(dtype)}")
+    # a strided (transposed) operand and a broadcast one
+    x2 = sample((33, 40), dtype, case.lo, case.hi, seed=4)
+    g2 = tf.tensor(x2).cuda()
+    assert_matches_cpu(case.call(g2.t()).cpu().numpy(), case.call(tf.tensor(x2).t()).numpy(),
+                       dtype, f"{case.id} transposed")
+    assert_matches_cpu(case.call(g2[:1].expand(5, 40)).cpu().numpy(),
+                       case.call(tf.tensor(x2)[:1].expand(5, 40)).numpy(), dtype,
+                       f"{case.id} broadcast")
+
+
+# (clamp on int64 is minimum/maximum, binary ops: not on the GPU yet)
+@pytest.mark.parametrize("case", [c for c in UNARY_CASES
+                                  if c.kind != "FLOAT" and not c.id.startswith("clamp")],
+                         ids=repr)
+def test_unary_int64_and_predicates_match_the_cpu(case):
+    x = np.array([0, 1, -1, 7, -2 ** 63, 2 ** 63 - 1, 12345678901], np.int64)
+    want = case.call(tf.tensor(x)).numpy()
+    assert_matches_cpu(case.call(tf.tensor(x).cuda()).cpu().numpy(), want, np.int64, case.id)
+
+
+def test_unary_out_and_in_place_on_the_device():
+    x = tf.tensor([0.5, -1.0, 2.0]).cuda()
+    out = tf.empty(3, device="cuda")
+    tf.exp(x, out=out)
+    np.testing.assert_array_max_ulp(out.cpu().numpy(), np.exp([0.5, -1.0, 2.0]).astype(np.float32))
+    x.neg_()
+    np.testing.assert_array_equal(x.cpu().numpy(), [-0.5, 1.0, -2.0])
+
+
+# ---- binary ops: the cpu kernels' results ------------------------------------
+def binary_operands(dtype, seed):
+    """Two (6, 7) arrays with ties, zeros, signs and (floats) specials; b has
+    no zero and no negative for int64 (those are refused: tested below)."""
+    rng = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return rng.random((6, 7)) < 0.5, rng.random((6, 7)) < 0.5
+    if dtype == np.int64:
+        a = rng.integers(-50, 50, (6, 7))
+        a[0, :3] = [2 ** 63 - 1, -2 ** 63, 0]
+        return a, rng.integers(1, 9, (6, 7))
+    a = (rng.standard_normal((6, 7)) * 3).astype(dtype)
+    b = (rng.standard_normal((6, 7)) * 3).astype(dtype)
+    a[0, :4], b[0, :4] = [np.inf, np.nan, 0.0, -0.0], [1.5, 2.0, -0.0, np.inf]
+    b[1] = a[1]  # ties for the comparisons
+    return a, b
+
+
+@pytest.mark.parametrize("name", DTYPES)
+@pytest.mark.parametrize("op", tf._C.BINARY_OPS)
+def test_binary_matches_the_cpu(op, name):
+    """Every binary op on every dtype the cpu runs it in: same shapes, a
+    broadcast (6, 1) x (7,), a transposed operand and a Python scalar."""
+    a, b = binary_operands(DTYPES[name], seed=5)
+    fn = getattr(tf, op)
+    try:
+        want = fn(tf.tensor(a), tf.tensor(b)).numpy()
+    except (TypeError, ValueError, RuntimeError) as e:  # the cpu refuses it: so must the device
+        with pytest.raises(type(e)):
+            fn(tf.tensor(a).cuda(), tf.tensor(b).cuda())
+        return
+    got = fn(tf.tensor(a).cuda(), tf.tensor(b).cuda())
+    assert got.device == "cuda:0"
+    assert_matches_cpu(got.cpu().numpy(), want, DTYPES[name], f"{op} {name}")
+    ta, tb = tf.tensor(a), tf.tensor(b)
+    cases = [(ta[:, :1], tb[0]), (ta.t().contiguous().t(), tb), (ta, tb[2:3])]
+    for x, y in cases:
+        assert_matches_cpu(fn(x.cuda(), y.cuda()).cpu().numpy(), fn(x, y).numpy(),
+                           DTYPES[name], f"{op} {name} {tuple(x.shape)} x {tuple(y.shape)}")
+    scalar = {"bool": True, "int64": 3}.get(name, 1.5)
+    assert_matches_cpu(fn(ta.cuda(), scalar).cpu().numpy(), fn(ta, scalar).numpy(),
+                       DTYPES[name], f"{op} {name} with a scalar")
+
+
+def test_binary_operators_in_place_and_out():
+    a = tf.tensor([1.0, -2.0, 4.0]).cuda()
+    b = tf.tensor([0.5, 3.0, -1.0]).cuda()
+    np.testing.assert_array_equal((2 - a).cpu().numpy(), [1.0, 4.0, -2.0])
+    out = tf.empty(3, device="cuda")
+    tf.mul(a, b, out=out)
+    np.testing.assert_array_equal(out.cpu().numpy(), [0.5, -6.0, -4.0])
+    a.add_(b)
+    np.testing.assert_array_equal(a.cpu().numpy(), [1.5, 1.0, 3.0])
+    a[1:] *= 2
+    np.testing.assert_array_equal(a.cpu().numpy(), [1.5, 2.0, 6.0])
+
+
+def test_integer_division_by_zero_is_refused_on_the_device():
+    i = tf.tensor([7, -7, 3]).cuda()
+    with pytest.raises(ValueError, match="floor_divide: integer division by zero"):
+        i // tf.tensor([1, 0, 1]).cuda()
+    with pytest.raises(ValueError, match="remainder: integer division by zero"):
+        i % 0
+    with pytest.raises(ValueError, match="negative integer powers"):
+        i ** tf.tensor([1, -1, 2]).cuda()
+    np.testing.assert_array_equal((i // 2).cpu().numpy(), [3, -4, 1])
+
+
+def test_a_gradient_on_the_device():
+    """Backward formulas built of unary and binary ops run where the tensors
+    are: d/dx sum(tanh(x) * x) against the cpu's."""
+    x = tf.tensor(np.linspace(-3, 3, 11), requires_grad=True)
+    (x.tanh() * x).sum().backward()
+    g = tf.tensor(np.linspace(-3, 3, 11)).cuda().requires_grad_()
+    y = g.tanh() * g  # (sum is not on the GPU yet: the gradient of y is given)
+    y.backward(tf.ones(11, dtype=tf.float64, device="cuda"))
+    np.testing.assert_array_max_ulp(g.grad.cpu().numpy(), x.grad.numpy(), maxulp=2)
+
+
+def test_ops_without_a_cuda_kernel_say_so():
+    g = tf.ones(3, device="cuda")
+    with pytest.raises(RuntimeError, match="sum: the cuda backend does not run this op"):
+        g.sum()
+    with pytest.raises(RuntimeError, match="matmul: the cuda backend does not run this op"):
+        g @ g
+    with pytest.raises(RuntimeError, match="arange: the cuda backend does not run this op"):
+        tf.arange(3, device="cuda")
+
+
+def test_mixing_devices_names_both():
+    with pytest.raises(RuntimeError, match="cuda:0 and cpu"):
+        tf.ones(3, device="cuda") + tf.ones(3)
+
+
+def test_a_device_that_does_not_exist():
+    with pytest.raises(RuntimeError, match="cuda:7.*does not exist"):
+        tf.zeros(1, device="cuda:7")
+
+
+def test_gradients_flow_across_devices():
+    x = tf.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x.cuda()
+    assert y.requires_grad and y.device == "cuda:0"
+    (y.cpu() * tf.tensor([2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0, 4.0])
+
+
+def test_checkpoint_saved_from_the_device_loads_on_the_cpu(tmp_path):
+    a = host_array(np.float32, (3, 4), seed=2)
+    tf.save({"w": tf.tensor(a).cuda()}, tmp_path / "ckpt.safetensors")
+    w = tf.load(tmp_path / "ckpt.safetensors")["w"]
+    assert w.device == "cpu"
+    np.testing.assert_array_equal(w.numpy(), a)
+    np.testing.assert_array_equal(w.cuda().cpu().numpy(), a)
+
+
+# ---- the caching allocator ----------------------------------------------------
+def rounded(nbytes):
+    unit = 512 if nbytes < 1 << 20 else 1 << 20
+    return max(-(-nbytes // unit) * unit, 512)
+
+
+def test_memory_returns_to_the_baseline_and_blocks_are_reused():
+    cuda.synchronize()
+    base = cuda.memory_allocated()
+    sizes = [1, 1000, 4096, 3 << 20, (3 << 20) + 1]
+    tensors = [tf.zeros(n // 4 or 1, device="cuda") for n in sizes]
+    expected = sum(rounded((n // 4 or 1) * 4) for n in sizes)
+    assert cuda.memory_allocated() - base == expected
+    assert cuda.max_memory_allocated() >= base + expected
+    reserved = cuda.memory_reserved()
+    del tensors
+    assert cuda.memory_allocated() == base
+    assert cuda.memory_reserved() == reserved  # kept for reuse, not freed
+    again = [tf.zeros(n // 4 or 1, device="cuda") for n in sizes]  # the same sizes
+    assert cuda.memory_reserved() == reserved  # no new device memory
+    del again
+    cuda.empty_cache()
+    assert cuda.memory_reserved() == cuda.memory_allocated() == base
+    cuda.reset_peak_memory_stats()
+    assert cuda.max_memory_allocated() == base
+
+
+def test_allocation_from_threads_keeps_the_counts():
+    base = cuda.memory_allocated()
+    errors = []
+
+    def work(seed):
+        try:
+            for i in range(200):
+                n = 1 + (seed * 7919 + i * 104729) % 5000
+                g = tf.tensor(np.full(n, float(seed), np.float32)).cuda()
+                assert float(g.cpu().numpy()[-1]) == seed
+        except Exception as e:  # reported below: a thread's exception is lost otherwise
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert cuda.memory_allocated() == base
+
+
+def test_out_of_memory_is_a_memory_error():
+    with pytest.raises(MemoryError, match="cuda:0"):
+        tf.empty(1 << 50, device="cuda")  # 4 PiB
+    assert tf.zeros(4, device="cuda").cpu().numpy().sum() == 0  # still usable
+
+
+@pytest.mark.skipif(not EMULATED, reason="needs the emulated device's memory limit")
+def test_out_of_memory_frees_the_cache_and_retries_once():
+    limit = int(os.environ["TINYFIN_CUDA_EMULATED_LIMIT"])
+    cuda.empty_cache()
+    base = cuda.memory_reserved()
+    big = tf.empty((limit - base) // 4 - (1 << 18), device="cuda")  # most of the device
+    del big  # kept in the cache
+    assert cuda.memory_reserved() > limit // 2
+    other = tf.empty((limit - base) // 8, device="cuda")  # a size the cache lacks
+    assert cuda.memory_reserved() <= limit  # the cache was emptied to make room
+    del other
+
+
+def test_a_forked_child_cannot_use_cuda():
+    tf.zeros(1, device="cuda")  # CUDA is set up in this process
+    pid = os.fork()
+    if pid == 0:
+        ok = "fork" in (cuda.why_unavailable() or "") and not cuda.is_available()
+        try:
+            tf.zeros(1, device="cuda")
+            ok = False
+        except RuntimeError as e:
+            ok = ok and "fork" in str(e)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
