@@ -3,7 +3,8 @@ PyTorch: every function takes the library (the `tinyfin` or the `torch`
 module) as its first argument and uses only names the two share.
 
 784-256-128-10, ReLU, cross-entropy as -mean(log_softmax(z)[i, y_i]) (a
-gather), plain SGD with momentum written out under no_grad. Weights are
+gather), plain SGD with momentum written out under no_grad (and, in optim_step, the
+same model through nn modules and optim.SGD). Weights are
 stored (in, out) so a layer is x @ W + b and its backward runs the x.T @ g
 and g @ W.T products that test_matmul_bench.py times on their own.
 
@@ -120,4 +121,20 @@ def model_step(lib, model, velocity, x, y, lr=LR, momentum=MOMENTUM):
     loss = lib.nn.functional.cross_entropy(model(x), y)
     loss.backward()
     sgd_momentum_(lib, list(model.parameters()), velocity, lr, momentum)
+    return loss
+
+
+def make_optimizer(lib, model, lr=LR, momentum=MOMENTUM):
+    """optim.SGD with momentum over the model's parameters: the update
+    sgd_momentum_ writes out by hand, as the library's fused optimizer."""
+    return lib.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+
+
+def optim_step(lib, model, opt, x, y):
+    """The PyTorch-style step a user writes: zero_grad, forward,
+    F.cross_entropy, backward, opt.step(). Returns the loss."""
+    opt.zero_grad()
+    loss = lib.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
     return loss

@@ -77,6 +77,28 @@ def test_a_planted_error_is_caught():
     assert "exp float32" in r.failures[0]
 
 
+
+def test_a_planted_fault_never_becomes_the_reference(monkeypatch):
+    """Whichever float64 reference the sweep picks (NumPy's, or tinyfin's
+    own float64 kernel on a machine where NumPy's looks slow), it is the
+    database entry's, not the planted op's: the planted exp fails, and the
+    real exp checked after it (the reference is cached per op id) passes."""
+    import dataclasses
+    from verify.checks import accuracy
+    exp = next(e for e in opdb.all_ops() if e.id == "exp")
+    wrong = dataclasses.replace(exp, call=lambda x: exp.call(x) * (1 + 2 ** -22))
+    for fast_ref_ns in (accuracy.FAST_REF_NS, 0.0):   # 0: tinyfin's float64 reference
+        monkeypatch.setattr(accuracy, "FAST_REF_NS", fast_ref_ns)
+        monkeypatch.setattr(accuracy, "_FLOAT64_REFS", {})
+        planted = accuracy.check_accuracy(wrong, "float32", "cpu", "quick",
+                                          np.random.default_rng(0), search=False)
+        assert planted.status == "FAIL" and planted.max_ulp > 3.5, planted.max_ulp
+        real = accuracy.check_accuracy(exp, "float32", "cpu", "quick",
+                                       np.random.default_rng(0), search=False)
+        assert real.status == "pass" and real.max_ulp <= 0.5 + 1e-9, real.failures
+        expected = "numpy" if fast_ref_ns else "tinyfin float64"
+        assert accuracy.float64_reference(exp)[0] == expected
+
 def test_quick_depth_passes(tmp_path):
     # this pytest session runs the suites (d, e, f) itself
     results = run(depth="quick", out=str(tmp_path), progress=False, suites=False)

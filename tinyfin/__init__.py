@@ -20,10 +20,21 @@ from ._exports import FUNCTIONS as _FUNCTIONS  # noqa: E402
 from ._format import set_printoptions  # noqa: E402
 from . import autograd  # noqa: E402
 from . import backends  # noqa: E402
+from . import cuda  # noqa: E402
 from .autograd import functional  # noqa: E402,F401
-from . import nn  # noqa: E402  (built on everything above, as torch.nn)
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,  # noqa: E402
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
+# The training stack, each built on what comes before it (as PyTorch's):
+# nn, optim, utils.data (datasets, samplers, DataLoader), vision (image
+# datasets and transforms, torchvision's roles), serialization
+# (tinyfin.save / tinyfin.load: safetensors checkpoints) and train (Trainer).
+from . import nn  # noqa: E402  isort: skip
+from . import optim  # noqa: E402  isort: skip
+from . import utils  # noqa: E402  isort: skip
+from . import vision  # noqa: E402  isort: skip
+from . import serialization  # noqa: E402  isort: skip
+from .serialization import load, save  # noqa: E402  isort: skip
+from . import train  # noqa: E402  isort: skip
 
 globals().update(_FUNCTIONS)
 
@@ -50,7 +61,8 @@ def is_tensor(obj) -> "bool":
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "Generator", "default_generator", "get_rng_state", "set_rng_state",
-           "backends", "nn", "device", "dtype", "float32", "float64", "int64", "bool",
+           "backends", "cuda", "nn", "optim", "utils", "vision", "serialization", "save", "load",
+           "train", "device", "dtype", "float32", "float64", "int64", "bool",
            "set_num_threads", "set_printoptions", "get_num_threads", "is_tensor", "autograd",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled",

@@ -159,8 +159,10 @@ def _with_suffixes(body: str, suffixes: list, indent: int) -> str:
 def format_tensor(t) -> str:
     prefix = "tensor("
     indent = len(prefix)
-    arr = t.detach().numpy()  # a view: nothing is copied
-    suffixes = []
+    on_host = t.device.type == "cpu"
+    # a view of host memory: nothing is copied; device memory comes over first
+    arr = (t.detach() if on_host else t.detach().cpu()).numpy()
+    suffixes = [] if on_host else [f"device='{t.device}'"]  # PyTorch's order
     if arr.size == 0:
         body = "[]"
         if arr.ndim != 1:

@@ -185,9 +185,11 @@ def _like(name: str, make):
     def like(input: Tensor, *args, dtype: DTypeLike = None,
              requires_grad: bool = False, **kwargs) -> Tensor:
         require_tensor(name, input)
+        device = kwargs.pop("device", None)  # None: input's device, as PyTorch
         with renamed_errors(name, make.__name__):
             return make(input.shape, *args, dtype=dtype or input.dtype,
-                        requires_grad=requires_grad, **kwargs)
+                        requires_grad=requires_grad,
+                        device=input.device if device is None else device, **kwargs)
     like.__name__ = name
     return register(name, method=False)(like)
 
@@ -330,14 +332,14 @@ def randint(low: int, high: Optional[int] = None, size=None, *,
 def rand_like(input: Tensor, *, dtype: DTypeLike = None) -> Tensor:
     require_tensor("rand_like", input)
     with renamed_errors("rand_like", "rand"):
-        return rand(input.shape, dtype=dtype or input.dtype)
+        return rand(input.shape, dtype=dtype or input.dtype, device=input.device)
 
 
 @register("randn_like", method=False)
 def randn_like(input: Tensor, *, dtype: DTypeLike = None) -> Tensor:
     require_tensor("randn_like", input)
     with renamed_errors("randn_like", "randn"):
-        return randn(input.shape, dtype=dtype or input.dtype)
+        return randn(input.shape, dtype=dtype or input.dtype, device=input.device)
 
 
 @register("randint_like", method=False)
@@ -345,4 +347,4 @@ def randint_like(input: Tensor, low: int, high: Optional[int] = None, *,
                  dtype: DTypeLike = None) -> Tensor:
     require_tensor("randint_like", input)
     with renamed_errors("randint_like", "randint"):
-        return randint(low, high, input.shape, dtype=dtype or input.dtype)
+        return randint(low, high, input.shape, dtype=dtype or input.dtype, device=input.device)

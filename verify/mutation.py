@@ -87,6 +87,8 @@ FAULT_CLASSES = {
     "dispatch": "a call dispatched to another kernel than its backend's table promises",
     "init": "a layer's default initialisation drawn from the wrong distribution",
     "module": "a layer's forward or state handling wrong while its ops are right",
+    "optimizer": "an optimizer's update rule wrong in one term",
+    "scheduler": "a learning-rate schedule off by a step, or a state a resume loses",
 }
 
 
@@ -125,7 +127,7 @@ MUTANTS: Tuple[Mutant, ...] = (
            ops=("sin",), expected=("forward",), kind="layout"),
     Mutant("mul-drops-neg-zero",
            "float mul computed as x * y + 0, which turns an exact -0 into +0",
-           (Edit("native/src/cpu/binary.c", "#define BF_mul(T, x, y) ((x) * (y))\n",
+           (Edit("native/src/cpu/binary_scalar.h", "#define BF_mul(T, x, y) ((x) * (y))\n",
                  "#define BF_mul(T, x, y) ((x) * (y) + (T)0)\n"),),
            ops=("mul",), expected=("forward",), kind="layout"),
     Mutant("softmax-no-max",
@@ -305,6 +307,37 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "        dx = r * (gs - 0.0 * gs.mean(dims, keepdim=True)"),),
            # group_norm's first gradient sample is gradgradchecked at quick depth
            ops=("nn.functional.group_norm",), expected=("gradcheck",), kind="gradient"),
+    # ---- optimizers (verify/optimdb.py, verify/checks/optimizers.py) ----
+    Mutant("adam-no-bias-correction",
+           "Adam's step size drops the first moment's bias correction: lr instead of "
+           "lr / (1 - beta1^t)",
+           (Edit("native/src/ops/optim.c",
+                 "  p.step_size = lr / (1 - pow(beta1, t));",
+                 "  p.step_size = lr;"),),
+           ops=("optim.Adam",), expected=("optim-reference",), kind="optimizer"),
+    Mutant("sgd-nesterov-plain",
+           "SGD with nesterov=True takes the plain momentum step (the buffer) instead "
+           "of g + momentum * buffer",
+           (Edit("native/src/cpu/optim.c",
+                 "d = nesterov ? d + mom * b : b;",
+                 "d = nesterov ? b : b;"),),
+           ops=("optim.SGD",), expected=("optim-reference",), kind="optimizer"),
+    # ---- schedulers (verify/schedulers.py, verify/checks/schedulers.py) ----
+    Mutant("steplr-off-by-one",
+           "StepLR decays one epoch early: (epoch + 1) % step_size instead of epoch % step_size",
+           (Edit("tinyfin/optim/lr_scheduler.py",
+                 "if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:",
+                 "if self.last_epoch == 0 or (self.last_epoch + 1) % self.step_size != 0:"),),
+           ops=("lr_scheduler.StepLR",), expected=("schedule-closed-form",), kind="scheduler"),
+    Mutant("warm-restarts-state-loses-t-cur",
+           "the schedulers' state_dict leaves out T_cur, so a resumed CosineAnnealingWarmRestarts "
+           "restarts its period",
+           (Edit("tinyfin/optim/lr_scheduler.py",
+                 '        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}',
+                 '        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", '
+                 '"T_cur")}'),),
+           ops=("lr_scheduler.CosineAnnealingWarmRestarts",), expected=("schedule-resume",),
+           kind="scheduler"),
 )
 
 

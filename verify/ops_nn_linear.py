@@ -44,6 +44,10 @@ def _errors():
                    ValueError, r"linear: weight must be 1-D or 2-D"),
         ErrorInput("not a tensor", lambda: F.linear([1.0], tf.ones(1, 1)), TypeError,
                    r"linear"),
+        ErrorInput("bias wider than the output",
+                   lambda: F.linear(tf.ones(3, 4), tf.ones(5, 4), tf.ones(2, 3, 5)), ValueError,
+                   r"linear: the bias of shape \(2, 3, 5\) does not broadcast to the "
+                   r"output's shape \(3, 5\)"),
     ]
 
 

@@ -276,6 +276,9 @@ def run_backward(roots: Sequence, grads: Sequence, retain_graph: bool,
                 else:
                     _accumulate(leaf_grads, id(edge), g)
                     leaves[id(edge)] = edge
+        # the last node's gradients, dropped here so that the leaf loop
+        # below can take a sole reference as .grad instead of copying it
+        input_grads = g = None
     finally:
         state.enabled = prev_enabled
 

@@ -7,5 +7,6 @@ from . import functional
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
+from . import utils  # nn.utils: gradient clipping (clip_grad_norm_, clip_grad_value_)
 
 __all__ = ["Parameter", "functional", *_modules_all]

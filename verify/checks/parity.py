@@ -64,7 +64,8 @@ def run_on(backend: str, fn: Callable, tensors: Sequence, *args, **kwargs) -> Li
     """fn(*tensors, *args, **kwargs) computed on `backend`, its outputs as
     host NumPy arrays (a list, one per output). `tensors` are CPU tensors.
 
-    A new backend plugs in here and only here: each input is moved onto the
+    A new backend plugs in here and only here: each input (and each tensor
+    keyword, out= among them) is moved onto the
     backend's device (verify/backends.to_backend: a no-op while it is the
     host's, as for cpu and blas), fn runs with the backend chosen on this
     thread (tinyfin.backends.use; the reference "cpu" is chosen explicitly
@@ -73,6 +74,8 @@ def run_on(backend: str, fn: Callable, tensors: Sequence, *args, **kwargs) -> Li
     """
     from ..backends import to_backend
     moved = [to_backend(t, backend) for t in tensors]
+    kwargs = {k: to_backend(v, backend) if isinstance(v, tf.Tensor) else v
+              for k, v in kwargs.items()}  # out= and tensor options go along
     with tf.backends.use(backend):
         return outputs_np(fn(*moved, *args, **kwargs))
 # ==================================================================================

@@ -10,6 +10,7 @@ architecture."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
@@ -373,7 +374,9 @@ class Module:
         may be tinyfin tensors, NumPy arrays or anything np.asarray takes (a
         PyTorch tensor's state_dict loads as it is). strict: every key of
         both sides must match; shape mismatches are always errors. Nothing is
-        written unless every entry fits."""
+        written unless every entry fits. A value of another dtype is copied
+        with a cast, as PyTorch does; one of another kind (bool, integer,
+        floating: a float into num_batches_tracked) also warns, naming it."""
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict: expected a dict-like state_dict, "
                             f"got {type(state_dict).__name__}")
@@ -396,7 +399,7 @@ class Module:
             if missing:
                 errors.append("Missing key(s) in state_dict: " +
                               ", ".join(f'"{k}"' for k in missing) + ". ")
-        staged = []
+        staged, casts = [], []
         for key, (mod, registry, name) in own.items():
             if key not in state_dict:
                 continue
@@ -411,9 +414,16 @@ class Module:
                               f"current model is {tuple(target.shape)}.")
             else:
                 staged.append((mod, registry, name, target, value))
+                if _dtype_kind(state_dict[key]) not in (None, _dtype_kind(target)):
+                    casts.append(f"{key} ({_dtype_name(state_dict[key])} in the "
+                                 f"checkpoint, {target.dtype.name} in the model)")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
+        if casts:  # PyTorch casts silently; a change of kind is named
+            warnings.warn(f"load_state_dict for {type(self).__name__}: copying with a "
+                          "cast into a parameter or buffer of another kind of dtype "
+                          "(bool, integer, floating): " + ", ".join(casts), stacklevel=2)
         with no_grad():
             for mod, registry, name, target, value in staged:
                 if assign:
@@ -509,3 +519,25 @@ def _as_tensor(value, like: Tensor) -> Optional[Tensor]:
     if arr.dtype == object:
         return None
     return _tensor(np.array(arr, dtype=like.dtype.numpy))  # a copy; 0-d stays 0-d
+
+
+def _dtype_name(value) -> str:
+    """The dtype of a state_dict value as text (tinyfin, NumPy or PyTorch)."""
+    return str(getattr(value, "dtype", type(value).__name__)).replace(
+        "torch.", "").replace("tinyfin.", "")
+
+
+def _dtype_kind(value) -> Optional[str]:
+    """'bool', 'int' or 'float' for a tensor or array value (the dtype's
+    kind, not the values'); None for anything else."""
+    dt = getattr(value, "dtype", None)
+    if dt is None:
+        return None
+    name = _dtype_name(value)
+    if name.startswith("bool"):
+        return "bool"
+    if "int" in name:
+        return "int"
+    if "float" in name or name in ("double", "half"):
+        return "float"
+    return None
