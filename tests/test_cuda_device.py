@@ -228,20 +228,213 @@ def test_integer_division_by_zero_is_refused_on_the_device():
 
 
 def test_a_gradient_on_the_device():
-    """Backward formulas built of unary and binary ops run where the tensors
-    are: d/dx sum(tanh(x) * x) against the cpu's."""
+    """Backward formulas built of unary, binary and reduce ops run where the
+    tensors are: d/dx sum(tanh(x) * x) against the cpu's."""
     x = tf.tensor(np.linspace(-3, 3, 11), requires_grad=True)
     (x.tanh() * x).sum().backward()
     g = tf.tensor(np.linspace(-3, 3, 11)).cuda().requires_grad_()
-    y = g.tanh() * g  # (sum is not on the GPU yet: the gradient of y is given)
-    y.backward(tf.ones(11, dtype=tf.float64, device="cuda"))
+    (g.tanh() * g).sum().backward()
+    assert g.grad.device == "cuda:0"
     np.testing.assert_array_max_ulp(g.grad.cpu().numpy(), x.grad.numpy(), maxulp=2)
+
+
+# ---- reductions -------------------------------------------------------------------
+# Layouts that reach every path of reduce.cu: one block and many (1024
+# reduced elements a block), the reduced dims inner, outer and both, merged
+# dims, a transposed (strided) input, a full reduction, an empty one.
+REDUCE_LAYOUTS = [
+    ((7, 3), 1, False), ((3, 5000), 1, False), ((5000, 3), 0, True), ((4, 6, 700), (0, 2), False),
+    ((40, 50, 3), (0, 1), False), ((2100,), None, False), ((6, 0), 1, False), ((0, 4), 1, True),
+]
+REDUCE_OPS = {
+    "sum": lambda t, d, k: t.sum(dim=d, keepdim=k),
+    "mean": lambda t, d, k: t.mean(dim=d, keepdim=k),
+    "prod": lambda t, d, k: (t * 0.999).prod(dim=d, keepdim=k) if d is None or isinstance(d, int)
+    else t.amin(dim=d, keepdim=k),
+    "var": lambda t, d, k: t.var(dim=d, keepdim=k),
+    "std": lambda t, d, k: t.std(dim=d, keepdim=k, correction=0),
+    "amax": lambda t, d, k: t.amax(dim=d if d is not None else (), keepdim=k),
+    "amin": lambda t, d, k: t.amin(dim=d if d is not None else (), keepdim=k),
+    "logsumexp": lambda t, d, k: tf.logsumexp(t, d if d is not None else tuple(range(t.ndim)), k),
+    "norm2": lambda t, d, k: tf.norm(t, 2, dim=d, keepdim=k),
+    "norm1": lambda t, d, k: tf.norm(t, 1, dim=d, keepdim=k),
+    "norm3": lambda t, d, k: tf.norm(t, 3.5, dim=d, keepdim=k),
+    "norm0": lambda t, d, k: tf.norm(t, 0, dim=d, keepdim=k),
+    "norminf": lambda t, d, k: tf.norm(t, float("inf"), dim=d, keepdim=k),
+    "all": lambda t, d, k: t.all(dim=d, keepdim=k) if not isinstance(d, tuple) else t.all(),
+    "any": lambda t, d, k: t.any(dim=d, keepdim=k) if not isinstance(d, tuple) else t.any(),
+}
+# Sums are paired in another order than the cpu's (blocks of 1024, not
+# 4096): float32 results agree to the rounding of the double sum, float64
+# ones to a few ULP of the sum of |terms|; the rest are the same bits.
+SUMMED = {"sum", "mean", "var", "std", "logsumexp", "norm2", "norm1", "norm3", "prod"}
+
+
+def assert_reduction_matches(op, got, want):
+    assert got.device == "cuda:0" and got.dtype == want.dtype and got.shape == want.shape
+    got, want = got.cpu().numpy(), want.numpy()
+    if op not in SUMMED or got.dtype.kind != "f":
+        np.testing.assert_array_equal(got, want)
+    elif got.dtype == np.float32:
+        np.testing.assert_array_max_ulp(got, want, maxulp=1)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("layout", REDUCE_LAYOUTS, ids=repr)
+@pytest.mark.parametrize("op", REDUCE_OPS)
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_float_reductions_match_the_cpu(op, name, layout):
+    shape, dim, keepdim = layout
+    if op in ("amax", "amin", "norminf") and 0 in shape and dim is not None:
+        pytest.skip("no identity: an error on both devices (tested below)")
+    a = host_array(DTYPES[name], shape, seed=3) * 3 + 1
+    for t in (tf.tensor(a), tf.tensor(np.ascontiguousarray(a.T)).T):  # contiguous, strided
+        assert_reduction_matches(op, REDUCE_OPS[op](t.cuda(), dim, keepdim),
+                                 REDUCE_OPS[op](t, dim, keepdim))
+
+
+@pytest.mark.parametrize("op", ["sum", "prod", "amax", "amin", "all", "any", "argmax",
+                                "argmin", "max", "min"])
+@pytest.mark.parametrize("name", ["int64", "bool"])
+def test_integer_reductions_match_the_cpu_bitwise(op, name):
+    a = host_array(DTYPES[name], (9, 2300), seed=4)
+    if name == "int64":
+        a = a % 7 - 3 if op in ("argmax", "argmin", "max", "min") else a  # many ties
+    for dim in (0, 1):
+        t = tf.tensor(a)
+        run = {"argmax": lambda x: x.argmax(dim=dim), "argmin": lambda x: x.argmin(dim=dim),
+               "max": lambda x: x.max(dim=dim), "min": lambda x: x.min(dim=dim),
+               "amax": lambda x: x.amax(dim=dim), "amin": lambda x: x.amin(dim=dim)}.get(
+            op, lambda x: getattr(x, op)(dim=dim))
+        if op in ("amax", "amin", "max", "min") and name == "bool":
+            continue
+        got, want = run(t.cuda()), run(t)
+        for g, w in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g.cpu().numpy(), w.numpy())
+
+
+def test_max_min_and_their_indices_follow_the_nan_and_tie_rules():
+    """NaN wins and the first NaN's index is given; equal extremes give the
+    first index, across block boundaries (1024) too."""
+    a = np.zeros((4, 3000))
+    a[0, [5, 1500, 2999]] = 7.0          # ties: first
+    a[1, [2000, 100]] = np.nan           # first NaN
+    a[2, 1024:] = -1.0                   # max in the first block
+    a[3, [1023, 1024]] = [np.inf, np.inf]
+    for op in ("max", "min"):
+        want_v, want_i = getattr(tf.tensor(a), op)(dim=1)
+        got_v, got_i = getattr(tf.tensor(a).cuda(), op)(dim=1)
+        np.testing.assert_array_equal(got_v.cpu().numpy(), want_v.numpy())
+        np.testing.assert_array_equal(got_i.cpu().numpy(), want_i.numpy())
+    np.testing.assert_array_equal(tf.tensor(a).cuda().argmax(dim=1).cpu().numpy(),
+                                  [5, 100, 0, 1023])
+    np.testing.assert_array_equal(tf.tensor(a).cuda().amax(dim=1).cpu().numpy(),
+                                  [7.0, np.nan, 0.0, np.inf])
+
+
+def test_reductions_of_extreme_values():
+    """logsumexp keeps the tail below the max's rounding; norm does not
+    overflow for huge values or underflow for tiny ones; inf and NaN rows."""
+    rows = np.array([[0.0, -40.0, -40.0], [1e300, 1e300, 0.0], [1e-300, 1e-300, 0.0],
+                     [np.inf, 1.0, 2.0], [np.nan, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]])
+    t = tf.tensor(rows)
+    for f in (lambda x: tf.logsumexp(x, 1), lambda x: tf.norm(x, 2, dim=1),
+              lambda x: tf.norm(x, 3, dim=1), lambda x: x.sum(dim=1), lambda x: x.var(dim=1)):
+        np.testing.assert_allclose(f(t.cuda()).cpu().numpy(), f(t).numpy(), rtol=1e-15)
+    np.testing.assert_allclose(tf.logsumexp(t.cuda(), 1).cpu().numpy()[0],
+                               np.log1p(2 * np.exp(-40.0)), rtol=1e-15)
+    np.testing.assert_allclose(tf.norm(t.cuda(), 2, dim=1).cpu().numpy()[1:3],
+                               [np.sqrt(2) * 1e300, np.sqrt(2) * 1e-300], rtol=1e-15)
+
+
+def test_reductions_are_the_same_bits_every_run():
+    a = host_array(np.float32, (3, 200_000), seed=5)
+    g = tf.tensor(a).cuda()
+    first = [g.sum().cpu().numpy().tobytes(), g.sum(dim=1).cpu().numpy().tobytes(),
+             g.var(dim=0).cpu().numpy().tobytes()]
+    for _ in range(3):
+        assert first == [g.sum().cpu().numpy().tobytes(), g.sum(dim=1).cpu().numpy().tobytes(),
+                         g.var(dim=0).cpu().numpy().tobytes()]
+    np.testing.assert_allclose(g.sum().cpu().item(), a.astype(np.float64).sum(), rtol=1e-7)
+
+
+def test_reductions_without_an_identity_fail_on_the_device_as_on_the_cpu():
+    with pytest.raises(IndexError, match="amax: cannot reduce over an empty dimension"):
+        tf.zeros(3, 0, device="cuda").amax(dim=1)
+
+
+@pytest.mark.parametrize("take_log", [False, True], ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((5, 7), 1), ((3, 2500), 1), ((2500, 3), 0),
+                                       ((4, 5, 6), 1), ((3, 0), 1)], ids=repr)
+def test_softmax_matches_the_cpu(shape, dim, name, take_log):
+    a = host_array(DTYPES[name], shape, seed=6) * 4
+    if a.size:
+        a.flat[0] = 50.0  # a dominant element: the tail must survive
+    # the exact value, in x86's 80-bit long double
+    wide = a.astype(np.longdouble)
+    shifted = wide - wide.max(axis=dim, keepdims=True, initial=-np.inf)
+    total = np.exp(shifted).sum(axis=dim, keepdims=True)
+    with np.errstate(divide="ignore"):  # log(0) of an empty row
+        exact = shifted - np.log(total) if take_log else np.exp(shifted) / total
+    f = tf.log_softmax if take_log else tf.softmax
+    eps = np.finfo(a.dtype).eps
+    for t in (tf.tensor(a), tf.tensor(np.ascontiguousarray(a.T)).T):
+        got = f(t.cuda(), dim).cpu().numpy()
+        assert got.dtype == a.dtype and got.shape == a.shape
+        err = np.abs(got - exact)
+        if take_log:  # absolute: log_softmax is x - max - log(sum), near 0 at the max
+            assert np.all(err <= 4 * eps * (np.abs(shifted) + 1))
+        else:         # the cpu's bounds: 0.5 ULP in float32, under 3 in float64
+            ulps = err / np.spacing(np.abs(exact.astype(a.dtype))).astype(np.longdouble)
+            assert ulps.max(initial=0) <= (1 if a.dtype == np.float32 else 4)
+
+
+def test_softmax_rows_with_inf_and_nan_are_nan_as_on_the_cpu():
+    rows = tf.tensor([[np.inf, 1.0], [np.nan, 1.0], [-np.inf, -np.inf], [-np.inf, 0.0]])
+    for f in (tf.softmax, tf.log_softmax):
+        np.testing.assert_array_equal(f(rows.cuda(), 1).cpu().numpy(), f(rows, 1).numpy())
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_where_matches_the_cpu_with_broadcasts_and_scalars(name):
+    cond = host_array(np.bool_, (4, 1, 6), seed=7)
+    a, b = host_array(DTYPES[name], (5, 6), seed=8), host_array(DTYPES[name], (4, 5, 1), seed=9)
+    want = tf.where(tf.tensor(cond), tf.tensor(a), tf.tensor(b)).numpy()
+    got = tf.where(tf.tensor(cond).cuda(), tf.tensor(a).cuda(), tf.tensor(b).cuda())
+    assert got.device == "cuda:0"
+    np.testing.assert_array_equal(got.cpu().numpy(), want)
+    np.testing.assert_array_equal(np.where(cond, a, b), want)
+    if name in ("float32", "float64"):
+        g = tf.tensor(a).cuda()
+        np.testing.assert_array_equal(tf.where(g > 0, g, 0.0).cpu().numpy(),
+                                      np.where(a > 0, a, 0).astype(a.dtype))
+
+
+def test_filling_a_strided_view_on_the_device():
+    g = tf.zeros(4, 6, device="cuda")
+    g[:, ::2].fill_(3.0)
+    g.T[1].zero_()
+    want = np.zeros((4, 6), np.float32)
+    want[:, ::2] = 3.0
+    want[:, 1] = 0.0
+    np.testing.assert_array_equal(g.cpu().numpy(), want)
+
+
+def test_reductions_leave_no_device_memory_behind():
+    g = tf.tensor(host_array(np.float64, (50, 3000))).cuda()
+    g.sum(dim=1)  # the scratch's size is cached by the first call
+    base = cuda.memory_allocated()
+    for _ in range(3):
+        g.var(dim=0), g.max(dim=1), tf.logsumexp(g, 1)
+    assert cuda.memory_allocated() == base
 
 
 def test_ops_without_a_cuda_kernel_say_so():
     g = tf.ones(3, device="cuda")
-    with pytest.raises(RuntimeError, match="sum: the cuda backend does not run this op"):
-        g.sum()
     with pytest.raises(RuntimeError, match="matmul: the cuda backend does not run this op"):
         g @ g
     with pytest.raises(RuntimeError, match="arange: the cuda backend does not run this op"):

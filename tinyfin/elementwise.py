@@ -16,7 +16,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import _C, _device, _exports
+from . import _C, _exports
 from . import dtypes as _dtypes
 from ._args import SCALAR_INT, as_real, scalar_args
 from ._coordinates import nonzero_coordinates
@@ -343,8 +343,9 @@ def scalar_tensor(value, like: Tensor) -> Tensor:
     if kind > cat:
         dt = (_dtypes.bool_, _dtypes.int64, _dtypes.float32)[kind]
     # full((), value, dtype=dt) without its argument checks, done above
-    # (the gradient formulas make one of these per where(mask, g, 0.0))
-    return _call(_C.tf_full, 0, _NO_SIZES, dt.code, f, i, kind, _device.CPU.code)
+    # (the gradient formulas make one of these per where(mask, g, 0.0)), on
+    # like's device, where ops that take no host scalar (where) need it
+    return _call(_C.tf_full, 0, _NO_SIZES, dt.code, f, i, kind, _C.tf_tensor_device(like._h))
 
 
 def _define_binary(name: str, methods: bool = True) -> None:

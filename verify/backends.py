@@ -49,10 +49,12 @@ PROMISES: Dict[str, Promise] = {
                     "native/src/blas/gemm.c)"),
     # device memory: every other slot is an error, not a fallback
     "cuda": Promise({"copy": DTYPES, "fill": DTYPES,
-                     **{op: DTYPES for op in list(_C.UNARY_OPS) + list(_C.BINARY_OPS)}},
+                     **{op: DTYPES for op in
+                        list(_C.UNARY_OPS) + list(_C.BINARY_OPS) + list(_C.REDUCE_OPS)}},
                     across_threads=True, on_repeat=True,
-                    determinism="bitwise the same on every run (copies, fills and "
-                    "elementwise functions: one thread per element, no reduction)"),
+                    determinism="bitwise the same on every run (elementwise: one thread per "
+                    "element; reductions: blocks of the reduced elements merged in block "
+                    "order, no atomics; native/src/cuda/reduce.cu)"),
 }
 
 

@@ -165,6 +165,8 @@ def _entry(name, ref, *, dtypes=NUMERIC, tol=None, samples=None, diff=True,
                   errors=(lambda: _errors(name, getattr(tf, name), float_only)) if not variant else (lambda: []),
                   methods=(name,) if methods is None else methods,
                   c_ops=(f"reduce:{name}",) if c_op and not variant else (),
+                  # a variant runs its base's C op (which the base entry covers)
+                  kernels=(name,) if c_op and variant else (),
                   differentiable=diff, gradgrad=gradgrad, nondiff=nondiff,
                   tol=tol or dict(RTOL), higham=higham, large=large or _large(),
                   error_bound=None if bound is None else reduction_bound(bound),

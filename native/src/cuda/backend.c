@@ -20,8 +20,9 @@
  * their peak) and bytes reserved from the device (live plus kept).
  *
  * Kernels. This table fills fill, copies (strided and broadcast too,
- * converting dtypes), every unary and every binary op (the cpu's scalar functions, compiled
- * for the device); every other slot is NULL,
+ * converting dtypes), every unary and every binary op (the cpu's scalar
+ * functions, compiled for the device), where, every reduction and
+ * softmax (reduce.cu); every other slot is NULL,
  * which TF_KERNEL reports as "the cuda backend does not run this op",
  * never a silent fallback to host code reading device pointers. */
 #define _GNU_SOURCE /* dladdr */
@@ -57,6 +58,15 @@ static struct {
   int (*unary_count)(void);
   int (*unary)(int, int, void *, const void *, int, const int64_t *, const int64_t *,
                const int64_t *, const double *, char *, size_t);
+  int (*reduce_count)(void);
+  int (*reduce_scratch)(int, const int64_t *, const int64_t *, uint32_t, size_t *);
+  int (*reduce)(int, int, const void *, int, const int64_t *, const int64_t *, uint32_t, double,
+                int, void *, int64_t *, void *, size_t, char *, size_t);
+  int (*softmax)(int, const void *, void *, int, const int64_t *, const int64_t *,
+                 const int64_t *, int, int, void *, size_t, char *, size_t);
+  int (*where)(int, void *, const void *, const void *, const void *, const void *,
+               const void *, const void *, int, const int64_t *, const int64_t *,
+               const int64_t *, const int64_t *, const int64_t *, char *, size_t);
   int (*synchronize)(char *, size_t);
 } api;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -111,6 +121,11 @@ static void load(void) {
       {"tfc_convert", (void **)&api.convert},
       {"tfc_binary_count", (void **)&api.binary_count}, {"tfc_binary", (void **)&api.binary},
       {"tfc_unary_count", (void **)&api.unary_count}, {"tfc_unary", (void **)&api.unary},
+      {"tfc_reduce_count", (void **)&api.reduce_count},
+      {"tfc_reduce_scratch", (void **)&api.reduce_scratch},
+      {"tfc_reduce", (void **)&api.reduce},
+      {"tfc_softmax", (void **)&api.softmax},
+      {"tfc_where", (void **)&api.where},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -127,10 +142,12 @@ static void load(void) {
     dlclose(lib);
     return;
   }
-  if (api.unary_count() != TF_UNARY_COUNT || api.binary_count() != TF_BINARY_COUNT) {
-    snprintf(load_why, WHY_LEN, "%.300s was built from another op list (%d unary and %d "
-             "binary ops, this tinyfin %d and %d): rebuild it with `make cuda`", path,
-             api.unary_count(), api.binary_count(), TF_UNARY_COUNT, TF_BINARY_COUNT);
+  if (api.unary_count() != TF_UNARY_COUNT || api.binary_count() != TF_BINARY_COUNT ||
+      api.reduce_count() != TF_REDUCE_COUNT) {
+    snprintf(load_why, WHY_LEN, "%.300s was built from another op list (%d unary, %d "
+             "binary and %d reduce ops, this tinyfin %d, %d and %d): rebuild it with "
+             "`make cuda`", path, api.unary_count(), api.binary_count(), api.reduce_count(),
+             TF_UNARY_COUNT, TF_BINARY_COUNT, TF_REDUCE_COUNT);
     dlclose(lib);
     return;
   }
@@ -300,14 +317,25 @@ static char *device_ptr(const tf_tensor *t) {
   return (char *)t->storage->data + t->offset * (int64_t)tf_dtype_size(t->dtype);
 }
 
+/* A contiguous dst in one kernel; a strided one (a view) by filling one
+ * element of scratch and copying it with stride 0 to every element. */
 static tf_status cuda_fill(tf_tensor *dst, const void *elem) {
-  TF_CHECK(tf_tensor_is_contiguous(dst), TF_ERR_DEVICE,
-           "fill: the cuda backend fills contiguous tensors only so far");
   char why[WHY_LEN];
-  if (api.fill(device_ptr(dst), elem, (int)tf_dtype_size(dst->dtype), tf_tensor_numel(dst),
-               why, sizeof why) != 0)
-    return device_error("fill", why);
-  return TF_OK;
+  int esize = (int)tf_dtype_size(dst->dtype);
+  if (tf_tensor_is_contiguous(dst)) {
+    if (api.fill(device_ptr(dst), elem, esize, tf_tensor_numel(dst), why, sizeof why) != 0)
+      return device_error("fill", why);
+    return TF_OK;
+  }
+  void *one = cuda_alloc((size_t)esize);
+  TF_CHECK(one, TF_ERR_MEMORY, "fill: out of device memory");
+  const int64_t zeros[TF_MAX_DIMS] = {0};
+  int rc = api.fill(one, elem, esize, 1, why, sizeof why);
+  if (rc == 0)
+    rc = api.copy_strided(device_ptr(dst), one, esize, dst->ndim, dst->shape, dst->strides,
+                          zeros, why, sizeof why);
+  cuda_free(one, (size_t)esize);
+  return rc == 0 ? TF_OK : device_error("fill", why);
 }
 
 /* Copies: one memcpy when both are contiguous in one dtype, else the
@@ -401,16 +429,75 @@ static tf_status cuda_binary(int op, const tf_tensor *a, const tf_tensor *b, tf_
   return TF_OK;
 }
 
+static tf_status cuda_where(const tf_tensor *cond, const tf_tensor *a, const tf_tensor *b,
+                            tf_tensor *dst) {
+  int64_t cs[TF_MAX_DIMS], as[TF_MAX_DIMS], bs[TF_MAX_DIMS];
+  const void *cv = operand_of(cond, dst, cs), *av = operand_of(a, dst, as),
+             *bv = operand_of(b, dst, bs);
+  char why[WHY_LEN];
+  if (api.where(dst->dtype, device_ptr(dst), cv ? NULL : device_ptr(cond),
+                av ? NULL : device_ptr(a), bv ? NULL : device_ptr(b), cv, av, bv, dst->ndim,
+                dst->shape, dst->strides, cs, as, bs, why, sizeof why) != 0)
+    return device_error("where", why);
+  return TF_OK;
+}
+
 static const tf_binary_kernel cuda_binary_kernels[TF_BINARY_COUNT] = {
 #define TF_BINARY_OP(ENUM, name, kind) [TF_BINARY_##ENUM] = cuda_binary,
 #include "tinyfin_ops.def"
 #undef TF_BINARY_OP
 };
 
+/* Reductions: the library's passes need scratch (partials and per-output
+ * results), taken from the caching allocator and handed back at once: the
+ * kernels that use it run before any later work that reuses the block,
+ * all being in the device's one stream. */
+static tf_status cuda_reduce(int op, const tf_tensor *x, uint32_t mask, double param,
+                             tf_tensor *v, tf_tensor *ix) {
+  size_t bytes = 0;
+  TF_CHECK(api.reduce_scratch(x->ndim, x->shape, x->strides, mask, &bytes) == 0, TF_ERR_VALUE,
+           "%s: the cuda backend cannot reduce a tensor of %d dims", tf_reduce_name(op),
+           x->ndim);
+  void *scratch = cuda_alloc(bytes);
+  TF_CHECK(scratch, TF_ERR_MEMORY, "%s: out of device memory for %zu bytes of partials",
+           tf_reduce_name(op), bytes);
+  char why[WHY_LEN];
+  int rc = api.reduce(op, x->dtype, device_ptr(x), x->ndim, x->shape, x->strides, mask, param,
+                      v->dtype, device_ptr(v), ix ? (int64_t *)device_ptr(ix) : NULL, scratch,
+                      bytes, why, sizeof why);
+  cuda_free(scratch, bytes);
+  return rc == 0 ? TF_OK : device_error(tf_reduce_name(op), why);
+}
+
+static tf_status cuda_softmax(const tf_tensor *x, int dim, bool take_log, tf_tensor *y) {
+  const char *name = take_log ? "log_softmax" : "softmax";
+  size_t bytes = 0;
+  TF_CHECK(api.reduce_scratch(x->ndim, x->shape, x->strides, 1u << dim, &bytes) == 0,
+           TF_ERR_VALUE, "%s: the cuda backend cannot reduce a tensor of %d dims", name,
+           x->ndim);
+  void *scratch = cuda_alloc(bytes);
+  TF_CHECK(scratch, TF_ERR_MEMORY, "%s: out of device memory for %zu bytes of partials", name,
+           bytes);
+  char why[WHY_LEN];
+  int rc = api.softmax(x->dtype, device_ptr(x), device_ptr(y), x->ndim, x->shape, x->strides,
+                       y->strides, dim, take_log, scratch, bytes, why, sizeof why);
+  cuda_free(scratch, bytes);
+  return rc == 0 ? TF_OK : device_error(name, why);
+}
+
+static const tf_reduce_kernel cuda_reduce_kernels[TF_REDUCE_COUNT] = {
+#define TF_REDUCE_OP(ENUM, name) [TF_REDUCE_##ENUM] = cuda_reduce,
+#include "tinyfin_ops.def"
+#undef TF_REDUCE_OP
+};
+
 static const tf_kernels cuda_kernels = {.copy = cuda_copy,
                                         .fill = cuda_fill,
                                         .unary = cuda_unary_kernels,
-                                        .binary = cuda_binary_kernels};
+                                        .binary = cuda_binary_kernels,
+                                        .where = cuda_where,
+                                        .reduce = cuda_reduce_kernels,
+                                        .softmax = cuda_softmax};
 
 const tf_backend tf_cuda_backend = {"cuda", TF_CUDA, false, &cuda_allocator, &cuda_kernels,
                                     cuda_available};

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TFC_ABI_VERSION 5
+#define TFC_ABI_VERSION 6
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -75,6 +75,32 @@ int tfc_binary(int op, int dtype, void *dst, const void *a, const void *b,
                const void *a_value, const void *b_value, int ndim, const int64_t *shape,
                const int64_t *dst_strides, const int64_t *a_strides, const int64_t *b_strides,
                char *why, size_t why_len);
+/* values = reduce op `op` (TF_REDUCE_*) of x (dtype; shape and strides in
+ * elements) over the dims set in mask, with the param of var/std
+ * (correction) and norm (p); values (v_dtype) and indices (max/min, or
+ * NULL) are contiguous, one element per output in row-major order of the
+ * kept dims. cpu/reduce.c's semantics, in a fixed order without atomics
+ * (reduce.cu). scratch: device memory of tfc_reduce_scratch bytes for
+ * this shape and mask. */
+int tfc_reduce_count(void);
+int tfc_reduce_scratch(int ndim, const int64_t *shape, const int64_t *strides, uint32_t mask,
+                       size_t *bytes);
+int tfc_reduce(int op, int dtype, const void *x, int ndim, const int64_t *shape,
+               const int64_t *strides, uint32_t mask, double param, int v_dtype, void *values,
+               int64_t *indices, void *scratch, size_t scratch_len, char *why, size_t why_len);
+/* y = softmax (or log_softmax) of x (float32 or float64) along dim, with
+ * cpu/reduce.c's formulas; scratch: tfc_reduce_scratch bytes for x's
+ * shape and the mask of dim. */
+int tfc_softmax(int dtype, const void *x, void *y, int ndim, const int64_t *shape,
+                const int64_t *x_strides, const int64_t *y_strides, int dim, int take_log,
+                void *scratch, size_t scratch_len, char *why, size_t why_len);
+/* dst = cond ? a : b elementwise (a, b and dst of dtype, cond bool), with
+ * broadcast strides as tfc_binary; an operand given as a host value
+ * (cond_value, a_value, b_value) is used for every element. */
+int tfc_where(int dtype, void *dst, const void *cond, const void *a, const void *b,
+              const void *cond_value, const void *a_value, const void *b_value, int ndim,
+              const int64_t *shape, const int64_t *dst_strides, const int64_t *cond_strides,
+              const int64_t *a_strides, const int64_t *b_strides, char *why, size_t why_len);
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);
 #ifdef __cplusplus

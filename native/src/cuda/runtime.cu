@@ -3,7 +3,8 @@
  * the library needs only the driver, libcuda.so, which the runtime opens
  * itself and reports missing as an error rather than a load failure).
  *
- * Built two ways from this one file:
+ * reduce.cu holds the reductions, launch.h what the two files share.
+ * Built two ways from these files:
  *  - by nvcc (`make cuda`) for Hopper (sm_90) plus compute_90 PTX, which
  *    newer GPUs compile at load time; --fmad=false so that no multiply-add
  *    is fused behind the kernels' back (the CPU's results are the
@@ -12,19 +13,9 @@
  *    emulated_runtime.h: the same kernels run as loops on the host, so the
  *    backend's plumbing (allocator, copies, errors, the Python API) is
  *    tested on machines without a GPU, CI included.
- * Kernels are grid-stride loops (any grid covers any n), so the emulation
- * can run them with a small grid, and they never synchronize inside. */
+ */
 #include "device_api.h"
-
-#include <stdio.h>
-
-#ifdef TFC_EMULATE
-#include "emulated_runtime.h"
-#define TFC_LAUNCH(kernel, grid, block, ...) TFC_EMULATED_LAUNCH(kernel, grid, block, __VA_ARGS__)
-#else
-#include <cuda_runtime.h>
-#define TFC_LAUNCH(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
-#endif
+#include "launch.h"
 
 /* The cpu's scalar functions, device functions under nvcc (TF_DD_INLINE). */
 #include "binary_scalar.h"
@@ -33,26 +24,9 @@
 
 namespace {
 
-const int kBlock = 256;
-
-/* A grid of at most 4096 blocks: enough to fill an H200's 132 SMs many
- * times over; the grid-stride loop covers the rest. */
-unsigned grid_for(int64_t n) {
-  int64_t blocks = (n + kBlock - 1) / kBlock;
-  return (unsigned)(blocks < 1 ? 1 : blocks > 4096 ? 4096 : blocks);
-}
-
-int fail(cudaError_t err, const char *what, char *why, size_t why_len) {
-  if (err != cudaSuccess && why && why_len)
-    snprintf(why, why_len, "%s: %s (%s)", what, cudaGetErrorString(err),
-             cudaGetErrorName(err));
-  return (int)err;
-}
-
 template <typename T>
 __global__ void fill_kernel(T *dst, T value, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x)
+  TFC_FOR_EACH(i, n)
     dst[i] = value;
 }
 
@@ -64,30 +38,30 @@ cudaError_t launch_fill(void *dst, const void *elem, int64_t n) {
   return cudaGetLastError();
 }
 
-/* Shape and strides by value: a kernel argument, in the launch itself. */
-/* The shape and the strides of dst and of up to two sources (a second
- * one only for binary ops; zeros where unused). */
+/* The shape and the strides of dst and of up to three sources (two for
+ * binary ops, three for where; zeros where unused), by value: a kernel
+ * argument, in the launch itself. */
+const int kOperands = 4;
 struct Geometry {
   int ndim;
-  int64_t shape[TFC_MAX_DIMS], strides[3][TFC_MAX_DIMS];
+  int64_t shape[TFC_MAX_DIMS], strides[kOperands][TFC_MAX_DIMS];
 };
 
-/* off[0..2]: the element offsets in dst and the sources of the i-th
+/* off[0..3]: the element offsets in dst and the sources of the i-th
  * element in row-major order of the shape. */
-__device__ inline void offsets_of(const Geometry &g, int64_t i, int64_t off[3]) {
-  off[0] = off[1] = off[2] = 0;
+__device__ inline void offsets_of(const Geometry &g, int64_t i, int64_t off[kOperands]) {
+  for (int o = 0; o < kOperands; o++) off[o] = 0;
   for (int d = g.ndim - 1; d >= 0; d--) {
     int64_t k = i % g.shape[d];
     i /= g.shape[d];
-    for (int o = 0; o < 3; o++) off[o] += k * g.strides[o][d];
+    for (int o = 0; o < kOperands; o++) off[o] += k * g.strides[o][d];
   }
 }
 
 template <typename T>
 __global__ void copy_strided_kernel(T *dst, const T *src, Geometry g, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t off[3];
+  TFC_FOR_EACH(i, n) {
+    int64_t off[kOperands];
     offsets_of(g, i, off);
     dst[off[0]] = src[off[1]];
   }
@@ -126,9 +100,8 @@ struct Convert<int64_t> {
 
 template <typename TD, typename TS>
 __global__ void convert_kernel(TD *dst, const TS *src, Geometry g, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t off[3];
+  TFC_FOR_EACH(i, n) {
+    int64_t off[kOperands];
     offsets_of(g, i, off);
     dst[off[0]] = Convert<TD>()(src[off[1]]);
   }
@@ -195,9 +168,8 @@ enum {
 
 template <typename TI, typename TO, typename F>
 __global__ void unary_kernel(TO *dst, const TI *x, Geometry g, Params prm, int64_t n, F f) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t off[3];
+  TFC_FOR_EACH(i, n) {
+    int64_t off[kOperands];
     offsets_of(g, i, off);
     dst[off[0]] = f(x[off[1]], prm.p);
   }
@@ -226,19 +198,16 @@ enum { DT_F32 = 0, DT_F64 = 1, DT_I64 = 2, DT_BOOL = 3 };
   : dtype == DT_BOOL ? launch_unary<bool, bool, name##_bool>(dst, x, g, prm, n)    \
                      : cudaErrorInvalidValue
 
-/* Shape and strides into a Geometry (b_strides NULL: one source); the
- * element count in *n. */
-bool geometry_of(int ndim, const int64_t *shape, const int64_t *dst_strides,
-                 const int64_t *src_strides, const int64_t *b_strides, Geometry *g,
-                 int64_t *n) {
+/* Shape and strides into a Geometry (sources beyond those given: stride
+ * 0); the element count in *n. */
+bool geometry_of(int ndim, const int64_t *shape, const int64_t *const *strides, int nstrides,
+                 Geometry *g, int64_t *n) {
   if (ndim < 0 || ndim > TFC_MAX_DIMS) return false;
   g->ndim = ndim;
   *n = 1;
   for (int d = 0; d < ndim; d++) {
     g->shape[d] = shape[d];
-    g->strides[0][d] = dst_strides[d];
-    g->strides[1][d] = src_strides[d];
-    g->strides[2][d] = b_strides ? b_strides[d] : 0;
+    for (int o = 0; o < kOperands; o++) g->strides[o][d] = o < nstrides ? strides[o][d] : 0;
     *n *= shape[d];
   }
   return true;
@@ -282,9 +251,8 @@ struct Operand {
 
 template <typename T, typename TO, typename F>
 __global__ void binary_kernel(TO *dst, Operand<T> a, Operand<T> b, Geometry g, int64_t n, F f) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t off[3];
+  TFC_FOR_EACH(i, n) {
+    int64_t off[kOperands];
     offsets_of(g, i, off);
     dst[off[0]] = f(a.scalar ? a.value : a.data[off[1]], b.scalar ? b.value : b.data[off[2]]);
   }
@@ -323,6 +291,27 @@ cudaError_t launch_binary(void *dst, const void *a, const void *b, const void *a
                      : cudaErrorInvalidValue
 #define BLAUNCH_LOGIC(name) BLAUNCH_CMP(name)
 
+/* ---- where ---------------------------------------------------------------------- */
+template <typename T>
+__global__ void where_kernel(T *dst, Operand<bool> cond, Operand<T> a, Operand<T> b, Geometry g,
+                             int64_t n) {
+  TFC_FOR_EACH(i, n) {
+    int64_t off[kOperands];
+    offsets_of(g, i, off);
+    bool c = cond.scalar ? cond.value : cond.data[off[1]];
+    dst[off[0]] = c ? (a.scalar ? a.value : a.data[off[2]]) : (b.scalar ? b.value : b.data[off[3]]);
+  }
+}
+
+template <typename T>
+cudaError_t launch_where(void *dst, const void *cond, const void *cond_value, const void *a,
+                         const void *a_value, const void *b, const void *b_value,
+                         const Geometry &g, int64_t n) {
+  TFC_LAUNCH(where_kernel<T>, grid_for(n), kBlock, (T *)dst, operand<bool>(cond, cond_value),
+             operand<T>(a, a_value), operand<T>(b, b_value), g, n);
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 extern "C" {
@@ -335,7 +324,8 @@ int tfc_binary(int op, int dtype, void *dst, const void *a, const void *b,
                char *why, size_t why_len) {
   Geometry g;
   int64_t n;
-  if (!geometry_of(ndim, shape, dst_strides, a_strides, b_strides, &g, &n))
+  const int64_t *strides[] = {dst_strides, a_strides, b_strides};
+  if (!geometry_of(ndim, shape, strides, 3, &g, &n))
     return fail(cudaErrorInvalidValue, "binary kernel (too many dims)", why, why_len);
   if (n <= 0) return 0;
   cudaError_t err = cudaErrorInvalidValue;
@@ -350,6 +340,25 @@ int tfc_binary(int op, int dtype, void *dst, const void *a, const void *b,
   return fail(err, "binary kernel", why, why_len);
 }
 
+int tfc_where(int dtype, void *dst, const void *cond, const void *a, const void *b,
+              const void *cond_value, const void *a_value, const void *b_value, int ndim,
+              const int64_t *shape, const int64_t *dst_strides, const int64_t *cond_strides,
+              const int64_t *a_strides, const int64_t *b_strides, char *why, size_t why_len) {
+  Geometry g;
+  int64_t n;
+  const int64_t *strides[] = {dst_strides, cond_strides, a_strides, b_strides};
+  if (!geometry_of(ndim, shape, strides, 4, &g, &n))
+    return fail(cudaErrorInvalidValue, "where kernel (too many dims)", why, why_len);
+  if (n <= 0) return 0;
+  cudaError_t err =
+      dtype == DT_F32    ? launch_where<float>(dst, cond, cond_value, a, a_value, b, b_value, g, n)
+      : dtype == DT_F64  ? launch_where<double>(dst, cond, cond_value, a, a_value, b, b_value, g, n)
+      : dtype == DT_I64  ? launch_where<int64_t>(dst, cond, cond_value, a, a_value, b, b_value, g, n)
+      : dtype == DT_BOOL ? launch_where<bool>(dst, cond, cond_value, a, a_value, b, b_value, g, n)
+                         : cudaErrorInvalidValue;
+  return fail(err, "where kernel", why, why_len);
+}
+
 int tfc_unary_count(void) { return UNARY_COUNT; }
 
 int tfc_unary(int op, int dtype, void *dst, const void *x, int ndim, const int64_t *shape,
@@ -357,7 +366,8 @@ int tfc_unary(int op, int dtype, void *dst, const void *x, int ndim, const int64
               char *why, size_t why_len) {
   Geometry g;
   int64_t n;
-  if (!geometry_of(ndim, shape, dst_strides, x_strides, NULL, &g, &n))
+  const int64_t *strides[] = {dst_strides, x_strides};
+  if (!geometry_of(ndim, shape, strides, 2, &g, &n))
     return fail(cudaErrorInvalidValue, "unary kernel (too many dims)", why, why_len);
   if (n <= 0) return 0;
   Params prm = {{params[0], params[1], params[2]}};
@@ -416,7 +426,8 @@ int tfc_copy_strided(void *dst, const void *src, int elem_size, int ndim,
                      const int64_t *src_strides, char *why, size_t why_len) {
   Geometry g;
   int64_t n;
-  if (!geometry_of(ndim, shape, dst_strides, src_strides, NULL, &g, &n))
+  const int64_t *strides[] = {dst_strides, src_strides};
+  if (!geometry_of(ndim, shape, strides, 2, &g, &n))
     return fail(cudaErrorInvalidValue, "strided copy (too many dims)", why, why_len);
   if (n <= 0) return 0;
   cudaError_t err = elem_size == 1   ? launch_copy<uint8_t>(dst, src, g, n)
@@ -432,7 +443,8 @@ int tfc_convert(void *dst, int dst_dtype, const void *src, int src_dtype, int nd
                 char *why, size_t why_len) {
   Geometry g;
   int64_t n;
-  if (!geometry_of(ndim, shape, dst_strides, src_strides, NULL, &g, &n))
+  const int64_t *strides[] = {dst_strides, src_strides};
+  if (!geometry_of(ndim, shape, strides, 2, &g, &n))
     return fail(cudaErrorInvalidValue, "conversion (too many dims)", why, why_len);
   if (n <= 0) return 0;
   cudaError_t err = dst_dtype == 0   ? launch_convert_to<float>(dst, src, src_dtype, g, n)
