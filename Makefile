@@ -38,7 +38,7 @@ $(LIB): $(SOURCES) $(HEADERS) Makefile
 # backend's plumbing on machines without a GPU.
 NVCC ?= nvcc
 CXX ?= g++
-CUDA_SOURCES := native/src/cuda/runtime.cu native/src/cuda/reduce.cu
+CUDA_SOURCES := native/src/cuda/runtime.cu native/src/cuda/reduce.cu native/src/cuda/matmul.cu
 CUDA_HEADERS := native/src/cuda/device_api.h native/src/cuda/launch.h native/src/cuda/emulated_runtime.h $(wildcard native/src/cpu/*.h) native/include/tinyfin_ops.def
 CUDA_LIB ?= tinyfin/libtinyfin_cuda.so
 CUDA_LIB_EMULATED ?= build/libtinyfin_cuda_emulated.so
@@ -49,7 +49,7 @@ cuda: $(CUDA_LIB)
 
 $(CUDA_LIB): $(CUDA_SOURCES) $(CUDA_HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -shared -o $@.tmp$$$$ $(CUDA_SOURCES) && mv -f $@.tmp$$$$ $@
+	$(NVCC) $(NVCCFLAGS) -shared -o $@.tmp$$$$ $(CUDA_SOURCES) -ldl && mv -f $@.tmp$$$$ $@
 
 cuda-emulated: $(CUDA_LIB_EMULATED)
 

@@ -27,7 +27,8 @@ NVCCFLAGS = ["-std=c++17", "-O3", "--fmad=false", "-Inative/src/cpu", "-Inative/
              "-diag-suppress", "1675", "-Xcompiler", "-fPIC,-Wall,-Wextra,-Werror",
              "-gencode", "arch=compute_90,code=sm_90",
              "-gencode", "arch=compute_90,code=compute_90"]
-CUDA_SOURCES = ["native/src/cuda/runtime.cu", "native/src/cuda/reduce.cu"]
+CUDA_SOURCES = ["native/src/cuda/runtime.cu", "native/src/cuda/reduce.cu",
+                "native/src/cuda/matmul.cu"]
 
 
 def find_nvcc():
@@ -58,7 +59,7 @@ class BuildSharedLibrary(build_ext):
         target = os.path.join(folder, "libtinyfin_cuda.so")
         # a compile error fails the install: a broken CUDA build never ships
         subprocess.run([nvcc, *NVCCFLAGS, "-shared", "-o", target,
-                        *CUDA_SOURCES], check=True)
+                        *CUDA_SOURCES, "-ldl"], check=True)
 
 
 sources = sorted(glob.glob("native/src/*/*.c"))

@@ -435,10 +435,118 @@ def test_reductions_leave_no_device_memory_behind():
 
 def test_ops_without_a_cuda_kernel_say_so():
     g = tf.ones(3, device="cuda")
-    with pytest.raises(RuntimeError, match="matmul: the cuda backend does not run this op"):
-        g @ g
+    with pytest.raises(RuntimeError, match="tril: the cuda backend does not run this op"):
+        tf.tril(tf.ones(3, 3, device="cuda"))
     with pytest.raises(RuntimeError, match="arange: the cuda backend does not run this op"):
         tf.arange(3, device="cuda")
+
+
+# ---- matmul ------------------------------------------------------------------------
+# Layouts that reach every path of matmul.cu's tiled kernel and of its cuBLAS
+# choice: ragged tiles (4 x 4 per thread), vectors, broadcast and folded
+# batches, transposed, strided, offset and expanded (stride 0) operands,
+# and empty products (k = 0 gives zeros).
+MATMUL_CASES = {
+    "ragged": ((37, 129), (129, 65), None),
+    "vec_vec": ((7,), (7,), None),
+    "vec_mat": ((7,), (7, 5), None),
+    "mat_vec": ((6, 7), (7,), None),
+    "batch_broadcast": ((3, 1, 6, 5), (4, 5, 2), None),
+    "batch_fold": ((2, 6, 5), (5, 4), None),
+    "transposed": ((9, 13), (11, 9), "transpose"),
+    "strided_offset": ((10, 20), (20, 8), "slice"),
+    "expanded": ((1, 5, 6), (6, 3), "expand"),
+    "k_zero": ((3, 0), (0, 4), None),
+    "m_zero": ((0, 3), (3, 2), None),
+}
+
+
+def matmul_operands(dtype, case, seed=0):
+    sa, sb, layout = MATMUL_CASES[case]
+    a, b = host_array(dtype, sa, seed), host_array(dtype, sb, seed + 1)
+    if dtype == np.int64:  # products that wrap, as on the cpu
+        a, b = a % 2 ** 40 - 2 ** 39, b % 2 ** 40 - 2 ** 39
+    ta, tb = tf.tensor(a).cuda(), tf.tensor(b).cuda()
+    if layout == "transpose":    # (13, 9) @ (9, 11), both read column by column
+        a, b, ta, tb = a.T, b.T, ta.transpose(0, 1), tb.transpose(0, 1)
+    elif layout == "slice":      # (9, 10) @ (10, 8) at an offset, rows 2 apart
+        a, b, ta, tb = a[1:, ::2], b[::2], ta[1:, ::2], tb[::2]
+    elif layout == "expand":     # one matrix repeated over a batch of 4
+        a, ta = np.broadcast_to(a, (4, 5, 6)), ta.expand(4, 5, 6)
+    return a, b, ta, tb
+
+
+@pytest.mark.parametrize("case", MATMUL_CASES)
+@pytest.mark.parametrize("name", ["float32", "float64", "int64"])
+def test_matmul_matches_numpy(name, case):
+    """Against NumPy in float64 within the bound of summing k products in
+    the dtype (k u sum |a||b|, u the unit roundoff), int64 exactly (wrapping
+    like Python integers modulo 2^64)."""
+    a, b, ta, tb = matmul_operands(DTYPES[name], case)
+    got = ta @ tb
+    assert got.device == "cuda:0" and got.dtype == getattr(tf, name)
+    got = got.cpu().numpy()
+    if name == "int64":
+        want = np.matmul(a.astype(object), b.astype(object))
+        want = np.vectorize(lambda v: (v + 2 ** 63) % 2 ** 64 - 2 ** 63, otypes=[np.int64])(want) \
+            if np.ndim(want) else np.int64((want + 2 ** 63) % 2 ** 64 - 2 ** 63)
+        np.testing.assert_array_equal(got, want)
+        return
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert got.shape == want.shape
+    k = a.shape[-1]
+    u = np.finfo(DTYPES[name]).eps / 2
+    bound = (k + 1) * u * np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    assert np.all(np.abs(got - want) <= bound + np.finfo(DTYPES[name]).tiny), case
+
+
+def test_matmul_is_the_same_bits_every_run():
+    a, b, ta, tb = matmul_operands(np.float32, "ragged", seed=3)
+    first = (ta @ tb).cpu().numpy().tobytes()
+    for _ in range(3):
+        assert (ta @ tb).cpu().numpy().tobytes() == first
+
+
+def test_matmul_gradients_on_the_device():
+    a = host_array(np.float64, (5, 7), 4)
+    b = host_array(np.float64, (7, 3), 5)
+    w = host_array(np.float64, (5, 3), 6)
+    ta = tf.tensor(a).cuda().requires_grad_()
+    tb = tf.tensor(b).cuda().requires_grad_()
+    ((ta @ tb) * tf.tensor(w).cuda()).sum().backward()
+    assert ta.grad.device == "cuda:0"
+    np.testing.assert_allclose(ta.grad.cpu().numpy(), w @ b.T, rtol=1e-13)
+    np.testing.assert_allclose(tb.grad.cpu().numpy(), a.T @ w, rtol=1e-13)
+
+
+def test_cublas_status_and_the_choice_of_library():
+    status = tf.backends.cuda.cublas_status()
+    assert status.startswith(("loaded: ", "not loaded: ")), status
+    if EMULATED:
+        assert status == "not loaded: the emulated device has no cuBLAS" or \
+            status.startswith("not loaded: no path to libcublas"), status
+    assert tf.backends.cuda.preferred_blas_library() == "cublas"
+    with pytest.raises(ValueError, match="preferred_blas_library: expected one of"):
+        tf.backends.cuda.preferred_blas_library("magma")
+
+
+@pytest.mark.skipif(not tf.backends.cuda.cublas_status().startswith("loaded"),
+                    reason=f"cuBLAS: {tf.backends.cuda.cublas_status()}")
+@pytest.mark.parametrize("case", ["ragged", "batch_broadcast", "batch_fold", "transposed",
+                                  "strided_offset"])
+def test_cublas_agrees_with_the_tiled_kernel(case):
+    """The tiled kernel is the independent reference for cuBLAS: both within
+    the summation bound of NumPy's float64, and of each other."""
+    a, b, ta, tb = matmul_operands(np.float32, case, seed=7)
+    with_cublas = (ta @ tb).cpu().numpy()
+    try:
+        tf.backends.cuda.preferred_blas_library("tiled")
+        tiled = (ta @ tb).cpu().numpy()
+    finally:
+        tf.backends.cuda.preferred_blas_library("cublas")
+    bound = 2 * (a.shape[-1] + 1) * 2 ** -24 * np.matmul(np.abs(a).astype(np.float64),
+                                                          np.abs(b).astype(np.float64))
+    assert np.all(np.abs(with_cublas.astype(np.float64) - tiled) <= bound)
 
 
 def test_mixing_devices_names_both():
@@ -549,3 +657,11 @@ def test_a_forked_child_cannot_use_cuda():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_verify_declares_exactly_the_kernels_the_device_runs():
+    """verify/backends.py PROMISES["cuda"] against the kernel table, slot by
+    slot and dtype by dtype (a kernel added without its declaration fails)."""
+    from verify.backends import check_dispatch
+    r = check_dispatch("cuda")
+    assert r.status == "pass", r.failures[:5]

@@ -160,6 +160,10 @@ _SIGNATURES = {
     "tf_cuda_memory_stats": (None, [I64P, I64P, I64P]),
     "tf_cuda_reset_peak_memory_stats": (None, []),
     "tf_cuda_empty_cache": (None, []),
+    "tf_cuda_set_cublas_path": (None, [c_char_p]),
+    "tf_cuda_cublas_status": (c_char_p, []),
+    "tf_cuda_set_cublas_enabled": (None, [c_bool]),
+    "tf_cuda_cublas_enabled": (c_bool, []),
     # the returning forms (their restype, Handle, is set below)
     "tf_last_status": (c_int, []),
     "tf_matmul_r": (T, [T, T]),

@@ -13,8 +13,10 @@ memory_reserved() adds the kept blocks, empty_cache() returns those.
 
 What runs there so far: creating tensors (device= on the creation
 functions, .to("cuda"), .cuda()), copying back (.cpu()), fill, copies and
-dtype conversions, the unary and the binary ops; any other op on a CUDA
-tensor is a RuntimeError naming the op.
+dtype conversions, the unary and the binary ops, where, the reductions,
+softmax/log_softmax and matmul (cuBLAS when nvidia-cublas is installed,
+see tinyfin.backends.cuda); any other op on a CUDA tensor is a
+RuntimeError naming the op.
 """
 from __future__ import annotations
 

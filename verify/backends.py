@@ -48,13 +48,16 @@ PROMISES: Dict[str, Promise] = {
                     "(OpenBLAS on one thread, tiles of C on a grid fixed by the shape, "
                     "native/src/blas/gemm.c)"),
     # device memory: every other slot is an error, not a fallback
-    "cuda": Promise({"copy": DTYPES, "fill": DTYPES,
+    "cuda": Promise({"copy": DTYPES, "fill": DTYPES, "where": DTYPES,
+                     # one softmax kernel for every dtype (the entry point refuses integers)
+                     "softmax": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in
                         list(_C.UNARY_OPS) + list(_C.BINARY_OPS) + list(_C.REDUCE_OPS)}},
                     across_threads=True, on_repeat=True,
                     determinism="bitwise the same on every run (elementwise: one thread per "
                     "element; reductions: blocks of the reduced elements merged in block "
-                    "order, no atomics; native/src/cuda/reduce.cu)"),
+                    "order, no atomics, native/src/cuda/reduce.cu; matmul: one thread per "
+                    "tile of C summing k in order, or cuBLAS, native/src/cuda/matmul.cu)"),
 }
 
 

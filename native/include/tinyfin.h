@@ -375,6 +375,14 @@ void tf_cuda_memory_stats(int64_t *allocated, int64_t *max_allocated, int64_t *r
 void tf_cuda_reset_peak_memory_stats(void);
 /* Returns the kept blocks to the device. */
 void tf_cuda_empty_cache(void);
+/* cuBLAS for float matrix products: the library at path is loaded at the
+ * first float product on the device or the first tf_cuda_cublas_status
+ * (a path set later has no effect). Status: "loaded: <path>" or "not
+ * loaded: <why>". Disabled, products run on tinyfin's tiled kernel. */
+void tf_cuda_set_cublas_path(const char *path);
+const char *tf_cuda_cublas_status(void);
+void tf_cuda_set_cublas_enabled(bool enabled);
+bool tf_cuda_cublas_enabled(void);
 
 /* ---- normalization (norm.c) ---------------------------------------------- */
 /* The fused normalizations of nn.functional. weight and bias may be NULL

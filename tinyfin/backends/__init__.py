@@ -25,6 +25,7 @@ from .. import _C
 from .. import dtypes as _dtypes
 from .._device import CPU, device
 from . import blas as _blas
+from . import cuda  # noqa: F401  (sets the cuBLAS path; tinyfin.backends.cuda)
 
 _DEVICES = {"cpu": 0, "blas": 0, "cuda": 1}  # the device each backend runs on
 

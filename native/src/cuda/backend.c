@@ -22,7 +22,8 @@
  * Kernels. This table fills fill, copies (strided and broadcast too,
  * converting dtypes), every unary and every binary op (the cpu's scalar
  * functions, compiled for the device), where, every reduction and
- * softmax (reduce.cu); every other slot is NULL,
+ * softmax (reduce.cu), matmul (matmul.cu: cuBLAS, or the tiled kernel);
+ * every other slot is NULL,
  * which TF_KERNEL reports as "the cuda backend does not run this op",
  * never a silent fallback to host code reading device pointers. */
 #define _GNU_SOURCE /* dladdr */
@@ -67,6 +68,9 @@ static struct {
   int (*where)(int, void *, const void *, const void *, const void *, const void *,
                const void *, const void *, int, const int64_t *, const int64_t *,
                const int64_t *, const int64_t *, const int64_t *, char *, size_t);
+  int (*matmul)(int, const void *, const void *, void *, const tfc_matmul_geometry *, int,
+                char *, size_t);
+  int (*cublas_load)(const char *, char *, size_t);
   int (*synchronize)(char *, size_t);
 } api;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -126,6 +130,8 @@ static void load(void) {
       {"tfc_reduce", (void **)&api.reduce},
       {"tfc_softmax", (void **)&api.softmax},
       {"tfc_where", (void **)&api.where},
+      {"tfc_matmul", (void **)&api.matmul},
+      {"tfc_cublas_load", (void **)&api.cublas_load},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -491,13 +497,78 @@ static const tf_reduce_kernel cuda_reduce_kernels[TF_REDUCE_COUNT] = {
 #undef TF_REDUCE_OP
 };
 
+/* ---- matmul and cuBLAS ----------------------------------------------------------
+ * cuBLAS is loaded once, at the first question or float product, from the
+ * path Python set (the nvidia-cublas wheel's libcublas, or
+ * TINYFIN_CUBLAS_LIB); without it, or with it switched off, products run
+ * on matmul.cu's tiled kernel. */
+static pthread_once_t cublas_once = PTHREAD_ONCE_INIT;
+static char cublas_path[4096];
+static char cublas_why[WHY_LEN] = "not loaded: no path to libcublas was given "
+                                  "(pip install tinyfin[cuda])";
+static bool cublas_loaded;
+static atomic_bool cublas_enabled = true;
+
+void tf_cuda_set_cublas_path(const char *path) {
+  snprintf(cublas_path, sizeof cublas_path, "%s", path ? path : "");
+}
+
+static void load_cublas(void) {
+  const char *reason;
+  char why[WHY_LEN] = "";
+  if (!cuda_available(&reason))
+    snprintf(cublas_why, WHY_LEN, "not loaded: %.480s", reason);
+  else if (!*cublas_path)
+    return; /* cublas_why says so already */
+  else if (api.cublas_load(cublas_path, why, sizeof why) != 0)
+    snprintf(cublas_why, WHY_LEN, "not loaded: %.480s", why);
+  else {
+    snprintf(cublas_why, WHY_LEN, "loaded: %.490s", cublas_path);
+    cublas_loaded = true;
+  }
+}
+
+const char *tf_cuda_cublas_status(void) {
+  pthread_once(&cublas_once, load_cublas);
+  return cublas_why;
+}
+
+void tf_cuda_set_cublas_enabled(bool enabled) { atomic_store(&cublas_enabled, enabled); }
+
+bool tf_cuda_cublas_enabled(void) { return atomic_load(&cublas_enabled); }
+
+static tf_status cuda_matmul(const tf_matmul_plan *p, const tf_tensor *a, const tf_tensor *b,
+                             tf_tensor *out) {
+  tfc_matmul_geometry g = {.m = p->m, .k = p->k, .n = p->n, .batch_ndim = p->batch_ndim,
+                           .a_rs = p->a_rs, .a_cs = p->a_cs, .b_rs = p->b_rs,
+                           .b_cs = p->b_cs};
+  for (int d = 0; d < p->batch_ndim; d++) {
+    g.batch[d] = p->batch[d];
+    g.a_batch_strides[d] = p->a_batch_strides[d];
+    g.b_batch_strides[d] = p->b_batch_strides[d];
+  }
+  bool with_cublas = false;
+  if (a->dtype != TF_INT64 && atomic_load(&cublas_enabled)) {
+    pthread_once(&cublas_once, load_cublas);
+    with_cublas = cublas_loaded;
+  }
+  char why[WHY_LEN];
+  if (api.matmul(a->dtype, device_ptr(a), device_ptr(b), device_ptr(out), &g, with_cublas, why,
+                 sizeof why) != 0)
+    return device_error("matmul", why);
+  return TF_OK;
+}
+
 static const tf_kernels cuda_kernels = {.copy = cuda_copy,
                                         .fill = cuda_fill,
                                         .unary = cuda_unary_kernels,
                                         .binary = cuda_binary_kernels,
                                         .where = cuda_where,
                                         .reduce = cuda_reduce_kernels,
-                                        .softmax = cuda_softmax};
+                                        .softmax = cuda_softmax,
+                                        .matmul = {[TF_FLOAT32] = cuda_matmul,
+                                                   [TF_FLOAT64] = cuda_matmul,
+                                                   [TF_INT64] = cuda_matmul}};
 
 const tf_backend tf_cuda_backend = {"cuda", TF_CUDA, false, &cuda_allocator, &cuda_kernels,
                                     cuda_available};

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TFC_ABI_VERSION 6
+#define TFC_ABI_VERSION 7
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -101,6 +101,25 @@ int tfc_where(int dtype, void *dst, const void *cond, const void *a, const void 
               const void *cond_value, const void *a_value, const void *b_value, int ndim,
               const int64_t *shape, const int64_t *dst_strides, const int64_t *cond_strides,
               const int64_t *a_strides, const int64_t *b_strides, char *why, size_t why_len);
+/* The geometry of a batched matrix product (the core's tf_matmul_plan):
+ * entry e of the broadcast batch (batch_ndim dims) multiplies the m x k
+ * matrix at a + (e's offset by a_batch_strides) with element (i, p) at
+ * i * a_rs + p * a_cs by the k x n matrix at b likewise; strides in
+ * elements. */
+typedef struct {
+  int64_t m, k, n;
+  int batch_ndim;
+  int64_t batch[TFC_MAX_DIMS], a_batch_strides[TFC_MAX_DIMS], b_batch_strides[TFC_MAX_DIMS];
+  int64_t a_rs, a_cs, b_rs, b_cs;
+} tfc_matmul_geometry;
+/* c (contiguous, batch x m x n, of dtype: float32, float64 or int64) = a @ b
+ * per entry (matmul.cu): with cuBLAS when allow_cublas, it is loaded and the
+ * layout suits it, else tinyfin's tiled kernel. */
+int tfc_matmul(int dtype, const void *a, const void *b, void *c, const tfc_matmul_geometry *g,
+               int allow_cublas, char *why, size_t why_len);
+/* Loads cuBLAS from path (libcublas.so.13) for tfc_matmul; 0 when loaded
+ * (now or before), else why not. */
+int tfc_cublas_load(const char *path, char *why, size_t why_len);
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);
 #ifdef __cplusplus
