@@ -31,6 +31,8 @@ export OMP_NUM_THREADS=2
 # slower, and test_verify.py's quick-depth verify run (about 300 s plain)
 # passed 900 s here (CI's make asan ended there with exit status 3).
 export TINYFIN_TEST_TIMEOUT=${TINYFIN_TEST_TIMEOUT:-2700}
+# ... and that test runs verify's op checks only here (tests/test_verify.py).
+export TINYFIN_SANITIZED=1
 # matplotlib's C++ extension cannot throw exceptions under a preloaded ASAN
 # runtime (an ASAN CHECK fails in __cxa_throw); verify's report skips plots.
 export TINYFIN_NO_PLOTS=1
