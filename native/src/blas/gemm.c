@@ -34,33 +34,20 @@
  */
 #include <stdlib.h>
 
+#include "../gemm_layout.h"
 #include "openblas.h"
 
 enum { ROW_MAJOR = TF_CBLAS_ROW_MAJOR, NO_TRANS = TF_CBLAS_NO_TRANS,
        TRANS = TF_CBLAS_TRANS };
 
 /* ---- how BLAS reads an operand -------------------------------------------- */
-/* A rows x cols matrix with element (i, j) at i * rs + j * cs as BLAS takes
- * it: row-major with ld (NO_TRANS), or as the transpose of a row-major
- * cols x rows matrix with ld (TRANS). False when BLAS cannot. */
+/* tf_gemm_layout (../gemm_layout.h, shared with cuBLAS) as CBLAS's trans. */
 static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs,
                         int *trans, int *ld) {
-  /* The stride of a size-1 dim is never used (and may be anything, even
-   * 0): choose one that makes the other dim's layout acceptable, since
-   * BLAS insists on ld >= max(1, cols). */
-  if (rows == 1) rs = cs == 1 ? cols : 1;
-  if (cols == 1) cs = rs == 1 ? rows : 1;
-  if (cs == 1 && rs >= cols && rs <= INT32_MAX) {
-    *trans = NO_TRANS;
-    *ld = (int)rs;
-    return true;
-  }
-  if (rs == 1 && cs >= rows && cs <= INT32_MAX) {
-    *trans = TRANS;
-    *ld = (int)cs;
-    return true;
-  }
-  return false;
+  bool transposed;
+  if (!tf_gemm_layout(rows, cols, rs, cs, &transposed, ld)) return false;
+  *trans = transposed ? TRANS : NO_TRANS;
+  return true;
 }
 
 /* A vector of len elements at a fixed stride as a BLAS increment (BLAS

@@ -19,6 +19,7 @@
  * The emulated build (TFC_EMULATE) has no cuBLAS: it runs the tiled kernel. */
 #include <string.h>
 
+#include "../gemm_layout.h"
 #include "device_api.h"
 #include "launch.h"
 
@@ -106,26 +107,14 @@ struct Cublas {
   status_string_fn status_string;
 } cublas = {PTHREAD_MUTEX_INITIALIZER, false, NULL, NULL, NULL, NULL};
 
-/* A rows x cols operand (element (i, j) at i * rs + j * cs) as cuBLAS reads
- * the transpose of it in column-major order: as it lies (row-major, op N,
- * ld = rs) or transposed (column-major, op T, ld = cs). The stride of a
- * size-1 dim is never used: choose one cuBLAS accepts (ld >= the other
- * dim). False when cuBLAS cannot read it (stride 0, overlapping rows, both
- * strides > 1, over INT32_MAX). */
+/* tf_gemm_layout (../gemm_layout.h, shared with the BLAS backend) as
+ * cuBLAS's op, for the transpose cuBLAS reads in column-major order: a
+ * row-major operand is op N, a column-major one op T. */
 bool cublas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int *op, int *ld) {
-  if (rows == 1) rs = cs == 1 ? cols : 1;
-  if (cols == 1) cs = rs == 1 ? rows : 1;
-  if (cs == 1 && rs >= cols && rs <= INT32_MAX) {
-    *op = CUBLAS_OP_N;
-    *ld = (int)rs;
-    return true;
-  }
-  if (rs == 1 && cs >= rows && cs <= INT32_MAX) {
-    *op = CUBLAS_OP_T;
-    *ld = (int)cs;
-    return true;
-  }
-  return false;
+  bool transposed;
+  if (!tf_gemm_layout(rows, cols, rs, cs, &transposed, ld)) return false;
+  *op = transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+  return true;
 }
 
 /* The batch as one run of entries at a fixed stride per operand (a
