@@ -433,12 +433,146 @@ def test_reductions_leave_no_device_memory_behind():
     assert cuda.memory_allocated() == base
 
 
-def test_ops_without_a_cuda_kernel_say_so():
-    g = tf.ones(3, device="cuda")
-    with pytest.raises(RuntimeError, match="tril: the cuda backend does not run this op"):
-        tf.tril(tf.ones(3, 3, device="cuda"))
-    with pytest.raises(RuntimeError, match="arange: the cuda backend does not run this op"):
-        tf.arange(3, device="cuda")
+def test_ops_without_a_cuda_kernel_say_so_with_the_reason():
+    idx = tf.zeros(2, dtype=tf.int64, device="cuda")
+    with pytest.raises(RuntimeError, match=r"gather: the cuda backend does not run this op: "
+                       r"no CUDA kernel for indexing yet .* \.cpu\(\)"):
+        tf.ones(3, device="cuda").gather(0, idx)
+    assert "convolution" in tf.backends.cpu_only("cuda")["conv"]
+
+
+def test_every_kernel_slot_is_a_cuda_kernel_or_cpu_only_with_a_reason():
+    """cuda/backend.c lists every named slot as a kernel or CPU-only with
+    why (a slot missing there fails the build); verify's declaration, the
+    table and that list agree: each slot is exactly one of the two."""
+    from verify.backends import NAMED_SLOTS, promise, which
+    cpu_only = tf.backends.cpu_only("cuda")
+    declared = promise("cuda").kernels
+    for slot in NAMED_SLOTS:
+        runs = any(which(slot, d, "cuda") == "cuda" for d in DTYPES)
+        assert runs != (slot in cpu_only), slot
+        assert runs == (slot in declared), slot
+        assert slot not in cpu_only or cpu_only[slot].startswith("no CUDA kernel for ")
+    assert tf.backends.cpu_only("cpu") == {} and tf.backends.cpu_only("blas") == {}
+
+
+# ---- creation and random (creation.cu): bitwise the cpu kernels' ----------------------
+def assert_same_bits(on_device, on_cpu):
+    assert on_device.device == "cuda:0" and on_cpu.device == "cpu"
+    a, b = on_device.cpu().numpy(), on_cpu.numpy()
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_arange_linspace_and_eye_are_the_cpus(dtype):
+    dt = getattr(tf, dtype)
+    ranges = [(0, 10_001, 1), (7, -300, -3)] + \
+        ([(-2 ** 62, 2 ** 62, 2 ** 58)] if dtype == "int64" else
+         [(0.1, 100.3, 0.7), (5, -5, -0.3), (1e10, 1e10 + 1, 1e-3)])
+    for start, end, step in ranges:
+        assert_same_bits(tf.arange(start, end, step, dtype=dt, device="cuda"),
+                         tf.arange(start, end, step, dtype=dt))
+    assert tf.arange(0, dtype=dt, device="cuda").shape == (0,)
+    if dtype != "int64":
+        for start, end, steps in [(0, 1, 1), (-1, 7, 1001), (1e10, -1e-10, 33), (3, 3, 4),
+                                  (0, 1, 0)]:
+            got = tf.linspace(start, end, steps, dtype=dt, device="cuda")
+            assert_same_bits(got, tf.linspace(start, end, steps, dtype=dt))
+            if steps > 1:  # both ends exact, as PyTorch's
+                ends = got.cpu().numpy()[[0, -1]]
+                np.testing.assert_array_equal(ends, np.array([start, end], DTYPES[dtype]))
+    for shape in [(0,), (1,), (5, 3), (3, 300), (4, 0)]:
+        assert_same_bits(tf.eye(*shape, dtype=dt, device="cuda"), tf.eye(*shape, dtype=dt))
+        np.testing.assert_array_equal(tf.eye(*shape, dtype=dt, device="cuda").cpu().numpy(),
+                                      np.eye(*shape, dtype=DTYPES[dtype]))
+    assert_same_bits(tf.eye(3, dtype=tf.bool, device="cuda"), tf.eye(3, dtype=tf.bool))
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_tril_and_triu_match_numpy_at_every_diagonal(name):
+    for shape in [(3, 5), (2, 4, 7), (7, 3), (0, 3), (3, 1, 1)]:
+        a = host_array(DTYPES[name], shape, seed=len(shape))
+        g = tf.tensor(a).cuda()
+        for k in (-9, -1, 0, 2, 9, 2 ** 62):
+            for f, ref in ((tf.tril, np.tril), (tf.triu, np.triu)):
+                got = f(g, k)
+                assert_same_bits(got, f(tf.tensor(a), k))
+                np.testing.assert_array_equal(got.cpu().numpy(), ref(a, k))
+    t = tf.tensor(host_array(DTYPES[name], (6, 4))).cuda().T  # a strided input
+    np.testing.assert_array_equal(tf.tril(t, -1).cpu().numpy(), np.tril(t.cpu().numpy(), -1))
+
+
+@pytest.mark.parametrize("name", DTYPES)
+@pytest.mark.parametrize("mode, np_mode", [("reflect", "reflect"), ("replicate", "edge")])
+def test_pad_reflect_and_replicate_match_numpy(name, mode, np_mode):
+    cases = [((2, 3, 5), (2, 4)), ((1, 2, 4, 5), (1, 3, 3, 0)), ((2, 6, 4), (0, 3, 2, 1))]
+    if mode == "replicate":
+        cases.append(((1, 2, 2), (7, 5)))  # pads wider than the input
+    for shape, pads in cases:
+        a = host_array(DTYPES[name], shape)
+        width = [(0, 0)] * (len(shape) - len(pads) // 2) + \
+            [(pads[2 * i], pads[2 * i + 1]) for i in reversed(range(len(pads) // 2))]
+        got = tf.pad(tf.tensor(a).cuda(), pads, mode=mode)
+        np.testing.assert_array_equal(got.cpu().numpy(), np.pad(a, width, mode=np_mode))
+        assert_same_bits(got, tf.pad(tf.tensor(a), pads, mode=mode))
+    a = host_array(DTYPES[name], (3, 7, 4))
+    t = tf.tensor(a).cuda().permute(0, 2, 1)  # strided
+    np.testing.assert_array_equal(tf.pad(t, (2, 1), mode=mode).cpu().numpy(),
+                                  np.pad(a.transpose(0, 2, 1), [(0, 0), (0, 0), (2, 1)],
+                                         mode=np_mode))
+
+
+# Sizes that end inside a Philox block (4 float32 uniforms, 2 float64 ones or
+# normals, 1 integer per block) and one past the emulation's grid.
+RANDOM_SIZES = [1, 3, 5, 1001, 1_100_001]
+
+
+@pytest.mark.parametrize("draw", ["rand_f32", "rand_f64", "randn_f32", "randn_f64",
+                                  "randint_i64", "randint_f32", "init_uniform", "init_normal"])
+def test_random_numbers_are_bitwise_the_cpus_for_the_same_seed(draw):
+    def make(n, device, generator=None):
+        return {"rand_f32": lambda: tf.rand(n, device=device, generator=generator),
+                "rand_f64": lambda: tf.rand(n, dtype=tf.float64, device=device,
+                                            generator=generator),
+                "randn_f32": lambda: tf.randn(n, device=device, generator=generator),
+                "randn_f64": lambda: tf.randn(n, dtype=tf.float64, device=device,
+                                              generator=generator),
+                "randint_i64": lambda: tf.randint(-2 ** 62, 2 ** 62, (n,), device=device,
+                                                  generator=generator),
+                "randint_f32": lambda: tf.randint(-5, 9, (n,), dtype=tf.float32,
+                                                  device=device, generator=generator),
+                "init_uniform": lambda: tf.nn.init.uniform_(
+                    tf.empty(n, device=device), -3.0, 2.0, generator=generator),
+                "init_normal": lambda: tf.nn.init.normal_(
+                    tf.empty(n, dtype=tf.float64, device=device), 0.5, 3.0,
+                    generator=generator)}[draw]()
+    for n in RANDOM_SIZES[:-1] if draw.startswith("randint") else RANDOM_SIZES:
+        tf.manual_seed(1234 + n)
+        first, second = make(n, "cuda"), make(n, "cuda")  # the stream moves on
+        tf.manual_seed(1234 + n)
+        assert_same_bits(first, make(n, "cpu"))
+        assert_same_bits(second, make(n, "cpu"))
+        gen = tf.Generator().manual_seed(99)
+        on_device = make(n, "cuda", gen)
+        assert_same_bits(on_device, make(n, "cpu", tf.Generator().manual_seed(99)))
+
+
+def test_dropout_masks_are_the_cpus_and_train_on_the_device():
+    import tinyfin.nn.functional as F
+    x = tf.randn(64, 33, dtype=tf.float64)
+    for p in (0.1, 0.5, 0.9):
+        tf.manual_seed(7)
+        on_device = F.dropout(x.cuda(), p)
+        tf.manual_seed(7)
+        assert_same_bits(on_device, F.dropout(x, p))
+    xg = x.cuda().requires_grad_()
+    tf.manual_seed(3)
+    F.dropout(xg, 0.25).sum().backward()
+    tf.manual_seed(3)
+    xc = x.clone().requires_grad_()
+    F.dropout(xc, 0.25).sum().backward()
+    assert_same_bits(xg.grad, xc.grad)
 
 
 # ---- matmul ------------------------------------------------------------------------

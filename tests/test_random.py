@@ -145,3 +145,68 @@ def test_generator_argument_errors():
         tf.Generator().set_state([1, 2])
     assert tf.manual_seed(5) is tf.default_generator and tf.initial_seed() == 5
     assert tf.Generator().manual_seed(-1).initial_seed() == 2 ** 64 - 1
+
+
+# ---- the stream against an independent reference ---------------------------------------
+# Philox4x32-10 in Python integers and the draws' definitions (random_scalar.h)
+# in exact arithmetic (mpmath for Box-Muller), from get_rng_state's (seed,
+# counter): uniforms and integers must match bit for bit, normals within a
+# few ULP of the exact Box-Muller value (tr_log and tr_sincos_2pi are
+# polynomials, shared with the CUDA kernel so both devices round alike).
+M32 = 0xFFFFFFFF
+
+
+def _philox(seed, counter):
+    c = [counter & M32, counter >> 32, 0, 0]
+    k0, k1 = seed & M32, seed >> 32
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [(p1 >> 32) ^ c[1] ^ k0, p1 & M32, (p0 >> 32) ^ c[3] ^ k1, p0 & M32]
+        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+    return c
+
+
+def _blocks(n_blocks):
+    seed, counter = tf.get_rng_state()
+    return [_philox(seed, counter + b) for b in range(n_blocks)]
+
+
+def test_uniforms_and_integers_are_the_philox_stream_bit_for_bit():
+    tf.manual_seed(2024)
+    words = _blocks(3)
+    got = tf.rand(10).numpy()  # 4 per block: the last block half used
+    want = [(w[s] >> 8) / 2 ** 24 for w in words for s in range(4)][:10]
+    np.testing.assert_array_equal(got, np.array(want, np.float32))
+    words = _blocks(3)
+    got = tf.rand(5, dtype=tf.float64).numpy()
+    want = [(((w[2 * s] << 32) | w[2 * s + 1]) >> 11) / 2 ** 53 for w in words
+            for s in range(2)][:5]
+    np.testing.assert_array_equal(got, np.array(want))
+    low, high = -2 ** 62, 2 ** 62 + 12345
+    words = _blocks(7)
+    got = tf.randint(low, high, (7,)).numpy()
+    want = [low + ((high - low) * ((w[0] << 96) | (w[1] << 64) | (w[2] << 32) | w[3]) >> 128)
+            for w in words]
+    assert got.tolist() == want
+
+
+def test_normals_are_box_muller_of_the_stream_within_a_few_ulp():
+    import mpmath
+    mpmath.mp.prec = 80
+    tf.manual_seed(77)
+    n = 4000
+    words = _blocks(n // 2)
+    got = tf.randn(n, dtype=tf.float64).numpy()
+    worst = 0.0
+    for b, w in enumerate(words):
+        # the open uniform as tr_unit53_open rounds it: (k + 1/2) 2^-53 in double
+        u1 = mpmath.mpf((float(((w[0] << 32) | w[1]) >> 11) + 0.5) * 2 ** -53)
+        u2 = mpmath.mpf(((w[2] << 32) | w[3]) >> 11) / 2 ** 53
+        radius = mpmath.sqrt(-2 * mpmath.log(u1))
+        for s, trig in enumerate((mpmath.cos, mpmath.sin)):
+            exact = radius * trig(2 * mpmath.pi * u2)
+            # an absolute bound at the radius' scale: near a zero of cos or sin
+            # the value is small but its error is still the radius' rounding
+            err = abs(float(got[2 * b + s] - exact)) / (float(radius) * 2 ** -52)
+            worst = max(worst, err)
+    assert worst <= 2, worst  # 1.01 seen

@@ -153,6 +153,8 @@ _SIGNATURES = {
     "tf_backend_current": (c_char_p, [c_int]),
     "tf_backend_chosen": (c_char_p, [c_int]),
     "tf_backend_which": (ST, [c_char_p, c_int, c_int, POINTER(c_char_p)]),
+    "tf_backend_cpu_only": (c_char_p, [c_int, c_char_p]),
+    "tf_backend_slot_name": (c_char_p, [c_int]),
     "tf_blas_load": (ST, [c_char_p]),
     "tf_blas_status": (c_char_p, []),
     "tf_cuda_device_count": (c_int, []),
@@ -317,3 +319,4 @@ def _names(fn, count: int) -> list:
 UNARY_OPS = _names(lib.tf_unary_name, 256)
 BINARY_OPS = _names(lib.tf_binary_name, 256)
 REDUCE_OPS = _names(lib.tf_reduce_name, 256)
+NAMED_SLOTS = _names(lib.tf_backend_slot_name, 256)  # kernel slots other than per-op ones

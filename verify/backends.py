@@ -48,7 +48,9 @@ PROMISES: Dict[str, Promise] = {
                     "(OpenBLAS on one thread, tiles of C on a grid fixed by the shape, "
                     "native/src/blas/gemm.c)"),
     # device memory: every other slot is an error, not a fallback
-    "cuda": Promise({"copy": DTYPES, "fill": DTYPES, "where": DTYPES,
+    "cuda": Promise({"copy": DTYPES, "fill": DTYPES, "where": DTYPES, "eye": DTYPES,
+                     "tril": DTYPES, "pad": DTYPES, "random": DTYPES,
+                     "arange": DTYPES, "linspace": DTYPES,
                      # one softmax kernel for every dtype (the entry point refuses integers)
                      "softmax": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in
@@ -57,7 +59,9 @@ PROMISES: Dict[str, Promise] = {
                     determinism="bitwise the same on every run (elementwise: one thread per "
                     "element; reductions: blocks of the reduced elements merged in block "
                     "order, no atomics, native/src/cuda/reduce.cu; matmul: one thread per "
-                    "tile of C summing k in order, or cuBLAS, native/src/cuda/matmul.cu)"),
+                    "tile of C summing k in order, or cuBLAS, native/src/cuda/matmul.cu; "
+                    "creation and random: one thread per element or Philox block, "
+                    "native/src/cuda/creation.cu)"),
 }
 
 
@@ -73,10 +77,9 @@ def available() -> List[str]:
     return [name for name, why in tf.backends.available().items() if why is None]
 
 
-# The slot names tinyfin.backends.which() takes (core/backend.c slot_of).
-NAMED_SLOTS = ("matmul", "copy", "fill", "where", "softmax", "arange", "linspace", "eye",
-               "random", "pad", "tril", "gather", "scatter_add", "index_select",
-               "index_get", "index_put", "nonzero")
+# The slot names tinyfin.backends.which() takes (core/backend.c slot_of):
+# matmul and the named slots of backend.h's TF_NAMED_SLOTS.
+NAMED_SLOTS = ("matmul", *_C.NAMED_SLOTS)
 
 
 def slots() -> List[str]:

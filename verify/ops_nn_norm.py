@@ -390,7 +390,7 @@ def _gn_errors():
 def _entry(name, call, ref, samples, errors, large, variant="", differentiable=True):
     return OpInfo(name, call, ref, "reduction", samples=samples, errors=errors,
                   differentiable=differentiable, gradgrad=differentiable, tol=dict(TOL),
-                  large=large, variant=variant, kernels=("norm",))
+                  large=large, variant=variant, kernels=("normalize",))
 
 
 ENTRIES = [

@@ -351,6 +351,13 @@ const char *tf_backend_chosen(int device);
  * *backend is NULL when none runs it. */
 tf_status tf_backend_which(const char *op, int dtype, int device,
                            const char **backend);
+/* Name of the i-th named kernel slot ("copy", "gather", "conv", ...: every
+ * slot but the per-op ones and matmul), NULL if out of range. */
+const char *tf_backend_slot_name(int i);
+/* Why backend i runs the named kernel slot ("gather", "conv", ...) on the
+ * cpu only, or NULL when it runs it (or works on host memory, where a
+ * missing slot falls back to the cpu kernels). */
+const char *tf_backend_cpu_only(int i, const char *slot);
 /* Load OpenBLAS (the scipy-openblas32 build, symbols prefixed scipy_) from
  * path with dlopen. On failure nothing is loaded and the reason is both the
  * thread's last error and tf_blas_status(). Loading twice is harmless. */

@@ -19,6 +19,7 @@
 #define TF_BACKEND_H
 
 #include "internal.h"
+#include "cpu/random_scalar.h" /* the random stream every backend draws */
 
 /* ---- matmul ----------------------------------------------------------------
  * A product after NumPy's rules, as the entry point plans it: per batch entry
@@ -84,15 +85,12 @@ typedef tf_status (*tf_eye_kernel)(tf_tensor *dst);
 /* dst = random numbers of kind (TF_RANDOM_*) with params, the Philox stream
  * of seed from counter block `counter` on (the entry point reserves the
  * blocks: every backend draws the same numbers). */
-enum { TF_RANDOM_UNIFORM, TF_RANDOM_NORMAL, TF_RANDOM_INT };
 typedef tf_status (*tf_random_kernel)(tf_tensor *dst, int kind,
                                       const double *params, uint64_t seed,
                                       uint64_t counter);
-/* How many elements one Philox block (four 32-bit words) gives: part of
- * the stream's definition, so every backend draws the same numbers. */
+/* How many elements one Philox block gives (cpu/random_scalar.h). */
 static inline int tf_random_per_block(int kind, tf_dtype dtype) {
-  return kind == TF_RANDOM_UNIFORM ? (dtype == TF_FLOAT32 ? 4 : 2)
-         : kind == TF_RANDOM_NORMAL ? 2 : 1;
+  return tr_per_block(kind, dtype == TF_FLOAT32);
 }
 /* dst = t padded by reflecting or replicating its edges (pads checked). */
 typedef tf_status (*tf_pad_kernel)(const tf_tensor *t, const int64_t *pads,
@@ -337,9 +335,9 @@ typedef struct {
   tf_cross_entropy_backward_kernel cross_entropy_backward;
   tf_bce_with_logits_kernel bce_with_logits;
   tf_bce_with_logits_backward_kernel bce_with_logits_backward;
-  /* normalization (norm) */
-  tf_norm_kernel norm;
-  tf_norm_backward_kernel norm_backward;
+  /* normalization (norm.c) */
+  tf_norm_kernel normalize;
+  tf_norm_backward_kernel normalize_backward;
   /* ---- pooling (pool) ---- */
   tf_pool_kernel pool;
   tf_pool_backward_kernel pool_backward;
@@ -349,6 +347,21 @@ typedef struct {
   tf_optim_kernel optim;
 } tf_kernels;
 
+/* Every slot of tf_kernels but the per-op arrays and matmul's per-dtype
+ * one, by name: what backends.which() looks up and what a device backend
+ * fills or lists as CPU-only (cuda/backend.c). The assert below fails the
+ * build when a slot is added to tf_kernels and not here. */
+#define TF_NAMED_SLOTS(X)                                                          \
+  X(copy) X(fill) X(where) X(softmax) X(arange) X(linspace) X(eye) X(random) X(pad) \
+  X(tril) X(gather) X(scatter_add) X(index_select) X(index_get) X(index_put)      \
+  X(nonzero) X(lstm_cell) X(lstm_cell_backward) X(cross_entropy)                  \
+  X(cross_entropy_backward) X(bce_with_logits) X(bce_with_logits_backward) X(normalize) \
+  X(normalize_backward) X(pool) X(pool_backward) X(conv) X(optim)
+#define TF_COUNT_SLOT_(name) +1
+_Static_assert(sizeof(tf_kernels) ==
+                   sizeof(void *) * (3 + TF_NUM_DTYPES + (0 TF_NAMED_SLOTS(TF_COUNT_SLOT_))),
+               "every named slot of tf_kernels is in TF_NAMED_SLOTS");
+
 typedef struct tf_backend {
   const char *name;      /* "cpu", "blas" */
   tf_device device;
@@ -357,7 +370,14 @@ typedef struct tf_backend {
   const tf_kernels *kernels;
   /* NULL when always available; else whether it can run, and why not */
   bool (*available)(const char **why);
+  /* A device backend's reason why a named slot it leaves NULL runs on the
+   * cpu only (NULL for a slot it fills); NULL for host backends. */
+  const char *(*cpu_only)(const char *slot);
 } tf_backend;
+
+/* The error of an op whose kernel backend b lacks: the op, the backend
+ * and, where b gives one, why (slot: TF_KERNEL's expression, k->name). */
+tf_status tf_no_kernel(const tf_backend *b, const char *op, const char *slot);
 
 extern const tf_kernels tf_cpu_kernels;
 extern const tf_backend tf_cpu_backend, tf_blas_backend, tf_cuda_backend;
@@ -378,9 +398,7 @@ const tf_backend *tf_backend_for(tf_device dev);
       k = &tf_cpu_kernels;                                                  \
       var = (EXPR);                                                         \
     }                                                                       \
-    if (!var)                                                               \
-      return tf_fail(TF_ERR_DEVICE, "%s: the %s backend does not run this " \
-                     "op", (op), tf_be_->name);                             \
+    if (!var) return tf_no_kernel(tf_be_, (op), #EXPR);                     \
   } while (0)
 
 /* ---- the BLAS backend (blas/) ------------------------------------------------ */

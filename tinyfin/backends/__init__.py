@@ -107,6 +107,21 @@ def which(op: str, dtype=None, device_: object = CPU) -> Optional[str]:
     return None if out.value is None else out.value.decode()
 
 
+def cpu_only(backend: str) -> Dict[str, str]:
+    """The kernel slots a device backend leaves to the cpu, each with why
+    ({} for a host backend, whose missing slots fall back to the cpu's
+    kernels); an op needing one of them refuses that device's tensors with
+    the reason."""
+    _device_of(backend)  # a known backend
+    i = names().index(backend)
+    out = {}
+    for slot in _C.NAMED_SLOTS:
+        why = _C.tf_backend_cpu_only(i, slot.encode())
+        if why is not None:
+            out[slot] = why.decode()
+    return out
+
+
 def _choose_default() -> None:
     """TINYFIN_BACKEND, else the fastest available for CPU tensors."""
     asked = os.environ.get("TINYFIN_BACKEND")

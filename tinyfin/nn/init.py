@@ -118,7 +118,7 @@ def eye_(tensor: Tensor) -> Tensor:
     require_tensor("eye_", tensor, "tensor")
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
-    return _write(tensor, _creation.eye(*tensor.shape, dtype=tensor.dtype))
+    return _write(tensor, _creation.eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,

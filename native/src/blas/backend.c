@@ -14,4 +14,4 @@ static bool blas_available(const char **why) {
 }
 
 const tf_backend tf_blas_backend = {"blas", TF_CPU, true, &tf_host_allocator,
-                                    &blas_kernels, blas_available};
+                                    &blas_kernels, blas_available, NULL};

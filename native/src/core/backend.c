@@ -123,31 +123,39 @@ static const void *slot_of(const tf_kernels *k, const char *op, tf_dtype dtype,
   for (int i = 0; i < TF_REDUCE_COUNT; i++)
     if (!strcmp(op, tf_reduce_name(i))) return k->reduce ? (const void *)k->reduce[i] : NULL;
   if (!strcmp(op, "matmul")) return (const void *)k->matmul[dtype];
-  const struct { const char *name; const void *fn; } named[] = {
-      {"copy", (const void *)k->copy}, {"fill", (const void *)k->fill},
-      {"where", (const void *)k->where}, {"softmax", (const void *)k->softmax},
-      {"arange", (const void *)k->arange}, {"linspace", (const void *)k->linspace},
-      {"eye", (const void *)k->eye}, {"random", (const void *)k->random},
-      {"pad", (const void *)k->pad}, {"tril", (const void *)k->tril},
-      {"gather", (const void *)k->gather}, {"scatter_add", (const void *)k->scatter_add},
-      {"index_select", (const void *)k->index_select},
-      {"index_get", (const void *)k->index_get}, {"index_put", (const void *)k->index_put},
-      {"nonzero", (const void *)k->nonzero},
-      /* normalization (norm) */
-      {"norm", (const void *)k->norm}, {"norm_backward", (const void *)k->norm_backward},
-      /* pooling (pool) */
-      {"pool", (const void *)k->pool}, {"pool_backward", (const void *)k->pool_backward},
-      {"conv", (const void *)k->conv},
-      {"lstm_cell", (const void *)k->lstm_cell},
-      {"lstm_cell_backward", (const void *)k->lstm_cell_backward},
-      {"cross_entropy", (const void *)k->cross_entropy},
-      {"cross_entropy_backward", (const void *)k->cross_entropy_backward},
-      {"bce_with_logits", (const void *)k->bce_with_logits},
-      {"bce_with_logits_backward", (const void *)k->bce_with_logits_backward}};
+#define NAMED_SLOT(name) {#name, (const void *)k->name},
+  const struct { const char *name; const void *fn; } named[] = {TF_NAMED_SLOTS(NAMED_SLOT)};
+#undef NAMED_SLOT
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
     if (!strcmp(op, named[i].name)) return named[i].fn;
   *found = false;
   return NULL;
+}
+
+tf_status tf_no_kernel(const tf_backend *b, const char *op, const char *slot) {
+  /* slot is "k->name" or "k->name[...]": the name, for b's reason */
+  char name[64] = "";
+  if (!strncmp(slot, "k->", 3)) {
+    size_t n = strcspn(slot + 3, "[ ");
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), slot + 3);
+  }
+  const char *why = b->cpu_only && *name ? b->cpu_only(name) : NULL;
+  if (why)
+    return tf_fail(TF_ERR_DEVICE, "%s: the %s backend does not run this op: %s (move the "
+                   "operands to the cpu with .cpu())", op, b->name, why);
+  return tf_fail(TF_ERR_DEVICE, "%s: the %s backend does not run this op", op, b->name);
+}
+
+const char *tf_backend_slot_name(int i) {
+#define SLOT_NAME(name) #name,
+  static const char *const names[] = {TF_NAMED_SLOTS(SLOT_NAME)};
+#undef SLOT_NAME
+  return i >= 0 && i < (int)(sizeof names / sizeof names[0]) ? names[i] : NULL;
+}
+
+const char *tf_backend_cpu_only(int i, const char *slot) {
+  const tf_backend *b = i >= 0 && i < NUM_BACKENDS ? registry[i] : NULL;
+  return b && b->cpu_only && slot ? b->cpu_only(slot) : NULL;
 }
 
 tf_status tf_backend_which(const char *op, int dtype, int device,

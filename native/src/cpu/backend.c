@@ -141,8 +141,8 @@ const tf_kernels tf_cpu_kernels = {
     .bce_with_logits = tf_cpu_bce_with_logits,
     .bce_with_logits_backward = tf_cpu_bce_with_logits_backward,
     /* normalization (norm) */
-    .norm = tf_cpu_norm,
-    .norm_backward = tf_cpu_norm_backward,
+    .normalize = tf_cpu_norm,
+    .normalize_backward = tf_cpu_norm_backward,
     /* ---- pooling (pool) ---- */
     .pool = tf_cpu_pool,
     .pool_backward = tf_cpu_pool_backward,
@@ -153,4 +153,4 @@ const tf_kernels tf_cpu_kernels = {
 };
 
 const tf_backend tf_cpu_backend = {"cpu", TF_CPU, true, &tf_host_allocator,
-                                   &tf_cpu_kernels, NULL};
+                                   &tf_cpu_kernels, NULL, NULL};

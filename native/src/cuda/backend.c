@@ -22,10 +22,11 @@
  * Kernels. This table fills fill, copies (strided and broadcast too,
  * converting dtypes), every unary and every binary op (the cpu's scalar
  * functions, compiled for the device), where, every reduction and
- * softmax (reduce.cu), matmul (matmul.cu: cuBLAS, or the tiled kernel);
- * every other slot is NULL,
- * which TF_KERNEL reports as "the cuda backend does not run this op",
- * never a silent fallback to host code reading device pointers. */
+ * softmax (reduce.cu), matmul (matmul.cu: cuBLAS, or the tiled kernel),
+ * and the creation kernels (creation.cu: arange, linspace, eye, random,
+ * tril, pad). Every other slot is listed at the table with why it is
+ * NULL, which TF_KERNEL reports with the reason: never a silent fallback
+ * to host code reading device pointers. */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -71,6 +72,12 @@ static struct {
   int (*matmul)(int, const void *, const void *, void *, const tfc_matmul_geometry *, int,
                 char *, size_t);
   int (*cublas_load)(const char *, char *, size_t);
+  int (*arange)(int, void *, int64_t, double, double, int64_t, int64_t, char *, size_t);
+  int (*linspace)(int, void *, int64_t, double, double, char *, size_t);
+  int (*random)(int, int, void *, int64_t, const double *, uint64_t, uint64_t, char *, size_t);
+  int (*tril)(int, void *, int64_t, int64_t, int64_t, int64_t, int, char *, size_t);
+  int (*pad)(int, void *, const void *, int, const int64_t *, const int64_t *, const int64_t *,
+             const int64_t *, int, char *, size_t);
   int (*synchronize)(char *, size_t);
 } api;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -132,6 +139,9 @@ static void load(void) {
       {"tfc_where", (void **)&api.where},
       {"tfc_matmul", (void **)&api.matmul},
       {"tfc_cublas_load", (void **)&api.cublas_load},
+      {"tfc_arange", (void **)&api.arange}, {"tfc_linspace", (void **)&api.linspace},
+      {"tfc_random", (void **)&api.random}, {"tfc_tril", (void **)&api.tril},
+      {"tfc_pad", (void **)&api.pad},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -323,25 +333,30 @@ static char *device_ptr(const tf_tensor *t) {
   return (char *)t->storage->data + t->offset * (int64_t)tf_dtype_size(t->dtype);
 }
 
-/* A contiguous dst in one kernel; a strided one (a view) by filling one
- * element of scratch and copying it with stride 0 to every element. */
-static tf_status cuda_fill(tf_tensor *dst, const void *elem) {
+/* Every element of the strided view (ptr; shape and element strides) =
+ * *elem: one element of scratch filled, then copied with stride 0. */
+static tf_status fill_strided(char *ptr, const void *elem, int esize, int ndim,
+                              const int64_t *shape, const int64_t *strides) {
   char why[WHY_LEN];
-  int esize = (int)tf_dtype_size(dst->dtype);
-  if (tf_tensor_is_contiguous(dst)) {
-    if (api.fill(device_ptr(dst), elem, esize, tf_tensor_numel(dst), why, sizeof why) != 0)
-      return device_error("fill", why);
-    return TF_OK;
-  }
   void *one = cuda_alloc((size_t)esize);
   TF_CHECK(one, TF_ERR_MEMORY, "fill: out of device memory");
   const int64_t zeros[TF_MAX_DIMS] = {0};
   int rc = api.fill(one, elem, esize, 1, why, sizeof why);
   if (rc == 0)
-    rc = api.copy_strided(device_ptr(dst), one, esize, dst->ndim, dst->shape, dst->strides,
-                          zeros, why, sizeof why);
+    rc = api.copy_strided(ptr, one, esize, ndim, shape, strides, zeros, why, sizeof why);
   cuda_free(one, (size_t)esize);
   return rc == 0 ? TF_OK : device_error("fill", why);
+}
+
+/* A contiguous dst in one kernel, a strided one (a view) by fill_strided. */
+static tf_status cuda_fill(tf_tensor *dst, const void *elem) {
+  char why[WHY_LEN];
+  int esize = (int)tf_dtype_size(dst->dtype);
+  if (!tf_tensor_is_contiguous(dst))
+    return fill_strided(device_ptr(dst), elem, esize, dst->ndim, dst->shape, dst->strides);
+  if (api.fill(device_ptr(dst), elem, esize, tf_tensor_numel(dst), why, sizeof why) != 0)
+    return device_error("fill", why);
+  return TF_OK;
 }
 
 /* Copies: one memcpy when both are contiguous in one dtype, else the
@@ -559,19 +574,127 @@ static tf_status cuda_matmul(const tf_matmul_plan *p, const tf_tensor *a, const 
   return TF_OK;
 }
 
-static const tf_kernels cuda_kernels = {.copy = cuda_copy,
-                                        .fill = cuda_fill,
-                                        .unary = cuda_unary_kernels,
-                                        .binary = cuda_binary_kernels,
-                                        .where = cuda_where,
-                                        .reduce = cuda_reduce_kernels,
-                                        .softmax = cuda_softmax,
-                                        .matmul = {[TF_FLOAT32] = cuda_matmul,
-                                                   [TF_FLOAT64] = cuda_matmul,
-                                                   [TF_INT64] = cuda_matmul}};
+/* ---- creation (creation.cu) ------------------------------------------------------ */
+static tf_status cuda_arange(tf_tensor *dst, double fstart, double fstep, int64_t istart,
+                             int64_t istep) {
+  char why[WHY_LEN];
+  if (api.arange(dst->dtype, device_ptr(dst), dst->shape[0], fstart, fstep, istart, istep, why,
+                 sizeof why) != 0)
+    return device_error("arange", why);
+  return TF_OK;
+}
+
+static tf_status cuda_linspace(tf_tensor *dst, double start, double end) {
+  char why[WHY_LEN];
+  if (api.linspace(dst->dtype, device_ptr(dst), dst->shape[0], start, end, why, sizeof why))
+    return device_error("linspace", why);
+  return TF_OK;
+}
+
+/* dst is zeros: its diagonal, a view of stride m + 1, is filled with one. */
+static tf_status cuda_eye(tf_tensor *dst) {
+  int64_t n = dst->shape[0], m = dst->shape[1], diag[1] = {n < m ? n : m}, step[1] = {m + 1};
+  if (diag[0] == 0) return TF_OK;
+  const float f32 = 1.0f;
+  const double f64 = 1.0;
+  const int64_t i64 = 1;
+  const bool b = true;
+  const void *one = dst->dtype == TF_FLOAT32   ? (const void *)&f32
+                    : dst->dtype == TF_FLOAT64 ? (const void *)&f64
+                    : dst->dtype == TF_INT64   ? (const void *)&i64
+                                               : (const void *)&b;
+  return fill_strided(device_ptr(dst), one, (int)tf_dtype_size(dst->dtype), 1, diag, step);
+}
+
+static tf_status cuda_random(tf_tensor *dst, int kind, const double *params, uint64_t seed,
+                             uint64_t counter) {
+  char why[WHY_LEN];
+  if (api.random(kind, dst->dtype, device_ptr(dst), tf_tensor_numel(dst), params, seed, counter,
+                 why, sizeof why) != 0)
+    return device_error("random", why);
+  return TF_OK;
+}
+
+static tf_status cuda_tril(tf_tensor *dst, int64_t k, bool upper) {
+  char why[WHY_LEN];
+  if (api.tril((int)tf_dtype_size(dst->dtype), device_ptr(dst), tf_tensor_numel(dst),
+               dst->shape[dst->ndim - 2], dst->shape[dst->ndim - 1], k, upper, why,
+               sizeof why) != 0)
+    return device_error(upper ? "triu" : "tril", why);
+  return TF_OK;
+}
+
+/* dst (contiguous) = t padded by reflecting or replicating its edges. */
+static tf_status cuda_pad(const tf_tensor *t, const int64_t *pads, int mode, tf_tensor *dst) {
+  char why[WHY_LEN];
+  int64_t before[TF_MAX_DIMS];
+  for (int d = 0; d < t->ndim; d++) before[d] = pads[2 * d];
+  if (api.pad((int)tf_dtype_size(t->dtype), device_ptr(dst), device_ptr(t), t->ndim, dst->shape,
+              t->shape, t->strides, before, mode == TF_PAD_REFLECT, why, sizeof why) != 0)
+    return device_error("pad", why);
+  return TF_OK;
+}
+
+/* ---- the kernel table --------------------------------------------------------------
+ * Every named slot (TF_NAMED_SLOTS) is listed here, as (kernel, NULL) or
+ * (NULL, why it runs on the cpu only): a slot missing from this list fails
+ * the build at its CUDA_SLOT_ name. The per-op slots are filled for every
+ * op of tinyfin_ops.def (their arrays' lengths are checked), and matmul
+ * for every dtype but bool (as the cpu's). */
+#define CUDA_SLOT_copy (cuda_copy, NULL)
+#define CUDA_SLOT_fill (cuda_fill, NULL)
+#define CUDA_SLOT_where (cuda_where, NULL)
+#define CUDA_SLOT_softmax (cuda_softmax, NULL)
+#define CUDA_SLOT_arange (cuda_arange, NULL)
+#define CUDA_SLOT_linspace (cuda_linspace, NULL)
+#define CUDA_SLOT_eye (cuda_eye, NULL)
+#define CUDA_SLOT_random (cuda_random, NULL)
+#define CUDA_SLOT_pad (cuda_pad, NULL)
+#define CUDA_SLOT_tril (cuda_tril, NULL)
+#define NOT_YET(what) "no CUDA kernel for " what " yet"
+#define INDEXING NOT_YET("indexing") " (its index values must be checked on the device and " \
+                                     "reported before anything is written)"
+#define CUDA_SLOT_gather (NULL, INDEXING)
+#define CUDA_SLOT_scatter_add (NULL, INDEXING)
+#define CUDA_SLOT_index_select (NULL, INDEXING)
+#define CUDA_SLOT_index_get (NULL, INDEXING)
+#define CUDA_SLOT_index_put (NULL, INDEXING)
+#define CUDA_SLOT_nonzero (NULL, NOT_YET("nonzero (its result's size depends on the data)"))
+#define CUDA_SLOT_lstm_cell (NULL, NOT_YET("the LSTM cell"))
+#define CUDA_SLOT_lstm_cell_backward (NULL, NOT_YET("the LSTM cell"))
+#define CUDA_SLOT_cross_entropy (NULL, NOT_YET("cross_entropy"))
+#define CUDA_SLOT_cross_entropy_backward (NULL, NOT_YET("cross_entropy"))
+#define CUDA_SLOT_bce_with_logits (NULL, NOT_YET("binary_cross_entropy_with_logits"))
+#define CUDA_SLOT_bce_with_logits_backward (NULL, NOT_YET("binary_cross_entropy_with_logits"))
+#define CUDA_SLOT_normalize (NULL, NOT_YET("batch, group and layer normalization"))
+#define CUDA_SLOT_normalize_backward (NULL, NOT_YET("batch, group and layer normalization"))
+#define CUDA_SLOT_pool (NULL, NOT_YET("pooling"))
+#define CUDA_SLOT_pool_backward (NULL, NOT_YET("pooling"))
+#define CUDA_SLOT_conv (NULL, NOT_YET("convolution"))
+#define CUDA_SLOT_optim (NULL, NOT_YET("the optimizers' fused updates"))
+
+#define KERNEL_OF_(fn, why) fn
+#define WHY_OF_(fn, why) why
+#define KERNEL_OF(pair) KERNEL_OF_ pair
+#define WHY_OF(pair) WHY_OF_ pair
+#define SLOT_KERNEL(name) .name = KERNEL_OF(CUDA_SLOT_##name),
+#define SLOT_WHY(name) {#name, WHY_OF(CUDA_SLOT_##name)},
+
+static const tf_kernels cuda_kernels = {
+    .unary = cuda_unary_kernels, .binary = cuda_binary_kernels, .reduce = cuda_reduce_kernels,
+    .matmul = {[TF_FLOAT32] = cuda_matmul, [TF_FLOAT64] = cuda_matmul, [TF_INT64] = cuda_matmul},
+    TF_NAMED_SLOTS(SLOT_KERNEL)};
+
+static const struct { const char *slot, *why; } cpu_only_slots[] = {TF_NAMED_SLOTS(SLOT_WHY)};
+
+static const char *cuda_cpu_only(const char *slot) {
+  for (size_t i = 0; i < sizeof cpu_only_slots / sizeof cpu_only_slots[0]; i++)
+    if (!strcmp(slot, cpu_only_slots[i].slot)) return cpu_only_slots[i].why;
+  return NULL;
+}
 
 const tf_backend tf_cuda_backend = {"cuda", TF_CUDA, false, &cuda_allocator, &cuda_kernels,
-                                    cuda_available};
+                                    cuda_available, cuda_cpu_only};
 
 _Static_assert(TFC_MAX_DIMS == TF_MAX_DIMS, "the CUDA library's copies take the core's dims");
 _Static_assert(TF_FLOAT32 == 0 && TF_FLOAT64 == 1 && TF_INT64 == 2 && TF_BOOL == 3,

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TFC_ABI_VERSION 7
+#define TFC_ABI_VERSION 8
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -120,6 +120,28 @@ int tfc_matmul(int dtype, const void *a, const void *b, void *c, const tfc_matmu
 /* Loads cuBLAS from path (libcublas.so.13) for tfc_matmul; 0 when loaded
  * (now or before), else why not. */
 int tfc_cublas_load(const char *path, char *why, size_t why_len);
+/* Creation (creation.cu), each with the cpu kernel's formula, so bitwise
+ * the cpu's. dst is contiguous; dtype a tf_dtype code.
+ * arange: dst[i] = fstart + i fstep (floats), istart + i istep (int64,
+ * wrapping); linspace: PyTorch's steps from start to end, both exact;
+ * random: n numbers of kind (0 uniform, 1 normal, 2 integer; params as
+ * the core's tf_random_kernel) from Philox block `counter` of seed on
+ * (cpu/random_scalar.h); tril: zero the elements of the contiguous
+ * (..., rows, cols) dst outside the band of diagonal k (triu when upper;
+ * elem_size bytes each); pad: dst (contiguous, out_shape) = src (its
+ * shape and element strides) with before[d] elements reflected (reflect)
+ * or replicated in front of each dim, and the rest after it. */
+int tfc_arange(int dtype, void *dst, int64_t n, double fstart, double fstep, int64_t istart,
+               int64_t istep, char *why, size_t why_len);
+int tfc_linspace(int dtype, void *dst, int64_t steps, double start, double end, char *why,
+                 size_t why_len);
+int tfc_random(int kind, int dtype, void *dst, int64_t n, const double *params, uint64_t seed,
+               uint64_t counter, char *why, size_t why_len);
+int tfc_tril(int elem_size, void *dst, int64_t numel, int64_t rows, int64_t cols, int64_t k,
+             int upper, char *why, size_t why_len);
+int tfc_pad(int elem_size, void *dst, const void *src, int ndim, const int64_t *out_shape,
+            const int64_t *src_shape, const int64_t *src_strides, const int64_t *before,
+            int reflect, char *why, size_t why_len);
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);
 #ifdef __cplusplus

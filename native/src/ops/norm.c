@@ -67,7 +67,7 @@ static tf_status run_forward(const char *op, const tf_norm_geom *g,
                              tf_tensor **out, tf_tensor **mean,
                              tf_tensor **rstd) {
   tf_norm_kernel kernel;
-  TF_KERNEL(kernel, tf_device_of(x), op, k->norm);
+  TF_KERNEL(kernel, tf_device_of(x), op, k->normalize);
   tf_tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL, *m = NULL, *r = NULL;
   tf_status st = tf_contiguous(x, &xc);
   if (st == TF_OK) st = contiguous_or_null(weight, &wc);
@@ -226,7 +226,7 @@ static tf_status run_backward(const char *op, const tf_norm_geom *g,
   TF_TRY(check_stats(op, mean, units));
   TF_TRY(check_stats(op, rstd, units));
   tf_norm_backward_kernel kernel;
-  TF_KERNEL(kernel, tf_device_of(x), op, k->norm_backward);
+  TF_KERNEL(kernel, tf_device_of(x), op, k->normalize_backward);
   tf_tensor *xc = NULL, *gc = NULL, *wc = NULL, *rx = NULL, *rw = NULL, *rb = NULL;
   int64_t c = g->c;
   tf_status st = tf_contiguous(x, &xc);

@@ -6,7 +6,7 @@ out = x * m, m = keep * (1 / (1 - p)) in x's dtype. The mask comes from
 one draw u = tinyfin.rand(mask shape, dtype=float64, generator=generator)
 with keep = u < 1 - p: tinyfin's counter-based Philox stream, so one seed
 (tinyfin.manual_seed or a Generator) gives the same mask on every machine
-and thread count. p = 0 keeps everything, p = 1 nothing (x * 0: a NaN
+and thread count, on the cpu and the GPU alike. p = 0 keeps everything, p = 1 nothing (x * 0: a NaN
 stays NaN, as in PyTorch, whose dropout also multiplies by its mask).
 
 The backward is mul's: g * m with the very mask of the forward (saved by
@@ -44,10 +44,11 @@ def _check_input(op: str, input: Tensor) -> Tensor:
     return input
 
 
-def _mask(shape: tuple, p: float, dtype, generator) -> Tensor:
-    """keep / (1 - p), keep = u < 1 - p for u uniform in [0, 1) (float64)."""
+def _mask(shape: tuple, p: float, dtype, device, generator) -> Tensor:
+    """keep / (1 - p), keep = u < 1 - p for u uniform in [0, 1) (float64),
+    drawn on the input's device (the same stream on every device)."""
     with no_grad():
-        u = rand(*shape, dtype=float64, generator=generator)
+        u = rand(*shape, dtype=float64, device=device, generator=generator)
         keep = u < 1.0 - p
         scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
         return keep.to(dtype) * scale
@@ -55,7 +56,7 @@ def _mask(shape: tuple, p: float, dtype, generator) -> Tensor:
 
 def _apply(op: str, input: Tensor, mask_shape: tuple, p: float,
            inplace: bool, generator) -> Tensor:
-    m = _mask(mask_shape, p, input.dtype, generator)
+    m = _mask(mask_shape, p, input.dtype, input.device, generator)
     if inplace:
         return overwrite(op, input, lambda: input * m)
     return input * m
