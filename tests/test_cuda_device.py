@@ -799,3 +799,146 @@ def test_verify_declares_exactly_the_kernels_the_device_runs():
     from verify.backends import check_dispatch
     r = check_dispatch("cuda")
     assert r.status == "pass", r.failures[:5]
+
+
+# ---- optimizers (optim.cu), training and checkpoints on the device --------------------
+OPTIMIZERS = {
+    "sgd": lambda ps: tf.optim.SGD(ps, lr=0.1),
+    "sgd_nesterov_wd": lambda ps: tf.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True,
+                                               weight_decay=1e-2),
+    "sgd_dampening_maximize": lambda ps: tf.optim.SGD(ps, lr=0.05, momentum=0.5,
+                                                      dampening=0.3, maximize=True),
+    "adam": lambda ps: tf.optim.Adam(ps, lr=1e-2),
+    "adam_amsgrad_l2": lambda ps: tf.optim.Adam(ps, lr=1e-2, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda ps: tf.optim.AdamW(ps, lr=1e-2, weight_decay=0.1, betas=(0.6, 0.7)),
+    "rmsprop": lambda ps: tf.optim.RMSprop(ps, lr=1e-2),
+    "rmsprop_centered": lambda ps: tf.optim.RMSprop(ps, lr=1e-2, centered=True),
+    "rmsprop_momentum": lambda ps: tf.optim.RMSprop(ps, lr=1e-2, momentum=0.9),
+    "rmsprop_centered_momentum_wd": lambda ps: tf.optim.RMSprop(
+        ps, lr=1e-2, alpha=0.3, centered=True, momentum=0.9, weight_decay=1e-3),
+    "adagrad": lambda ps: tf.optim.Adagrad(ps, lr=0.1, lr_decay=1e-3, weight_decay=1e-2),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_steps_are_bitwise_the_cpus(name, dtype):
+    """Every option's path of cpu/optim_step.h, run by optim.cu, against the
+    cpu kernel, over steps that move the state (and a strided parameter)."""
+    rng = np.random.default_rng(5)
+    shapes = [(1,), (37, 29), (300_001,), (29, 37)]
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+    def params(device):
+        ps = [tf.tensor(a, device=device).requires_grad_() for a in arrays[:3]]
+        strided = tf.tensor(arrays[3].T.copy(), device=device).t().detach()
+        assert not strided.is_contiguous()
+        return ps + [strided.requires_grad_()]
+    on_cpu, on_device = params("cpu"), params("cuda")
+    opts = OPTIMIZERS[name](on_cpu), OPTIMIZERS[name](on_device)
+    for step in range(4):
+        for p_cpu, p_dev in zip(on_cpu, on_device):
+            g = rng.standard_normal(p_cpu.shape).astype(dtype) * 10.0 ** (step - 2)
+            p_cpu.grad, p_dev.grad = tf.tensor(g), tf.tensor(g, device="cuda")
+        for opt in opts:
+            opt.step()
+        for p_cpu, p_dev in zip(on_cpu, on_device):
+            assert_same_bits(p_dev.detach(), p_cpu.detach())
+            for key, value in opts[0].state[p_cpu].items():
+                if isinstance(value, tf.Tensor) and value.numel() > 1:
+                    assert_same_bits(opts[1].state[p_dev][key], value)
+
+
+def _mlp():
+    nn = tf.nn
+    return nn.Sequential(nn.Linear(20, 64), nn.Tanh(), nn.Dropout(0.1), nn.Linear(64, 64),
+                         nn.ReLU(), nn.Linear(64, 1)).to(tf.float64)
+
+
+def test_a_model_moved_to_the_device_trains_as_on_the_cpu_and_frees_its_memory():
+    import tinyfin.nn.functional as F
+    base = cuda.memory_allocated()
+    tf.manual_seed(0)
+    model = _mlp()
+    on_device = _mlp()
+    on_device.load_state_dict(model.state_dict())
+    assert on_device.to("cuda") is on_device
+    assert all(p.device == "cuda:0" for p in on_device.parameters())
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((256, 20))
+    y = np.sin(x @ rng.standard_normal((20, 1)))
+    runs = []
+    for m, device in ((model, "cpu"), (on_device, "cuda")):
+        # SGD: Adam would magnify the rounding-level differences of the
+        # gradients of dead units into whole steps (its steps are bitwise
+        # the cpu's for the same gradients: test_optimizer_steps_...)
+        opt = tf.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+        xs, ys = tf.tensor(x, device=device), tf.tensor(y, device=device)
+        losses, allocated, reserved = [], [], []
+        for step in range(40):
+            tf.manual_seed(100 + step)  # the same dropout masks on both devices
+            opt.zero_grad()
+            loss = F.mse_loss(m(xs), ys)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            del loss
+            if device == "cuda":
+                allocated.append(cuda.memory_allocated())
+                reserved.append(cuda.memory_reserved())
+        runs.append(losses)
+        if device == "cuda":
+            # a step's tensors are freed: every step ends at the same count,
+            # and the cache serves every step after the first two (no new
+            # device memory is reserved)
+            assert len(set(allocated[1:])) == 1, allocated[:5]
+            assert len(set(reserved[2:])) == 1, reserved[:5]
+            del opt, xs, ys
+    cpu_losses, device_losses = runs
+    assert device_losses[-1] < 0.7 * device_losses[0]  # it learns
+    # the matmuls sum in another order than the cpu's: float64 rounding apart
+    np.testing.assert_allclose(device_losses, cpu_losses, rtol=1e-9)
+    for p_cpu, p_dev in zip(model.parameters(), on_device.parameters()):
+        np.testing.assert_allclose(p_dev.detach().cpu().numpy(), p_cpu.detach().numpy(),
+                                   rtol=1e-8, atol=1e-11)
+    del on_device, m, p_dev  # the model's last references
+    assert cuda.memory_allocated() == base
+
+
+def test_checkpoints_saved_from_the_device_load_on_the_cpu_and_back(tmp_path):
+    import tinyfin.nn.functional as F
+    tf.manual_seed(4)
+    model = tf.nn.Linear(5, 3).cuda()
+    opt = tf.optim.Adam(model.parameters(), lr=0.1)
+    x, y = tf.randn(8, 5, device="cuda"), tf.randn(8, 3, device="cuda")
+
+    def step(m, o):
+        o.zero_grad()
+        F.mse_loss(m(x.to(m.weight.device)), y.to(m.weight.device)).backward()
+        o.step()
+    step(model, opt)
+    path = tmp_path / "ckpt.safetensors"
+    tf.save({"model": model.state_dict(), "optim": opt.state_dict()}, path)
+    on_cpu = tf.load(path)
+    assert on_cpu["model"]["weight"].device == "cpu"
+    assert_same_bits(model.weight.detach(), on_cpu["model"]["weight"])
+    mapped = tf.load(path, map_location="cuda")
+    assert mapped["model"]["weight"].device == "cuda:0"
+    assert_same_bits(mapped["model"]["bias"], on_cpu["model"]["bias"])
+    # resumed on the device (state loaded from cpu tensors) and on the cpu,
+    # one more step each: on the device the same bits as the original's next
+    # step, on the cpu the same to float32 rounding (its matmul sums in
+    # another order)
+    cpu_model, dev_model = tf.nn.Linear(5, 3), tf.nn.Linear(5, 3).cuda()
+    resumed = []
+    for m in (cpu_model, dev_model):
+        m.load_state_dict(on_cpu["model"])
+        o = tf.optim.Adam(m.parameters(), lr=0.1)
+        o.load_state_dict(on_cpu["optim"])
+        step(m, o)
+        resumed.append(m)
+    step(model, opt)
+    assert dev_model.weight.device == "cuda:0"
+    assert_same_bits(dev_model.weight.detach(), model.weight.detach().cpu())
+    np.testing.assert_allclose(cpu_model.weight.detach().numpy(),
+                               model.weight.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)

@@ -299,8 +299,14 @@ def test_map_location_and_weights_only(tmp_path):
                {"map_location": tinyfin.device("cpu")}, {"weights_only": True},
                {"weights_only": False}):
         assert same(tinyfin.load(tmp_path / "a", **kw), {"a": tinyfin.ones(2)})
-    with pytest.raises(ValueError, match="map_location"):
-        tinyfin.load(tmp_path / "a", map_location="cuda:0")
+    with pytest.raises(ValueError, match="map_location='tpu'"):
+        tinyfin.load(tmp_path / "a", map_location="tpu")
+    with pytest.raises(TypeError, match="map_location must be"):
+        tinyfin.load(tmp_path / "a", map_location={"cuda:0": "cpu"})
+    if not tinyfin.cuda.is_available():  # on a device: tests/test_cuda_device.py
+        with pytest.raises(RuntimeError, match="map_location='cuda:0', but CUDA is not "
+                           "available"):
+            tinyfin.load(tmp_path / "a", map_location="cuda:0")
     with pytest.raises(TypeError, match="mmap"):
         tinyfin.load(tmp_path / "a", mmap=True)
 

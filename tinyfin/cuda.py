@@ -14,9 +14,11 @@ memory_reserved() adds the kept blocks, empty_cache() returns those.
 What runs there so far: creating tensors (device= on the creation
 functions, .to("cuda"), .cuda()), copying back (.cpu()), fill, copies and
 dtype conversions, the unary and the binary ops, where, the reductions,
-softmax/log_softmax and matmul (cuBLAS when nvidia-cublas is installed,
-see tinyfin.backends.cuda); any other op on a CUDA tensor is a
-RuntimeError naming the op.
+softmax/log_softmax, matmul (cuBLAS when nvidia-cublas is installed, see
+tinyfin.backends.cuda), arange/linspace/eye/tril/pad, random numbers (the
+cpu's Philox stream: manual_seed gives the same bits on both devices) and
+the optimizers' steps; any other op on a CUDA tensor is a RuntimeError
+naming the op and why (tinyfin.backends.cpu_only("cuda") lists them).
 """
 from __future__ import annotations
 

@@ -623,9 +623,12 @@ def fill_(self: Tensor, value) -> Tensor:
 
 @register("copy_", function=False)
 def copy_(self: Tensor, src: Tensor) -> Tensor:
-    """self takes src's values (broadcast, converted) and, under autograd,
-    src's graph in place of its own."""
+    """self takes src's values (broadcast, converted, and moved from src's
+    device as PyTorch's copy_ does) and, under autograd, src's graph in
+    place of its own."""
     require_tensor("copy_", src)
+    if src.device != self.device:
+        src = src.to(self.device)
     if _grad_state.enabled and (self._rg or src._rg):
         return write_tracked("copy_", self, lambda: src.expand(*self.shape))
     _check(_C.tf_copy_(self._h, src._h))

@@ -43,6 +43,8 @@ import numpy as np
 
 from . import dtypes as _dtypes
 from ._atomic import atomic_write
+from . import cuda as _cuda
+from ._device import device as _device
 from .creation import from_numpy
 from .tensor import Tensor
 
@@ -481,6 +483,26 @@ def _build(node, tensors):
     return node
 
 
+def _map_location(map_location):
+    """The device load() puts tensors on: the CPU for None."""
+    if map_location is None:
+        return _device("cpu")
+    if not isinstance(map_location, (str, _device)):
+        raise TypeError(f"tinyfin.load: map_location must be None, a device name such as "
+                        f"'cpu' or 'cuda', or a tinyfin.device, got "
+                        f"{type(map_location).__name__} (dict and callable mappings are "
+                        f"not supported)")
+    try:
+        target = _device(map_location)
+    except (ValueError, RuntimeError) as e:
+        raise ValueError(f"tinyfin.load: map_location={map_location!r}: {e}") from None
+    if target.type == "cuda" and not _cuda.is_available():
+        raise RuntimeError(f"tinyfin.load: map_location={map_location!r}, but CUDA is not "
+                           f"available: {_cuda.why_unavailable()} (load on the CPU with "
+                           f"map_location='cpu')")
+    return target
+
+
 def load(f, map_location=None, *, weights_only=None, **kwargs):
     """Load what save() wrote, or any safetensors file, from f (a path or a
     binary file object with read()).
@@ -493,14 +515,13 @@ def load(f, map_location=None, *, weights_only=None, **kwargs):
     tensor} in file order; such a file carries no checksums, so there is
     nothing to verify its data against beyond its structure.
 
-    map_location: None or "cpu" (tensors load on the CPU). weights_only is
+    map_location: None (the CPU), or a device ("cpu", "cuda", "cuda:0", a
+    tinyfin.device) that every tensor is moved to. weights_only is
     accepted for PyTorch's callers and changes nothing: load never runs code
     from the file. Raises CheckpointError (a ValueError) naming the file and
     the tensor or record at fault for a file that is truncated, corrupted or
     not a checkpoint."""
-    if map_location not in (None, "cpu") and str(map_location) != "cpu":
-        raise ValueError(f"tinyfin.load: map_location={map_location!r} is not "
-                         "supported; tensors load on the CPU (None or 'cpu')")
+    target = _map_location(map_location)
     if kwargs:
         raise TypeError(f"tinyfin.load: unexpected keyword argument(s) "
                         f"{', '.join(sorted(kwargs))}")
@@ -526,11 +547,11 @@ def load(f, map_location=None, *, weights_only=None, **kwargs):
     rec = loader.record(meta, entries)
     if rec is None:
         tensors = loader.tensors(entries, start, {})
-        return {name: tensors[name] for name in sorted(entries, key=lambda n: entries[n][2:])}
+        return {name: tensors[name].to(target) for name in sorted(entries, key=lambda n: entries[n][2:])}
     used: set = set()
     tree = loader.decode(rec["tree"], entries, used, 0)
     if used != set(entries):
         loader.fail(f"tensor(s) {sorted(set(entries) - used)[:5]} are in the file "
                     "but not in the metadata record's tree")
     tensors = loader.tensors(entries, start, {n: i["sha256"] for n, i in rec["tensors"].items()})
-    return _build(tree, tensors)
+    return _build(tree, {n: t.to(target) for n, t in tensors.items()})

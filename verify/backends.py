@@ -51,8 +51,9 @@ PROMISES: Dict[str, Promise] = {
     "cuda": Promise({"copy": DTYPES, "fill": DTYPES, "where": DTYPES, "eye": DTYPES,
                      "tril": DTYPES, "pad": DTYPES, "random": DTYPES,
                      "arange": DTYPES, "linspace": DTYPES,
-                     # one softmax kernel for every dtype (the entry point refuses integers)
-                     "softmax": DTYPES, "matmul": ("float32", "float64", "int64"),
+                     # one softmax and one optim kernel for every dtype (the entry
+                     # points refuse integers)
+                     "softmax": DTYPES, "optim": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in
                         list(_C.UNARY_OPS) + list(_C.BINARY_OPS) + list(_C.REDUCE_OPS)}},
                     across_threads=True, on_repeat=True,

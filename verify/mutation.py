@@ -318,7 +318,7 @@ MUTANTS: Tuple[Mutant, ...] = (
     Mutant("sgd-nesterov-plain",
            "SGD with nesterov=True takes the plain momentum step (the buffer) instead "
            "of g + momentum * buffer",
-           (Edit("native/src/cpu/optim.c",
+           (Edit("native/src/cpu/optim_step.h",
                  "d = nesterov ? d + mom * b : b;",
                  "d = nesterov ? b : b;"),),
            ops=("optim.SGD",), expected=("optim-reference",), kind="optimizer"),

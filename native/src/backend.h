@@ -19,6 +19,7 @@
 #define TF_BACKEND_H
 
 #include "internal.h"
+#include "cpu/optim_step.h"    /* the optimizers' plan and steps */
 #include "cpu/random_scalar.h" /* the random stream every backend draws */
 
 /* ---- matmul ----------------------------------------------------------------
@@ -274,34 +275,8 @@ typedef tf_status (*tf_conv_kernel)(int which, const tf_conv_geom *g,
                                     const tf_tensor *bias, tf_tensor *out);
 
 /* ---- optimizers (optim) ------------------------------------------------------
- * One step of an optimizer over one parameter, PyTorch's single-tensor rule
- * (ops/optim.c, cpu/optim.c): param and its state buffers (the param's
- * dtype, shape and device, contiguous, no two sharing memory) are updated in
- * place from grad (contiguous, the param's dtype); n elements each. The
- * scalars are PyTorch's Python-side doubles (bias corrections included); a
- * float32 kernel rounds each to float32 and computes in float32, as
- * PyTorch's float32 kernels do. Unused buffers are NULL. */
-enum { TF_OPTIM_SGD, TF_OPTIM_ADAM, TF_OPTIM_RMSPROP, TF_OPTIM_ADAGRAD };
-typedef struct {
-  int kind;
-  int64_t n;
-  bool maximize;
-  double lr, weight_decay;
-  /* SGD: momentum_buffer = buf[0] (NULL when momentum is 0); init_buffer:
-   * the first step, which sets it to the gradient */
-  double momentum, dampening;
-  bool nesterov, init_buffer;
-  /* Adam: exp_avg = buf[0], exp_avg_sq = buf[1], max_exp_avg_sq = buf[2]
-   * (amsgrad); step_size = lr / (1 - beta1^step), bc2_sqrt =
-   * sqrt(1 - beta2^step); decoupled (AdamW): param *= 1 - lr * wd */
-  double beta1, beta2, eps, step_size, bc2_sqrt;
-  bool decoupled;
-  /* RMSprop: square_avg = buf[0], grad_avg = buf[1] (centered),
-   * momentum_buffer = buf[2] (momentum > 0); alpha; momentum above */
-  double alpha;
-  /* Adagrad: sum = buf[0]; clr = lr / (1 + (step - 1) * lr_decay) */
-  double clr;
-} tf_optim_plan;
+ * tf_optim_plan and the steps' arithmetic: cpu/optim_step.h, shared with
+ * the CUDA kernels. */
 typedef tf_status (*tf_optim_kernel)(const tf_optim_plan *p, tf_tensor *param,
                                      const tf_tensor *grad,
                                      tf_tensor *const *buf);

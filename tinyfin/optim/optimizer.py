@@ -250,7 +250,9 @@ class Optimizer:
         parameters in the same groups, of the same sizes. The group options
         are taken from it; state tensors are copied (never shared with the
         source) and cast to their parameter's dtype and device, except
-        'step', which keeps its own."""
+        'step', which keeps its dtype and lives on the cpu (as PyTorch's
+        non-capturable optimizers keep it, in host memory), whichever
+        device the checkpoint was mapped to."""
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
             raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict "
@@ -271,7 +273,9 @@ class Optimizer:
         def cast(param, value, key=None):
             if isinstance(value, Tensor):
                 value = value.detach()
-                if key == "step" or not param.is_floating_point():
+                if key == "step":
+                    out = value.to(device="cpu")
+                elif not param.is_floating_point():
                     out = value.to(device=param.device)
                 else:
                     out = value.to(dtype=param.dtype, device=param.device)

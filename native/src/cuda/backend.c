@@ -23,8 +23,8 @@
  * converting dtypes), every unary and every binary op (the cpu's scalar
  * functions, compiled for the device), where, every reduction and
  * softmax (reduce.cu), matmul (matmul.cu: cuBLAS, or the tiled kernel),
- * and the creation kernels (creation.cu: arange, linspace, eye, random,
- * tril, pad). Every other slot is listed at the table with why it is
+ * the creation kernels (creation.cu: arange, linspace, eye, random,
+ * tril, pad) and the optimizers' steps (optim.cu). Every other slot is listed at the table with why it is
  * NULL, which TF_KERNEL reports with the reason: never a silent fallback
  * to host code reading device pointers. */
 #define _GNU_SOURCE /* dladdr */
@@ -78,6 +78,8 @@ static struct {
   int (*tril)(int, void *, int64_t, int64_t, int64_t, int64_t, int, char *, size_t);
   int (*pad)(int, void *, const void *, int, const int64_t *, const int64_t *, const int64_t *,
              const int64_t *, int, char *, size_t);
+  int (*optim)(int, const tf_optim_plan *, void *, const void *, void *, void *, void *, char *,
+               size_t);
   int (*synchronize)(char *, size_t);
 } api;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -141,7 +143,7 @@ static void load(void) {
       {"tfc_cublas_load", (void **)&api.cublas_load},
       {"tfc_arange", (void **)&api.arange}, {"tfc_linspace", (void **)&api.linspace},
       {"tfc_random", (void **)&api.random}, {"tfc_tril", (void **)&api.tril},
-      {"tfc_pad", (void **)&api.pad},
+      {"tfc_pad", (void **)&api.pad}, {"tfc_optim", (void **)&api.optim},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -635,6 +637,18 @@ static tf_status cuda_pad(const tf_tensor *t, const int64_t *pads, int mode, tf_
   return TF_OK;
 }
 
+/* ---- optimizers (optim.cu) ---------------------------------------------------------- */
+static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_tensor *grad,
+                            tf_tensor *const *buf) {
+  char why[WHY_LEN];
+  void *b[3];
+  for (int i = 0; i < 3; i++) b[i] = buf[i] ? device_ptr(buf[i]) : NULL;
+  if (api.optim(param->dtype, p, device_ptr(param), device_ptr(grad), b[0], b[1], b[2], why,
+                sizeof why) != 0)
+    return device_error("optimizer step", why);
+  return TF_OK;
+}
+
 /* ---- the kernel table --------------------------------------------------------------
  * Every named slot (TF_NAMED_SLOTS) is listed here, as (kernel, NULL) or
  * (NULL, why it runs on the cpu only): a slot missing from this list fails
@@ -671,7 +685,7 @@ static tf_status cuda_pad(const tf_tensor *t, const int64_t *pads, int mode, tf_
 #define CUDA_SLOT_pool (NULL, NOT_YET("pooling"))
 #define CUDA_SLOT_pool_backward (NULL, NOT_YET("pooling"))
 #define CUDA_SLOT_conv (NULL, NOT_YET("convolution"))
-#define CUDA_SLOT_optim (NULL, NOT_YET("the optimizers' fused updates"))
+#define CUDA_SLOT_optim (cuda_optim, NULL)
 
 #define KERNEL_OF_(fn, why) fn
 #define WHY_OF_(fn, why) why

@@ -3,7 +3,8 @@
  * found). The core (cuda/backend.c) opens it with dlopen at run time, so
  * libtinyfin itself never links against CUDA and imports on any machine.
  *
- * Plain pointers, sizes and element counts only (no tf_tensor): the
+ * Plain pointers, sizes and element counts only (no tf_tensor; the
+ * optimizers' tf_optim_plan is plain data, defined in a shared header): the
  * library knows nothing of the core's structures, and either side can be
  * rebuilt alone as long as TFC_ABI_VERSION matches.
  *
@@ -17,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TFC_ABI_VERSION 8
+#include "../cpu/optim_step.h" /* tf_optim_plan: the optimizers' scalars, plain data */
+
+#define TFC_ABI_VERSION 9
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -142,6 +145,12 @@ int tfc_tril(int elem_size, void *dst, int64_t numel, int64_t rows, int64_t cols
 int tfc_pad(int elem_size, void *dst, const void *src, int ndim, const int64_t *out_shape,
             const int64_t *src_shape, const int64_t *src_strides, const int64_t *before,
             int reflect, char *why, size_t why_len);
+/* One optimizer step (cpu/optim_step.h: the plan and the arithmetic,
+ * shared with the cpu) on a contiguous float32 (dtype 0) or float64 (1)
+ * param of plan->n elements, in place with its buffers b0..b2 (NULL when
+ * unused), from grad. */
+int tfc_optim(int dtype, const tf_optim_plan *plan, void *param, const void *grad, void *b0,
+              void *b1, void *b2, char *why, size_t why_len);
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);
 #ifdef __cplusplus
