@@ -942,3 +942,30 @@ def test_checkpoints_saved_from_the_device_load_on_the_cpu_and_back(tmp_path):
     assert_same_bits(dev_model.weight.detach(), model.weight.detach().cpu())
     np.testing.assert_allclose(cpu_model.weight.detach().numpy(),
                                model.weight.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_composite_ops_make_their_own_tensors_on_the_inputs_device():
+    """Ops built of others create masks, fills and indices on the input's
+    device (each of these once made them on the cpu: a device mismatch)."""
+    import tinyfin.nn.functional as F
+    a = host_array(np.float64, (4, 6))
+    g = tf.tensor(a).cuda()
+    mask = tf.tensor(a > 0).cuda()
+    np.testing.assert_array_equal(g.masked_fill(mask, -7.0).cpu().numpy(),
+                                  np.where(a > 0, -7.0, a))
+    labels = np.array([0, 3, 1, 3])
+    np.testing.assert_array_equal(F.one_hot(tf.tensor(labels).cuda()).cpu().numpy(),
+                                  np.eye(4, dtype=np.int64)[labels])
+    q, k, v = (tf.tensor(host_array(np.float64, (2, 5, 3), seed=s)) for s in (1, 2, 3))
+    want = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    got = F.scaled_dot_product_attention(q.cuda(), k.cuda(), v.cuda(), is_causal=True)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, atol=1e-15)
+    for zero_d in (tf.softmax, tf.log_softmax):  # a 0-d input is one element
+        assert_same_bits(zero_d(tf.tensor(2.5).cuda(), 0), zero_d(tf.tensor(2.5), 0))
+    with pytest.raises(RuntimeError, match="index_select: the cuda backend does not run"):
+        tf.pad(g, (1, 2), mode="circular")  # indexing, not a device mismatch
+    with pytest.raises(RuntimeError, match="index: the cuda backend does not run"):
+        g[[0, 2]]  # a list index goes to the device too
+    g[:, 1] = [1.0, 2.0, 3.0, 4.0]  # a sequence value is made on the device
+    a[:, 1] = [1.0, 2.0, 3.0, 4.0]
+    np.testing.assert_array_equal(g.cpu().numpy(), a)

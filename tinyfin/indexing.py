@@ -283,6 +283,12 @@ def _handles(tensors: list):
     return (c_void_p * len(tensors))(*(t._h for t in tensors))
 
 
+def _on_device_of(tensors: list, target: Tensor) -> list:
+    """Index tensors on target's device: a list, a NumPy array or a cpu
+    tensor indexes a device tensor too, as in PyTorch."""
+    return [t if t.device == target.device else t.to(target.device) for t in tensors]
+
+
 def _permute(t: Tensor, order: list) -> Tensor:
     return _call(_C.tf_permute, t._h, (c_int * max(len(order), 1))(*order))
 
@@ -290,6 +296,7 @@ def _permute(t: Tensor, order: list) -> Tensor:
 def _advanced_get(op: str, plan: _Plan) -> Tensor:
     shape, idx = _broadcast_indices(op, plan.advs)
     front = _front(plan)
+    idx = _on_device_of(idx, front)
     try:
         res = _call(_C.tf_index_get, front._h, len(idx), _handles(idx))
     except IndexError as e:
@@ -411,9 +418,9 @@ def _value_tensor(op: str, value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float, np.generic)):
-        return full((), value, dtype=like.dtype)
+        return full((), value, dtype=like.dtype, device=like.device)
     try:
-        return tensor(value, dtype=like.dtype)
+        return tensor(value, dtype=like.dtype, device=like.device)
     except (TypeError, ValueError):
         raise TypeError(f"{op}: can assign a Tensor, a Python number or a "
                         f"sequence of numbers, got {type(value).__name__}") from None
@@ -459,6 +466,7 @@ def _advanced_put(plan: _Plan, value, accumulate: bool) -> None:
         n = len(result_shape)
         value = _permute(value, list(range(p0, p0 + nI)) + list(range(p0)) +
                          list(range(p0 + nI, n)))
+    idx = _on_device_of(idx, front)
     status = _C.tf_index_put_(front._h, len(idx), _handles(idx), value._h,
                               bool(accumulate))
     if status:
@@ -695,7 +703,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     elif not isinstance(value, (bool, int, float, np.generic)):
         raise TypeError(f"masked_fill: value must be a number or a 0-d "
                         f"Tensor, got {type(value).__name__}")
-    fill = full((), value, dtype=input.dtype)
+    fill = full((), value, dtype=input.dtype, device=input.device)
     out = _call(_C.tf_where, mask._h, fill._h, input._h)
     if needs_grad(input):
         record("masked_fill", out, (input,), _masked_fill_backward, (mask,))

@@ -354,7 +354,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
                    (tuple(-p for p in pad),))
         else:
             record("pad", out, (input,), _pad_index_backward,
-                   (_pad_indices(mode, input.shape, pads), input.shape))
+                   (_pad_indices(mode, input.shape, pads, input.device), input.shape))
     return out
 
 
@@ -376,7 +376,7 @@ def _pad_circular(input: Tensor, pads: list) -> Tensor:
                              f"in dim {d} of input of shape {input.shape} "
                              f"wraps around more than once (each amount must "
                              f"be at most the size {n})")
-    indices = _pad_indices("circular", input.shape, pads)
+    indices = _pad_indices("circular", input.shape, pads, input.device)
     out = input
     for d, index in indices:
         out = _call(_C.tf_index_select, out._h, d, index._h)
@@ -392,9 +392,10 @@ def _pad_constant_backward(g, back):
     return (pad(g, back),)
 
 
-def _pad_indices(mode: str, shape: tuple, pads: list) -> list:
+def _pad_indices(mode: str, shape: tuple, pads: list, device) -> list:
     """reflect and replicate pad each dim by an index_select: for every
-    padded dim, (dim, the int64 source index of each output position)."""
+    padded dim, (dim, the int64 source index of each output position, on
+    device)."""
     result = []
     for d, n in enumerate(shape):
         before, after = pads[2 * d], pads[2 * d + 1]
@@ -408,7 +409,7 @@ def _pad_indices(mode: str, shape: tuple, pads: list) -> list:
         else:
             j = np.abs(j)
             j = np.where(j >= n, 2 * (n - 1) - j, j)
-        result.append((d, from_numpy(j)))
+        result.append((d, from_numpy(j).to(device)))
     return result
 
 

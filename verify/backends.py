@@ -11,7 +11,8 @@ quietly changing what "tested on blas" means.
 
 An op runs a backend's own kernel when one of the slots its entry names
 (OpInfo.kernels, else its c_ops) is the backend's for that dtype
-(own_kernels). Only then do the checks run it on that backend; otherwise the
+(own_kernels); on a device backend, only when all of them are (a missing
+one makes the op refuse the device's tensors). Only then do the checks run it on that backend; otherwise the
 op x dtype is reported as "fallback" (the cpu kernels run), after a cheap
 check that its results there are bitwise the cpu backend's.
 
@@ -118,7 +119,10 @@ def own_kernels(op, dtype: str, backend: str) -> Tuple[str, ...]:
         return kernels_of(op) or ("(reference)",)
     if dtype not in DTYPES:     # "-": the op's own kernel for any of its dtypes
         return tuple(dict.fromkeys(k for d in op.dtypes for k in own_kernels(op, d, backend)))
-    return tuple(k for k in kernels_of(op) if which(k, dtype, backend) == backend)
+    own = tuple(k for k in kernels_of(op) if which(k, dtype, backend) == backend)
+    if device_of(backend) != device_of(REFERENCE) and len(own) < len(kernels_of(op)):
+        return ()  # on a device, an op runs only where it has every kernel it needs
+    return own
 
 
 def fallback_reason(op, dtype: str, backend: str) -> str:

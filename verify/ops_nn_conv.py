@@ -308,7 +308,7 @@ def _entry(name, fn, ref, table, errors):
     transposed = "transpose" in name
     return OpInfo(f"nn.functional.{name}", _call(fn), ref, "nn", dtypes=("float32", "float64"),
                   samples=_samples(table, transposed), large=_samples(LARGE[name], transposed),
-                  kernels=("matmul",),
+                  kernels=("matmul", "conv"),
                   differentiable=True, gradgrad=True, tol=dict(TOL), errors=errors,
                   notes="a 2-D convolution pass of native/src/cpu/conv.c (im2col / col2im "
                         "around the backend's matmul); backward = the other two passes")

@@ -32,7 +32,8 @@ REDUCTIONS = ("none", "mean", "sum")
 
 class Const:
     """A non-differentiated tensor argument (a weight): a tensor of the
-    sample's dtype for the op, a float64 array for the reference."""
+    sample's dtype on its device for the op, a float64 array for the
+    reference."""
 
     def __init__(self, arr: np.ndarray):
         self.arr = np.asarray(arr)
@@ -42,7 +43,8 @@ class Const:
 
 
 def _op_kwargs(kwargs: dict, like) -> dict:
-    return {k: (tf.tensor(v.arr, dtype=like.dtype) if isinstance(v, Const) else v)
+    return {k: (tf.tensor(v.arr, dtype=like.dtype, device=like.device)
+                if isinstance(v, Const) else v)
             for k, v in kwargs.items()}
 
 

@@ -42,7 +42,7 @@ def _stats_tensors(x, stats):
     if stats is None:
         return None, None
     rm, rv = stats
-    return (tf.tensor(np.asarray(rm), dtype=x.dtype), tf.tensor(np.asarray(rv), dtype=x.dtype))
+    return tuple(tf.tensor(np.asarray(s), dtype=x.dtype, device=x.device) for s in (rm, rv))
 
 
 def _bn_call(x, *rest, **kw):

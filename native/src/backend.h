@@ -326,15 +326,18 @@ typedef struct {
  * one, by name: what backends.which() looks up and what a device backend
  * fills or lists as CPU-only (cuda/backend.c). The assert below fails the
  * build when a slot is added to tf_kernels and not here. */
-#define TF_NAMED_SLOTS(X)                                                          \
-  X(copy) X(fill) X(where) X(softmax) X(arange) X(linspace) X(eye) X(random) X(pad) \
-  X(tril) X(gather) X(scatter_add) X(index_select) X(index_get) X(index_put)      \
-  X(nonzero) X(lstm_cell) X(lstm_cell_backward) X(cross_entropy)                  \
-  X(cross_entropy_backward) X(bce_with_logits) X(bce_with_logits_backward) X(normalize) \
-  X(normalize_backward) X(pool) X(pool_backward) X(conv) X(optim)
+#define TF_NAMED_SLOTS(X)                                                   \
+  X(copy) X(fill) X(where) X(softmax) X(arange) X(linspace) X(eye)          \
+  X(random) X(pad) X(tril) X(gather) X(scatter_add) X(index_select)         \
+  X(index_get) X(index_put) X(nonzero) X(lstm_cell) X(lstm_cell_backward)   \
+  X(cross_entropy) X(cross_entropy_backward) X(bce_with_logits)             \
+  X(bce_with_logits_backward) X(normalize) X(normalize_backward) X(pool)    \
+  X(pool_backward) X(conv) X(optim)
 #define TF_COUNT_SLOT_(name) +1
+/* the three per-op arrays, matmul's per-dtype slots, the named slots */
 _Static_assert(sizeof(tf_kernels) ==
-                   sizeof(void *) * (3 + TF_NUM_DTYPES + (0 TF_NAMED_SLOTS(TF_COUNT_SLOT_))),
+                   sizeof(void *) *
+                       (3 + TF_NUM_DTYPES + (0 TF_NAMED_SLOTS(TF_COUNT_SLOT_))),
                "every named slot of tf_kernels is in TF_NAMED_SLOTS");
 
 typedef struct tf_backend {

@@ -9,6 +9,13 @@ fallback really is the cpu kernel: every sample of the op, run with the
 backend chosen, gives bitwise the results (or the same exception) it gives
 on the reference backend. A dispatch that lands on another kernel fails it.
 Random ops are seeded alike before each call, so they draw the same numbers.
+
+A device backend (cuda) has no fallback: its tensors never reach a cpu
+kernel. There an op either refuses them with the backend's reason (an op
+needing a slot the backend lists as CPU-only: the row passes and says
+so), or runs on the device's own kernels of the ops it is made of (a
+composite op declaring no slot), whose results must then match the
+reference within the op's tolerance for that backend, as parity requires.
 """
 from __future__ import annotations
 
@@ -16,11 +23,13 @@ import numpy as np
 
 import tinyfin as tf
 
-from ..backends import REFERENCE, fallback_reason
+from ..backends import REFERENCE, device_of, fallback_reason
 from ..opdb import OpInfo
 from .common import Result, in_layout
 from .forward import call
-from .parity import run_on
+from .parity import compare_outputs, run_on
+
+REFUSAL = "backend does not run this op"
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -41,6 +50,7 @@ def _outcome(backend, op, sample, tensors):
 def check_fallback(op: OpInfo, dtype: str, backend: str, rng: np.random.Generator) -> Result:
     res = Result("fallback", op.id, dtype, backend, status="fallback")
     res.extra["reason"] = fallback_reason(op, dtype, backend)
+    on_device = device_of(backend) != device_of(REFERENCE)
     for sample in op.samples(dtype, rng):
         res.n += 1
         where = f"{op.id} {dtype} [{sample.desc}] on {backend}"
@@ -51,6 +61,9 @@ def check_fallback(op: OpInfo, dtype: str, backend: str, rng: np.random.Generato
             continue
         want, want_err = _outcome(REFERENCE, op, sample, tensors)
         got, got_err = _outcome(backend, op, sample, tensors)
+        if on_device:
+            _check_on_device(res, op, dtype, backend, where, got, got_err, want, want_err)
+            continue
         if want_err or got_err:
             if (want_err or "").split(":")[0] != (got_err or "").split(":")[0]:
                 res.fail(f"{where}: {got_err or 'no error'} where the cpu backend gives "
@@ -60,3 +73,24 @@ def check_fallback(op: OpInfo, dtype: str, backend: str, rng: np.random.Generato
             res.fail(f"{where}: the fallback's results are not bitwise the cpu kernels' "
                      f"(another kernel ran?)")
     return res
+
+
+def _check_on_device(res, op, dtype, backend, where, got, got_err, want, want_err) -> None:
+    """A device backend's outcome: its refusal, or the reference's results
+    within tolerance (or the reference's error)."""
+    if got_err and f"the {backend} {REFUSAL}" in got_err:
+        res.extra["reason"] = f"cpu-only on {backend}: {got_err.split(': ', 1)[1]}"
+        return
+    if want_err or got_err:
+        if (want_err or "").split(":")[0] != (got_err or "").split(":")[0]:
+            res.fail(f"{where}: {got_err or 'no error'} where the cpu backend gives "
+                     f"{want_err or 'a result'}")
+        return
+    if len(got) != len(want):
+        res.fail(f"{where}: {len(got)} outputs, the cpu backend gives {len(want)}")
+        return
+    tol = op.tol_for(dtype, backend)
+    for g, w in zip(got, want):
+        failures, _ = compare_outputs(g, w, tol, where)
+        for f in failures:
+            res.fail(f)

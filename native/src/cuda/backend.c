@@ -24,9 +24,10 @@
  * functions, compiled for the device), where, every reduction and
  * softmax (reduce.cu), matmul (matmul.cu: cuBLAS, or the tiled kernel),
  * the creation kernels (creation.cu: arange, linspace, eye, random,
- * tril, pad) and the optimizers' steps (optim.cu). Every other slot is listed at the table with why it is
- * NULL, which TF_KERNEL reports with the reason: never a silent fallback
- * to host code reading device pointers. */
+ * tril, pad) and the optimizers' steps (optim.cu). Every other slot is
+ * listed at the table with why it is NULL, which TF_KERNEL reports with
+ * the reason: never a silent fallback to host code reading device
+ * pointers. */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -494,16 +495,20 @@ static tf_status cuda_reduce(int op, const tf_tensor *x, uint32_t mask, double p
 
 static tf_status cuda_softmax(const tf_tensor *x, int dim, bool take_log, tf_tensor *y) {
   const char *name = take_log ? "log_softmax" : "softmax";
+  /* a 0-d tensor is the one element of a 1-d one */
+  static const int64_t one[1] = {1};
+  int ndim = x->ndim ? x->ndim : 1;
+  const int64_t *shape = x->ndim ? x->shape : one, *xs = x->ndim ? x->strides : one,
+                *ys = x->ndim ? y->strides : one;
   size_t bytes = 0;
-  TF_CHECK(api.reduce_scratch(x->ndim, x->shape, x->strides, 1u << dim, &bytes) == 0,
-           TF_ERR_VALUE, "%s: the cuda backend cannot reduce a tensor of %d dims", name,
-           x->ndim);
+  TF_CHECK(api.reduce_scratch(ndim, shape, xs, 1u << dim, &bytes) == 0, TF_ERR_VALUE,
+           "%s: the cuda backend cannot reduce a tensor of %d dims", name, x->ndim);
   void *scratch = cuda_alloc(bytes);
   TF_CHECK(scratch, TF_ERR_MEMORY, "%s: out of device memory for %zu bytes of partials", name,
            bytes);
   char why[WHY_LEN];
-  int rc = api.softmax(x->dtype, device_ptr(x), device_ptr(y), x->ndim, x->shape, x->strides,
-                       y->strides, dim, take_log, scratch, bytes, why, sizeof why);
+  int rc = api.softmax(x->dtype, device_ptr(x), device_ptr(y), ndim, shape, xs, ys, dim,
+                       take_log, scratch, bytes, why, sizeof why);
   cuda_free(scratch, bytes);
   return rc == 0 ? TF_OK : device_error(name, why);
 }

@@ -144,7 +144,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scores = scores * s
     masked = None  # True where a score is left out
     if is_causal:
-        masked = tril(ones(L, S, dtype=_dtypes.bool_)).logical_not()
+        masked = tril(ones(L, S, dtype=_dtypes.bool_, device=query.device)).logical_not()
     elif attn_mask is not None:
         if attn_mask.dtype is _dtypes.bool_:
             masked = attn_mask.logical_not()

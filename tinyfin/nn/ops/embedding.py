@@ -147,5 +147,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if hi >= num_classes:
             raise ValueError(f"one_hot: class values must be smaller than "
                              f"num_classes ({num_classes}), got {hi}")
-    classes = arange(num_classes, dtype=int64)
+    classes = arange(num_classes, dtype=int64, device=tensor.device)
     return (tensor.unsqueeze(-1) == classes).to(int64)
