@@ -65,14 +65,19 @@ def check_fallback(op: OpInfo, dtype: str, backend: str, rng: np.random.Generato
             _check_on_device(res, op, dtype, backend, where, got, got_err, want, want_err)
             continue
         if want_err or got_err:
-            if (want_err or "").split(":")[0] != (got_err or "").split(":")[0]:
-                res.fail(f"{where}: {got_err or 'no error'} where the cpu backend gives "
-                         f"{want_err or 'a result'}")
+            _same_error(res, where, got_err, want_err)
             continue
         if len(got) != len(want) or not all(_same_bits(g, w) for g, w in zip(got, want)):
             res.fail(f"{where}: the fallback's results are not bitwise the cpu kernels' "
                      f"(another kernel ran?)")
     return res
+
+
+def _same_error(res, where, got_err, want_err) -> None:
+    """Fails unless both raised the same exception type (or neither did)."""
+    if (want_err or "").split(":")[0] != (got_err or "").split(":")[0]:
+        res.fail(f"{where}: {got_err or 'no error'} where the cpu backend gives "
+                 f"{want_err or 'a result'}")
 
 
 def _check_on_device(res, op, dtype, backend, where, got, got_err, want, want_err) -> None:
@@ -82,9 +87,7 @@ def _check_on_device(res, op, dtype, backend, where, got, got_err, want, want_er
         res.extra["reason"] = f"cpu-only on {backend}: {got_err.split(': ', 1)[1]}"
         return
     if want_err or got_err:
-        if (want_err or "").split(":")[0] != (got_err or "").split(":")[0]:
-            res.fail(f"{where}: {got_err or 'no error'} where the cpu backend gives "
-                     f"{want_err or 'a result'}")
+        _same_error(res, where, got_err, want_err)
         return
     if len(got) != len(want):
         res.fail(f"{where}: {len(got)} outputs, the cpu backend gives {len(want)}")
