@@ -6,9 +6,13 @@
  * stream, shared with the CUDA kernel), and a tensor can be filled in
  * parallel. */
 #include "../backend.h"
+#include "fast_math.h" /* TF_SIMD_CLONES */
 #include "random_scalar.h"
 
-/* One Philox block (four 32-bit words) feeds `per_block` elements. */
+/* One Philox block (four 32-bit words) feeds `per_block` elements. The
+ * fill_ functions are built per instruction set (TF_SIMD_CLONES) so that
+ * fma() is one instruction where the CPU has it, not a libm call; fma is
+ * exact either way, so every clone gives the same bits. */
 typedef void (*fill_fn)(char *out, int64_t i, const uint32_t block[4],
                         int slot, const double *params);
 
@@ -33,33 +37,33 @@ static void fill(tf_tensor *t, int per_block, fill_fn fn, const double *params,
   }
 }
 
-static void fill_rand_f32(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_rand_f32(char *out, int64_t i, const uint32_t w[4], int s,
                           const double *p) {
   ((float *)out)[i] = tr_rand_f32(w, s, p);
 }
-static void fill_rand_f64(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_rand_f64(char *out, int64_t i, const uint32_t w[4], int s,
                           const double *p) {
   ((double *)out)[i] = tr_rand_f64(w, s, p);
 }
-static void fill_randn_f32(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_randn_f32(char *out, int64_t i, const uint32_t w[4], int s,
                            const double *p) {
   ((float *)out)[i] = (float)tr_randn(w, s, p);
 }
-static void fill_randn_f64(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_randn_f64(char *out, int64_t i, const uint32_t w[4], int s,
                            const double *p) {
   ((double *)out)[i] = tr_randn(w, s, p);
 }
-static void fill_randint_i64(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_randint_i64(char *out, int64_t i, const uint32_t w[4], int s,
                              const double *p) {
   (void)s;
   ((int64_t *)out)[i] = tr_randint(w, p);
 }
-static void fill_randint_f32(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_randint_f32(char *out, int64_t i, const uint32_t w[4], int s,
                              const double *p) {
   (void)s;
   ((float *)out)[i] = (float)tr_randint(w, p);
 }
-static void fill_randint_f64(char *out, int64_t i, const uint32_t w[4], int s,
+TF_SIMD_CLONES static void fill_randint_f64(char *out, int64_t i, const uint32_t w[4], int s,
                              const double *p) {
   (void)s;
   ((double *)out)[i] = (double)tr_randint(w, p);

@@ -6,9 +6,11 @@
  * numbers on both devices.
  *
  * Bitwise the same needs the same operations, rounded the same way:
- *  - only IEEE-exact operations (+ - * / sqrt, fma, frexp, floor), each
- *    correctly rounded on the host and on the GPU; every multiply-add is an
- *    explicit fma(), so no compiler can fuse or split one differently;
+ *  - only correctly rounded operations (+ - * / sqrt, fma, floor, exponent
+ *    bits), the same on the host and on the GPU; every multiply-add whose
+ *    product is inexact is an explicit fma(), so no compiler can fuse or
+ *    split one differently (the products left to contraction, 4u and 2m,
+ *    are exact: fused or not, they round alike);
  *  - no libm transcendental: glibc's log, sin and cos and CUDA's differ in
  *    the last bit now and then, so Box-Muller uses tr_log and
  *    tr_sincos_2pi below (polynomials in those operations, within a few
@@ -82,8 +84,13 @@ TF_DD_CONST double tr_cos_c[12] = {
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.1716, by its series
  * to s^23 (the next term is below 2^-60 of the sum). */
 TF_DD_INLINE double tr_log(double u) {
-  int e;
-  double m = frexp(u, &e);
+  /* u = m 2^e with m in [1/2, 1), from the bits (exact; frexp is a call) */
+  uint64_t bits;
+  memcpy(&bits, &u, sizeof bits);
+  int e = (int)((bits >> 52) & 0x7FF) - 1022;
+  bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FE0000000000000ull;
+  double m;
+  memcpy(&m, &bits, sizeof m);
   if (m < 0.70710678118654752440) {
     m *= 2.0;
     e -= 1;
