@@ -26,11 +26,11 @@ make --no-print-directory "$OUT/fake_openblas_partial.so" "$OUT/fake_openblas_in
 export TINYFIN_FAKE_BLAS_DIR="$OUT/" TINYFIN_OPENBLAS="${TINYFIN_OPENBLAS:-}"
 
 export OMP_NUM_THREADS=2
-# tests/conftest.py's watchdog ends a test that runs past this many seconds.
-# Its default (900 s) is set for unsanitized code; sanitized code runs 3-5x
-# slower, and test_verify.py's quick-depth verify run (about 300 s plain)
-# passed 900 s here (CI's make asan ended there with exit status 3).
-export TINYFIN_TEST_TIMEOUT=${TINYFIN_TEST_TIMEOUT:-2700}
+# tests/conftest.py's watchdog ends a test that runs past this many seconds
+# and names it in the last line it prints. Sanitized code runs 3-5x slower
+# than plain; the longest test here, test_verify.py's quick-depth run of the
+# op checks, took 288 s (2026-12-03), so a hang costs 20 minutes, not CI's 90.
+export TINYFIN_TEST_TIMEOUT=${TINYFIN_TEST_TIMEOUT:-1200}
 # ... and that test runs verify's op checks only here (tests/test_verify.py).
 export TINYFIN_SANITIZED=1
 # matplotlib's C++ extension cannot throw exceptions under a preloaded ASAN

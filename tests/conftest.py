@@ -12,11 +12,11 @@ One thread watches the whole session, waking once a second: a thread (or
 timer) per test would cost a GIL hand-over, about 5 ms, on each of the
 thousands of tests.
 """
-import faulthandler
 import os
 import sys
 import threading
 import time
+import traceback
 
 import pytest
 
@@ -24,6 +24,24 @@ TEST_TIMEOUT_S = float(os.environ.get("TINYFIN_TEST_TIMEOUT", "900"))
 HUNG_TEST_EXIT = 3
 
 _running = {"item": None, "deadline": None}  # the test now running, and until when
+
+
+def _hang_report(nodeid):
+    """Every thread's stack, oldest call first as in a traceback, the main
+    thread (where the test runs) last and the hung test's name after it: CI
+    keeps only the tail of its log, and that tail must say which test hung
+    and where."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    frames = sys._current_frames()
+    main = threading.main_thread().ident
+    lines = [f"\n\n{nodeid} still runs after {TEST_TIMEOUT_S:.0f} s (TINYFIN_TEST_TIMEOUT); "
+             "the stack of every thread:\n"]
+    for ident in sorted(frames, key=lambda i: i == main):
+        lines.append(f"-- thread {names.get(ident, ident)} (most recent call last):\n")
+        lines.extend(traceback.format_stack(frames[ident]))
+    lines.append(f"== hung: {nodeid}, for {TEST_TIMEOUT_S:.0f} s; its innermost frame is the "
+                 "last of the main thread's stack above\n")
+    return "".join(lines)
 
 
 def _watch(config):
@@ -38,10 +56,7 @@ def _watch(config):
             return
         if capture is not None:
             capture.suspend_global_capture(in_=True)
-        sys.stderr.write(f"\n\n{item.nodeid} still runs after {TEST_TIMEOUT_S:.0f} s "
-                         "(TINYFIN_TEST_TIMEOUT); the stack of every thread:\n")
-        sys.stderr.flush()
-        faulthandler.dump_traceback(sys.stderr, all_threads=True)
+        sys.stderr.write(_hang_report(item.nodeid))
         sys.stderr.flush()
         os._exit(HUNG_TEST_EXIT)
 

@@ -14,6 +14,7 @@ import threading
 import numpy as np
 import pytest
 
+from helpers_process import join_threads
 import tinyfin as tf
 from tinyfin import _C
 from tinyfin.autograd import GradcheckError, functional as AF, gradcheck, gradgradcheck
@@ -402,12 +403,11 @@ def test_grad_mode_is_thread_local():
             results[name] = [(x * 2.0).requires_grad for _ in range(200)]
             barrier.wait()
 
-    threads = [threading.Thread(target=worker, args=("off", False)),
-               threading.Thread(target=worker, args=("on", True))]
+    threads = [threading.Thread(target=worker, args=("off", False), daemon=True),
+               threading.Thread(target=worker, args=("on", True), daemon=True)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_threads(threads)
     assert not any(results["off"]) and all(results["on"])
 
 

@@ -14,6 +14,7 @@ import threading
 import numpy as np
 import pytest
 
+from helpers_process import join_threads
 import tinyfin as tf
 from tinyfin import _C
 from verify import optimdb
@@ -517,11 +518,10 @@ def test_one_optimizer_stepped_from_threads(make):
         def work():
             for _ in range(steps):
                 opt.step()
-        ts = [threading.Thread(target=work) for _ in range(threads)]
+        ts = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
         for t in ts:
             t.start()
-        for t in ts:
-            t.join()
+        join_threads(ts)
     results = []
     for steps, threads in ((50, 4), (200, 1)):
         p = tf.nn.Parameter(tf.zeros(70000))

@@ -21,6 +21,7 @@ import threading
 import numpy as np
 import pytest
 
+from helpers_process import join_threads, wait_for_child
 import tinyfin as tf
 from tinyfin import _C
 
@@ -119,12 +120,11 @@ def _stress_index_ops(seconds: float) -> str:
         except BaseException as e:  # noqa: BLE001  reported by the main thread
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in (0, 1)]
-    threads += [threading.Thread(target=reader, args=(r,)) for r in range(3)]
+    threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in (0, 1)]
+    threads += [threading.Thread(target=reader, args=(r,), daemon=True) for r in range(3)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_threads(threads)
     assert not errors, errors[0]
     return f"ok {counts['ok']} IndexError {counts['IndexError']}"
 
@@ -267,15 +267,7 @@ def test_os_fork_child_from_a_thread():
                 os._exit(0 if ok else 3)
             finally:
                 os._exit(4)
-        import time
-        for _ in range(30 * 20):                   # 30 s, then it hung
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            time.sleep(0.05)
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        return "hung"
+        return wait_for_child(pid, timeout=30)
 
     assert _in_new_thread(fork_and_wait) == 0
 

@@ -617,6 +617,7 @@ def test_importing_tinyfin_leaves_matplotlib_alone():
     code = ("import sys, tinyfin, tinyfin.train; "
             "print(sorted(m for m in ('matplotlib',) if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -307,6 +307,30 @@ def _describe_exit(code: Optional[int]) -> str:
     return f"exited with exit code {code}"
 
 
+def _wait_for_feeder_threads(queues, timeout: float) -> None:
+    """Wait (up to timeout seconds in all) until the feeder threads of the
+    closed queues have exited, down to the operating system's thread.
+
+    Closed, a queue's feeder thread ends at once (its pipe has no reader
+    left, so no write can block it). A thread still exiting when the next
+    loader forks its workers can leave a child an allocator lock that is
+    never released, under a malloc that does not guard fork() (ASAN's in
+    make asan: seen as a worker hung starting its own queue thread, while
+    the exiting thread's allocator cache was being returned). So the wait
+    covers the end of the thread itself, which comes after join() returns:
+    on Linux, until its task is gone. multiprocessing's Queue keeps the
+    thread in _thread (None until the first put)."""
+    deadline = time.monotonic() + timeout
+    for q in queues:
+        feeder = getattr(q, "_thread", None)
+        if feeder is None:
+            continue
+        feeder.join(timeout=max(deadline - time.monotonic(), 0.0))
+        task = f"/proc/self/task/{feeder.native_id}"
+        while os.path.exists(task) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     """Batches fetched by num_workers processes (see the module docstring)."""
 
@@ -504,6 +528,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 q.close()
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()
+            _wait_for_feeder_threads(self._index_queues, timeout=1.0)
         finally:
             _live_iterators.discard(self)
 
