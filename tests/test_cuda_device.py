@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 
+from helpers_process import join_threads, wait_for_child
 import tinyfin as tf
 from helpers_elementwise import UNARY_CASES, sample, special_values
 from tinyfin import cuda
@@ -434,10 +435,9 @@ def test_reductions_leave_no_device_memory_behind():
 
 
 def test_ops_without_a_cuda_kernel_say_so_with_the_reason():
-    idx = tf.zeros(2, dtype=tf.int64, device="cuda")
-    with pytest.raises(RuntimeError, match=r"gather: the cuda backend does not run this op: "
-                       r"no CUDA kernel for indexing yet .* \.cpu\(\)"):
-        tf.ones(3, device="cuda").gather(0, idx)
+    with pytest.raises(RuntimeError, match=r"nonzero: the cuda backend does not run this op: "
+                       r"no CUDA kernel for nonzero .* \.cpu\(\)"):
+        tf.ones(3, device="cuda").nonzero()
     assert "convolution" in tf.backends.cpu_only("cuda")["conv"]
 
 
@@ -750,11 +750,10 @@ def test_allocation_from_threads_keeps_the_counts():
         except Exception as e:  # reported below: a thread's exception is lost otherwise
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    threads = [threading.Thread(target=work, args=(s,), daemon=True) for s in range(4)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_threads(threads)
     assert not errors, errors
     assert cuda.memory_allocated() == base
 
@@ -789,8 +788,7 @@ def test_a_forked_child_cannot_use_cuda():
         except RuntimeError as e:
             ok = ok and "fork" in str(e)
         os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 0
+    assert wait_for_child(pid) == 0
 
 
 def test_verify_declares_exactly_the_kernels_the_device_runs():
@@ -944,6 +942,150 @@ def test_checkpoints_saved_from_the_device_load_on_the_cpu_and_back(tmp_path):
                                model.weight.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
+# ---- indexing -------------------------------------------------------------------------
+# The index values are checked on the host (the cpu's own check) and the
+# kernels move data by the offsets they give; scatter_add and index_put_
+# group their writes by target, so repeated indices add in the cpu's order.
+# 1 100 001 positions pass the grid's 4096 x 256 threads (grid-stride loop).
+BIG = 1_100_001
+
+
+def on_both(array):
+    return tf.tensor(array), tf.tensor(array).cuda()
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_gather_and_index_select_match_numpy(name):
+    rng = np.random.default_rng(5)
+    x = host_array(DTYPES[name], (9, 7, 5), seed=1)
+    for perm in ((0, 1, 2), (2, 0, 1)):  # contiguous, strided
+        layout = x.transpose(perm)
+        cpu_x, dev_x = tf.tensor(x).permute(*perm), tf.tensor(x).cuda().permute(*perm)
+        for dim in range(3):
+            shape = list(layout.shape)
+            shape[dim] = 4
+            idx = rng.integers(0, layout.shape[dim], shape)
+            got = dev_x.gather(dim, tf.tensor(idx).cuda())
+            np.testing.assert_array_equal(got.cpu().numpy(), np.take_along_axis(layout, idx, dim))
+            assert_same_bits(got, cpu_x.gather(dim, tf.tensor(idx)))
+            sel = rng.integers(0, layout.shape[dim], 6)
+            got = dev_x.index_select(dim, tf.tensor(sel).cuda())
+            np.testing.assert_array_equal(got.cpu().numpy(), np.take(layout, sel, dim))
+    flat = host_array(DTYPES[name], (1000,), seed=2)
+    idx = rng.integers(0, 1000, BIG)
+    _, dev = on_both(flat)
+    np.testing.assert_array_equal(dev.gather(0, tf.tensor(idx).cuda()).cpu().numpy(), flat[idx])
+    np.testing.assert_array_equal(dev.index_select(0, tf.tensor(idx).cuda()).cpu().numpy(),
+                                  flat[idx])
+    zero_d = tf.tensor(flat[:1].reshape(())).cuda()  # a 0-d input is read as 1-D of one
+    assert zero_d.gather(0, tf.tensor(0).cuda()).cpu().numpy() == flat[0]
+    empty = tf.zeros((0,), dtype=tf.int64, device="cuda")
+    assert dev.gather(0, empty).shape == (0,) and dev.index_select(0, empty).shape == (0,)
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_scatter_add_adds_repeated_indices_in_the_cpus_order(name):
+    rng = np.random.default_rng(6)
+    dst = host_array(DTYPES[name], (6, 8), seed=3)
+    src = host_array(DTYPES[name], (8, 10), seed=4).T  # strided, (10, 8)
+    idx = rng.integers(0, 6, (10, 8))  # every target hit about 13 times
+    want = dst.copy()
+    with np.errstate(over="ignore"):  # int64 wraps, as tinyfin's
+        for i in range(10):  # row-major order, as the cpu adds
+            for j in range(8):
+                if name == "bool":
+                    want[idx[i, j], j] |= src[i, j]
+                else:
+                    want[idx[i, j], j] += src[i, j]
+    cpu = tf.tensor(dst).scatter_add(0, tf.tensor(idx), tf.tensor(src))
+    dev = tf.tensor(dst).cuda().scatter_add(0, tf.tensor(idx).cuda(),
+                                            tf.tensor(src.T.copy()).cuda().T)
+    np.testing.assert_array_equal(dev.cpu().numpy(), want)
+    assert_same_bits(dev, cpu)
+    # many positions into few targets, and into many targets
+    for bins in (1000, BIG):
+        flat = host_array(DTYPES[name], (bins,), seed=7)
+        vals = host_array(DTYPES[name], (BIG,), seed=8)
+        idx = rng.integers(0, bins, BIG)
+        cpu = tf.tensor(flat).scatter_add(0, tf.tensor(idx), tf.tensor(vals))
+        dev = tf.tensor(flat).cuda().scatter_add(0, tf.tensor(idx).cuda(), tf.tensor(vals).cuda())
+        assert_same_bits(dev, cpu)
+        if name in ("float64", "int64"):
+            want = flat.copy()
+            np.add.at(want, idx, vals)
+            np.testing.assert_allclose(dev.cpu().numpy(), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_advanced_indexing_reads_and_writes_as_on_the_cpu(name):
+    x = host_array(DTYPES[name], (6, 5, 4), seed=9)
+    i0 = np.array([[0, 5, -1], [2, 2, -6]])  # negative values wrap
+    i1 = np.array([[1, 1, 4], [1, 1, 0]])  # (2, 1) repeats: a target written twice
+    cpu_x, dev_x = on_both(x)
+    got = dev_x[tf.tensor(i0).cuda(), tf.tensor(i1).cuda()]
+    np.testing.assert_array_equal(got.cpu().numpy(), x[i0, i1])
+    assert_same_bits(got, cpu_x[tf.tensor(i0), tf.tensor(i1)])
+    assert_same_bits(dev_x.T[tf.tensor(i1 % 4).cuda()], cpu_x.T[tf.tensor(i1 % 4)])  # strided
+    values = host_array(DTYPES[name], (2, 3, 4), seed=10)
+    for accumulate in (False, True):
+        for v in (values, values[0, 0]):  # full, and broadcast from (4,)
+            a, b = cpu_x.clone(), dev_x.clone()
+            a.index_put_((tf.tensor(i0), tf.tensor(i1)), tf.tensor(v), accumulate=accumulate)
+            b.index_put_((tf.tensor(i0).cuda(), tf.tensor(i1).cuda()), tf.tensor(v).cuda(),
+                         accumulate=accumulate)
+            assert_same_bits(b, a)
+            want = x.copy()
+            vb = np.broadcast_to(v, (2, 3, 4))
+            with np.errstate(over="ignore"):
+                for p in np.ndindex(2, 3):  # row-major: the last write of a repeat wins
+                    if accumulate and name == "bool":
+                        want[i0[p], i1[p]] |= vb[p]
+                    elif accumulate:
+                        want[i0[p], i1[p]] += vb[p]
+                    else:
+                        want[i0[p], i1[p]] = vb[p]
+            np.testing.assert_array_equal(b.cpu().numpy(), want)
+
+
+def test_a_bad_index_raises_the_cpus_index_error_and_writes_nothing():
+    x = host_array(np.float32, (4, 3))
+    cpu_x, dev_x = on_both(x)
+    bad = np.array([[0, 1, 4]])
+    for op in (lambda t, i: t.gather(0, i), lambda t, i: t.index_select(0, i[0]),
+               lambda t, i: t.scatter_add(0, i, t[:1]), lambda t, i: t[i],
+               lambda t, i: t.index_put_((i,), t[0, 0], accumulate=True)):
+        with pytest.raises(IndexError) as on_cpu:
+            op(cpu_x, tf.tensor(bad))
+        with pytest.raises(IndexError) as on_device:
+            op(dev_x, tf.tensor(bad).cuda())
+        assert str(on_device.value) == str(on_cpu.value)
+    np.testing.assert_array_equal(dev_x.cpu().numpy(), x)
+
+
+def test_an_embedding_trains_on_the_device_as_on_the_cpu():
+    """Embedding reads rows by index_select and adds its gradient back by
+    index_put_ (accumulate): both bitwise the cpu's, repeated ids included."""
+    ids = np.array([[1, 2, 2, 7], [9, 1, 0, 2]])
+    models = []
+    for device in ("cpu", "cuda"):
+        tf.manual_seed(3)
+        e = tf.nn.Embedding(10, 6).to(device)
+        opt = tf.optim.SGD(e.parameters(), lr=0.5)
+        for _ in range(3):
+            opt.zero_grad()
+            (e(tf.tensor(ids).to(device)) ** 2).sum().backward()
+            opt.step()
+        models.append(e)
+    assert_same_bits(models[1].weight.detach(), models[0].weight.detach())
+    base = cuda.memory_allocated()
+    x = tf.ones(50, device="cuda")
+    for _ in range(3):
+        x.gather(0, tf.zeros(7, dtype=tf.int64, device="cuda")).sum()
+        x.scatter_add(0, tf.zeros(7, dtype=tf.int64, device="cuda"), x[:7])
+    del x
+    assert cuda.memory_allocated() == base  # the offset tables are freed
+
+
 def test_composite_ops_make_their_own_tensors_on_the_inputs_device():
     """Ops built of others create masks, fills and indices on the input's
     device (each of these once made them on the cpu: a device mismatch)."""
@@ -962,10 +1104,9 @@ def test_composite_ops_make_their_own_tensors_on_the_inputs_device():
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, atol=1e-15)
     for zero_d in (tf.softmax, tf.log_softmax):  # a 0-d input is one element
         assert_same_bits(zero_d(tf.tensor(2.5).cuda(), 0), zero_d(tf.tensor(2.5), 0))
-    with pytest.raises(RuntimeError, match="index_select: the cuda backend does not run"):
-        tf.pad(g, (1, 2), mode="circular")  # indexing, not a device mismatch
-    with pytest.raises(RuntimeError, match="index: the cuda backend does not run"):
-        g[[0, 2]]  # a list index goes to the device too
+    assert_same_bits(tf.pad(g, (1, 2), mode="circular"), tf.pad(tf.tensor(a), (1, 2),
+                                                                mode="circular"))
+    assert_same_bits(g[[0, 2]], tf.tensor(a)[[0, 2]])  # a list index goes to the device too
     g[:, 1] = [1.0, 2.0, 3.0, 4.0]  # a sequence value is made on the device
     a[:, 1] = [1.0, 2.0, 3.0, 4.0]
     np.testing.assert_array_equal(g.cpu().numpy(), a)

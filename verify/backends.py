@@ -52,6 +52,8 @@ PROMISES: Dict[str, Promise] = {
     "cuda": Promise({"copy": DTYPES, "fill": DTYPES, "where": DTYPES, "eye": DTYPES,
                      "tril": DTYPES, "pad": DTYPES, "random": DTYPES,
                      "arange": DTYPES, "linspace": DTYPES,
+                     **{op: DTYPES for op in ("gather", "scatter_add", "index_select",
+                                              "index_get", "index_put")},
                      # one softmax and one optim kernel for every dtype (the entry
                      # points refuse integers)
                      "softmax": DTYPES, "optim": DTYPES, "matmul": ("float32", "float64", "int64"),
@@ -63,7 +65,9 @@ PROMISES: Dict[str, Promise] = {
                     "order, no atomics, native/src/cuda/reduce.cu; matmul: one thread per "
                     "tile of C summing k in order, or cuBLAS, native/src/cuda/matmul.cu; "
                     "creation and random: one thread per element or Philox block, "
-                    "native/src/cuda/creation.cu)"),
+                    "native/src/cuda/creation.cu; scatter_add and index_put_: one thread "
+                    "per target adding its contributions in index order, no atomics, "
+                    "native/src/cuda/index.cu)"),
 }
 
 

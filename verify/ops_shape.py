@@ -430,6 +430,11 @@ for _e in ENTRIES:
                    "index_put", "masked_fill", "masked_select", "nonzero", "argwhere",
                    "as_strided", "getitem", "setitem"):
         _e.gradgrad = False
+    # the kernel slot each indexing op runs (backends.kernels_of): on a
+    # device that fills it, parity and determinism run there as on the cpu
+    _e.kernels = {"gather": ("gather",), "take_along_dim": ("gather",),
+                  "index_select": ("index_select",), "scatter_add": ("scatter_add",),
+                  "index_put": ("index_put",)}.get(_e.name, _e.kernels)
     if _e.name == "as_strided":
         _e.differentiable = False
         _e.nondiff = "tinyfin does not differentiate through as_strided (raises)"

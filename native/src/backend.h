@@ -357,6 +357,20 @@ typedef struct tf_backend {
  * and, where b gives one, why (slot: TF_KERNEL's expression, k->name). */
 tf_status tf_no_kernel(const tf_backend *b, const char *op, const char *slot);
 
+/* index's values (int64, host memory, any strides) read once in row-major
+ * order into *vals (malloc'd, the caller frees), each checked to lie in
+ * [0, size) (with wrap: [-size, size), wrapped) and multiplied by scale;
+ * else TF_ERR_INDEX naming op and dim (cpu/index.c). The cpu's index
+ * kernels and the CUDA backend's (on a host copy) check with it. */
+tf_status tf_index_snapshot(const char *op, const tf_tensor *index, int dim,
+                            int64_t size, bool wrap, int64_t scale,
+                            int64_t **vals);
+/* Advanced indexing's element offset into t per position of the k int64
+ * index tensors (host memory, one shape): sum_j index_j * t's stride_j,
+ * negative values wrapped, each checked as above; *offs malloc'd. */
+tf_status tf_index_offsets(const char *op, const tf_tensor *t, int k,
+                           tf_tensor *const *indices, int64_t **offs);
+
 extern const tf_kernels tf_cpu_kernels;
 extern const tf_backend tf_cpu_backend, tf_blas_backend, tf_cuda_backend;
 

@@ -48,10 +48,11 @@ static inline void walk_next(walk *w) {
  * do those here); stored times `scale` (a stride turns them into element
  * offsets). Each value is read once, through a volatile load, so the
  * compiler cannot read it again after the check: the value checked is the
- * value used. The caller frees *vals. */
-static tf_status snapshot_index(const char *op, const tf_tensor *index,
-                                int dim, int64_t size, bool wrap,
-                                int64_t scale, int64_t **vals) {
+ * value used. The caller frees *vals. (The CUDA backend checks a device
+ * index with this too, on a host copy: backend.h.) */
+tf_status tf_index_snapshot(const char *op, const tf_tensor *index, int dim,
+                            int64_t size, bool wrap, int64_t scale,
+                            int64_t **vals) {
   int64_t shape[TF_MAX_DIMS], strides[TF_MAX_DIMS];
   int nd = tf_geom_1d(index, shape, strides);
   int64_t n = tf_shape_numel(nd, shape), lo = wrap ? -size : 0;
@@ -87,7 +88,7 @@ tf_status tf_cpu_gather(const tf_tensor *t, int dim, const tf_tensor *index,
   int nd = tf_geom_1d(t, ts, tstr);
   tf_geom_1d(index, is, istr);
   int64_t *iv = NULL;
-  TF_TRY(snapshot_index("gather", index, dim, ts[dim], false, 1, &iv));
+  TF_TRY(tf_index_snapshot("gather", index, dim, ts[dim], false, 1, &iv));
   walk w;
   walk_init(&w, nd, is, 1);
   memcpy(w.strides[0], tstr, sizeof(int64_t) * (size_t)nd);
@@ -136,7 +137,7 @@ tf_status tf_cpu_scatter_add(tf_tensor *o, int dim, const tf_tensor *index,
   tf_geom_1d(index, is, istr);
   tf_geom_1d(src, ss, sstr);
   int64_t *iv = NULL;
-  TF_TRY(snapshot_index("scatter_add", index, dim, os_[dim], false, 1, &iv));
+  TF_TRY(tf_index_snapshot("scatter_add", index, dim, os_[dim], false, 1, &iv));
   walk w;
   walk_init(&w, nd, is, 2);
   memcpy(w.strides[0], sstr, sizeof(int64_t) * (size_t)nd);
@@ -159,7 +160,7 @@ tf_status tf_cpu_index_select(const tf_tensor *t, int dim, const tf_tensor *inde
   int64_t size = t->ndim ? t->shape[dim] : 1;
   int64_t dstride = t->ndim ? t->strides[dim] : 0;
   int64_t *iv = NULL; /* dim's offset table */
-  TF_TRY(snapshot_index("index_select", index, dim, size, false, dstride, &iv));
+  TF_TRY(tf_index_snapshot("index_select", index, dim, size, false, dstride, &iv));
   int ndim = o->ndim;
   int64_t total = 0;
   for (int d = 0; d < ndim; d++) total += d == dim ? 0 : o->shape[d];
@@ -188,13 +189,14 @@ tf_status tf_cpu_index_select(const tf_tensor *t, int dim, const tf_tensor *inde
 /* ---- advanced indexing ---------------------------------------------------- */
 /* One element offset into t per position of the k index tensors' shape I
  * (checked by the entry point to share one shape): sum_j idx_j[i] *
- * stride_j, negative indices wrapped. The caller frees *offs. */
-static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
-                               tf_tensor *const *indices, int64_t **offs) {
+ * stride_j, negative indices wrapped. The caller frees *offs. Only t's
+ * shape and strides are read (so t may live on a device; backend.h). */
+tf_status tf_index_offsets(const char *op, const tf_tensor *t, int k,
+                           tf_tensor *const *indices, int64_t **offs) {
   int64_t n = tf_tensor_numel(indices[0]), *o = NULL;
   for (int j = 0; j < k; j++) {
     int64_t *iv = NULL;
-    tf_status st = snapshot_index(op, indices[j], j, t->shape[j], true,
+    tf_status st = tf_index_snapshot(op, indices[j], j, t->shape[j], true,
                                   t->strides[j], &iv);
     if (st != TF_OK) {
       free(o);
@@ -214,7 +216,7 @@ static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
 tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
                            tf_tensor *o) {
   int64_t *offs = NULL;
-  TF_TRY(index_offsets("index", t, k, indices, &offs));
+  TF_TRY(tf_index_offsets("index", t, k, indices, &offs));
   int nrest = t->ndim - k;
   int64_t n = tf_tensor_numel(indices[0]);
   /* The output read as (numel(I), rest...): I flattens to one offset table. */
@@ -248,7 +250,7 @@ tf_status tf_cpu_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
 tf_status tf_cpu_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
                            const tf_tensor *v, bool accumulate) {
   int64_t *offs = NULL;
-  TF_TRY(index_offsets("index_put_", t, k, indices, &offs));
+  TF_TRY(tf_index_offsets("index_put_", t, k, indices, &offs));
   const tf_tensor *i0 = indices[0];
   int nI = i0->ndim, nrest = t->ndim - k, nfull = nI + nrest;
   int64_t full[TF_MAX_DIMS];

@@ -79,6 +79,11 @@ static struct {
   int (*tril)(int, void *, int64_t, int64_t, int64_t, int64_t, int, char *, size_t);
   int (*pad)(int, void *, const void *, int, const int64_t *, const int64_t *, const int64_t *,
              const int64_t *, int, char *, size_t);
+  int (*take)(int, void *, const void *, const tfc_geometry *, int, const int64_t *, int64_t,
+              char *, size_t);
+  int (*put)(int, void *, const void *, const tfc_geometry *, const tfc_geometry *,
+             const tfc_geometry *, const int64_t *, const int64_t *, const int64_t *, int64_t, int,
+             char *, size_t);
   int (*optim)(int, const tf_optim_plan *, void *, const void *, void *, void *, void *, char *,
                size_t);
   int (*synchronize)(char *, size_t);
@@ -144,7 +149,8 @@ static void load(void) {
       {"tfc_cublas_load", (void **)&api.cublas_load},
       {"tfc_arange", (void **)&api.arange}, {"tfc_linspace", (void **)&api.linspace},
       {"tfc_random", (void **)&api.random}, {"tfc_tril", (void **)&api.tril},
-      {"tfc_pad", (void **)&api.pad}, {"tfc_optim", (void **)&api.optim},
+      {"tfc_pad", (void **)&api.pad}, {"tfc_take", (void **)&api.take},
+      {"tfc_put", (void **)&api.put}, {"tfc_optim", (void **)&api.optim},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -642,6 +648,221 @@ static tf_status cuda_pad(const tf_tensor *t, const int64_t *pads, int mode, tf_
   return TF_OK;
 }
 
+/* ---- indexing (index.cu) -----------------------------------------------------------
+ * The index values are copied to host memory and checked there by the
+ * cpu's own check (tf_index_snapshot): a bad index raises the cpu's
+ * IndexError at the call, before any kernel runs or anything is written,
+ * and the kernels get only offsets in bounds. This costs a copy of the
+ * index (not of the data) and a wait for it, as PyTorch's checked indexing
+ * waits for its device-side assert. */
+
+/* Device memory holding n int64 values copied from host; NULL (with
+ * TF_OK) for n == 0. */
+static tf_status upload_int64(const int64_t *host, int64_t n, int64_t **dev) {
+  *dev = NULL;
+  if (n == 0) return TF_OK;
+  *dev = cuda_alloc(sizeof(int64_t) * (size_t)n);
+  TF_CHECK(*dev, TF_ERR_MEMORY, "indexing: out of device memory for %lld index values",
+           (long long)n);
+  tf_status st = cuda_from_host(*dev, host, sizeof(int64_t) * (size_t)n);
+  if (st != TF_OK) cuda_free(*dev, sizeof(int64_t) * (size_t)n);
+  return st;
+}
+
+/* index's values on the host, checked against [0, size) (with wrap:
+ * [-size, size), wrapped) and times scale: tf_index_snapshot on a host
+ * copy of the device tensor. */
+static tf_status checked_index(const char *op, const tf_tensor *index, int dim, int64_t size,
+                               bool wrap, int64_t scale, int64_t **vals) {
+  tf_tensor *host = NULL;
+  TF_TRY(tf_to_device(index, TF_CPU, TF_INT64, &host));
+  tf_status st = tf_index_snapshot(op, host, dim, size, wrap, scale, vals);
+  tf_tensor_release(host);
+  return st;
+}
+
+/* dst (contiguous) [i] = src[g's offset of i + picked[j]] (index.cu's
+ * tfc_take), the picked offsets taken from the host. */
+static tf_status take(const char *op, const tf_tensor *src, const tfc_geometry *g, int dim,
+                      const int64_t *picked, int64_t npicked, tf_tensor *dst) {
+  int64_t *dev;
+  TF_TRY(upload_int64(picked, npicked, &dev));
+  char why[WHY_LEN];
+  int rc = api.take((int)tf_dtype_size(src->dtype), device_ptr(dst), device_ptr(src), g, dim,
+                    dev, tf_tensor_numel(dst), why, sizeof why);
+  if (dev) cuda_free(dev, sizeof(int64_t) * (size_t)npicked);
+  return rc == 0 ? TF_OK : device_error(op, why);
+}
+
+/* g = the shape of shape_of over the strides of strides_of, both read as
+ * 1-D for a 0-d tensor (tf_geom_1d), with dim's stride 0 (a picked offset
+ * stands in for it). */
+static void geometry_of(const tf_tensor *shape_of, const tf_tensor *strides_of, int dim,
+                        tfc_geometry *g) {
+  int64_t unused[TF_MAX_DIMS];
+  g->ndim = tf_geom_1d(shape_of, g->shape, unused);
+  tf_geom_1d(strides_of, unused, g->strides);
+  if (dim >= 0) g->strides[dim] = 0;
+}
+
+/* g = shape (ndim dims) over strides. */
+static void geometry(int ndim, const int64_t *shape, const int64_t *strides, tfc_geometry *g) {
+  g->ndim = ndim;
+  memcpy(g->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  memcpy(g->strides, strides, sizeof(int64_t) * (size_t)ndim);
+}
+
+static tf_status cuda_gather(const tf_tensor *t, int dim, const tf_tensor *index,
+                             tf_tensor *dst) {
+  tfc_geometry g;
+  int64_t ts[TF_MAX_DIMS], tstr[TF_MAX_DIMS], *picked = NULL;
+  tf_geom_1d(t, ts, tstr);
+  TF_TRY(checked_index("gather", index, dim, ts[dim], false, tstr[dim], &picked));
+  geometry_of(index, t, dim, &g);
+  tf_status st = take("gather", t, &g, -1, picked, tf_tensor_numel(index), dst);
+  free(picked);
+  return st;
+}
+
+static tf_status cuda_index_select(const tf_tensor *t, int dim, const tf_tensor *index,
+                                   tf_tensor *dst) {
+  tfc_geometry g;
+  int64_t *picked = NULL;
+  TF_TRY(checked_index("index_select", index, dim, t->ndim ? t->shape[dim] : 1, false,
+                       t->ndim ? t->strides[dim] : 0, &picked));
+  geometry_of(dst, t, dim, &g);
+  tf_status st = take("index_select", t, &g, dim, picked, tf_tensor_numel(index), dst);
+  free(picked);
+  return st;
+}
+
+/* Advanced indexing's element offsets (tf_index_offsets, cpu/index.c) from
+ * host copies of the k index tensors. */
+static tf_status index_offsets(const char *op, const tf_tensor *t, int k,
+                               tf_tensor *const *indices, int64_t **offs) {
+  tf_tensor *host[TF_MAX_DIMS] = {NULL};
+  tf_status st = TF_OK;
+  for (int j = 0; j < k && st == TF_OK; j++)
+    st = tf_to_device(indices[j], TF_CPU, TF_INT64, &host[j]);
+  if (st == TF_OK) st = tf_index_offsets(op, t, k, host, offs);
+  for (int j = 0; j < k; j++) tf_tensor_release(host[j]);
+  return st;
+}
+
+/* dst (contiguous) = t[indices...]: read as (numel(I), t.shape[k:]...),
+ * position (p, r) takes offs[p] plus r's offset in t's trailing dims. */
+static tf_status cuda_index_get(const tf_tensor *t, int k, tf_tensor *const *indices,
+                                tf_tensor *dst) {
+  int64_t *offs = NULL, n = tf_tensor_numel(indices[0]);
+  TF_TRY(index_offsets("index", t, k, indices, &offs));
+  tfc_geometry g = {.ndim = 1 + t->ndim - k, .shape = {n}, .strides = {0}};
+  memcpy(g.shape + 1, t->shape + k, sizeof(int64_t) * (size_t)(t->ndim - k));
+  memcpy(g.strides + 1, t->strides + k, sizeof(int64_t) * (size_t)(t->ndim - k));
+  tf_status st = take("index", t, &g, 0, offs, n, dst);
+  free(offs);
+  return st;
+}
+
+/* A position of the index and the element offset it writes: sorted by
+ * target, then position, each group of one target keeps the row-major
+ * order in which the cpu writes. */
+typedef struct {
+  int64_t target, pos;
+} contribution;
+
+static int by_target(const void *a, const void *b) {
+  const contribution *x = a, *y = b;
+  if (x->target != y->target) return x->target < y->target ? -1 : 1;
+  return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* index.cu's tfc_put for the n index positions whose (block) targets are
+ * targets[i]: the host sorts them into groups of one target (n log n on
+ * the index's size), the device writes each group in order. */
+static tf_status grouped_put(const char *op, tf_tensor *dst, const tf_tensor *src,
+                             const int64_t *targets, int64_t n, const tfc_geometry *pos_src,
+                             const tfc_geometry *rest_dst, const tfc_geometry *rest_src,
+                             bool accumulate) {
+  contribution *c = malloc(sizeof *c * (size_t)(n ? n : 1));
+  int64_t *host = malloc(sizeof(int64_t) * (size_t)(2 * n + 1)); /* order, then start */
+  if (!c || !host) {
+    free(c), free(host);
+    return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
+  }
+  for (int64_t i = 0; i < n; i++) c[i] = (contribution){targets[i], i};
+  qsort(c, (size_t)n, sizeof *c, by_target);
+  int64_t *order = host, *start = host + n, groups = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (i == 0 || c[i].target != c[i - 1].target) start[groups++] = i;
+    order[i] = c[i].pos;
+  }
+  start[groups] = n;
+  int64_t *target = (int64_t *)c; /* the groups' targets, in c's memory */
+  for (int64_t g = 0; g < groups; g++) target[g] = c[start[g]].target;
+  int64_t *dev_host = NULL, *dev_target = NULL;
+  tf_status st = upload_int64(host, n + groups + 1, &dev_host);
+  if (st == TF_OK) st = upload_int64(target, groups, &dev_target);
+  if (st == TF_OK && groups) {
+    char why[WHY_LEN];
+    if (api.put(dst->dtype, device_ptr(dst), device_ptr(src), pos_src, rest_dst, rest_src,
+                dev_host, dev_host + n, dev_target, groups, accumulate, why, sizeof why) != 0)
+      st = device_error(op, why);
+  }
+  if (dev_host) cuda_free(dev_host, sizeof(int64_t) * (size_t)(n + groups + 1));
+  if (dev_target) cuda_free(dev_target, sizeof(int64_t) * (size_t)groups);
+  free(c), free(host);
+  return st;
+}
+
+/* dst (a copy of the input) += src at index along dim: position i of the
+ * index adds src's element i to dst's element at i's coordinates with dim
+ * replaced by the index value. */
+static tf_status cuda_scatter_add(tf_tensor *dst, int dim, const tf_tensor *index,
+                                  const tf_tensor *src) {
+  tfc_geometry dst_g, src_g, none = {.ndim = 0};
+  int64_t ds[TF_MAX_DIMS], dstr[TF_MAX_DIMS], *targets = NULL, n = tf_tensor_numel(index);
+  tf_geom_1d(dst, ds, dstr);
+  TF_TRY(checked_index("scatter_add", index, dim, ds[dim], false, dstr[dim], &targets));
+  geometry_of(index, dst, dim, &dst_g);
+  geometry_of(index, src, -1, &src_g);
+  int64_t coord[TF_MAX_DIMS] = {0}, off = 0; /* a row-major walk of dst_g */
+  for (int64_t i = 0; i < n; i++) {
+    targets[i] += off;
+    for (int d = dst_g.ndim - 1; d >= 0; d--) {
+      off += dst_g.strides[d];
+      if (++coord[d] < dst_g.shape[d]) break;
+      off -= dst_g.strides[d] * dst_g.shape[d];
+      coord[d] = 0;
+    }
+  }
+  tf_status st = grouped_put("scatter_add", dst, src, targets, n, &src_g, &none, &none, true);
+  free(targets);
+  return st;
+}
+
+/* t[indices...] = values (accumulate: +=), values in t's dtype and
+ * broadcast to I + t.shape[k:] (the entry point's work): each index
+ * position p writes the block t.shape[k:] at offs[p]. */
+static tf_status cuda_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
+                                const tf_tensor *values, bool accumulate) {
+  int64_t *offs = NULL, n = tf_tensor_numel(indices[0]);
+  TF_TRY(index_offsets("index_put_", t, k, indices, &offs));
+  const tf_tensor *i0 = indices[0];
+  int ni = i0->ndim, nrest = t->ndim - k;
+  int64_t full[TF_MAX_DIMS], vstr[TF_MAX_DIMS];
+  memcpy(full, i0->shape, sizeof(int64_t) * (size_t)ni);
+  memcpy(full + ni, t->shape + k, sizeof(int64_t) * (size_t)nrest);
+  tf_broadcast_strides(values, ni + nrest, full, vstr);
+  tfc_geometry pos_src, rest_dst, rest_src;
+  geometry(ni, full, vstr, &pos_src);
+  geometry(nrest, t->shape + k, t->strides + k, &rest_dst);
+  geometry(nrest, full + ni, vstr + ni, &rest_src);
+  tf_status st = grouped_put("index_put_", t, values, offs, n, &pos_src, &rest_dst, &rest_src,
+                             accumulate);
+  free(offs);
+  return st;
+}
+
 /* ---- optimizers (optim.cu) ---------------------------------------------------------- */
 static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_tensor *grad,
                             tf_tensor *const *buf) {
@@ -671,13 +892,11 @@ static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_t
 #define CUDA_SLOT_pad (cuda_pad, NULL)
 #define CUDA_SLOT_tril (cuda_tril, NULL)
 #define NOT_YET(what) "no CUDA kernel for " what " yet"
-#define INDEXING NOT_YET("indexing") " (its index values must be checked on the device and " \
-                                     "reported before anything is written)"
-#define CUDA_SLOT_gather (NULL, INDEXING)
-#define CUDA_SLOT_scatter_add (NULL, INDEXING)
-#define CUDA_SLOT_index_select (NULL, INDEXING)
-#define CUDA_SLOT_index_get (NULL, INDEXING)
-#define CUDA_SLOT_index_put (NULL, INDEXING)
+#define CUDA_SLOT_gather (cuda_gather, NULL)
+#define CUDA_SLOT_scatter_add (cuda_scatter_add, NULL)
+#define CUDA_SLOT_index_select (cuda_index_select, NULL)
+#define CUDA_SLOT_index_get (cuda_index_get, NULL)
+#define CUDA_SLOT_index_put (cuda_index_put, NULL)
 #define CUDA_SLOT_nonzero (NULL, NOT_YET("nonzero (its result's size depends on the data)"))
 #define CUDA_SLOT_lstm_cell (NULL, NOT_YET("the LSTM cell"))
 #define CUDA_SLOT_lstm_cell_backward (NULL, NOT_YET("the LSTM cell"))

@@ -100,27 +100,6 @@ __global__ void pad_kernel(T *dst, const T *src, PadGeometry g, bool reflect, in
   }
 }
 
-/* The kernel for dtype code `dtype` (device_api.h): float32, float64,
- * int64, bool. */
-template <template <typename> class Launch, typename... Args>
-cudaError_t by_dtype(int dtype, Args... args) {
-  switch (dtype) {
-    case 0: return Launch<float>::run(args...);
-    case 1: return Launch<double>::run(args...);
-    case 2: return Launch<int64_t>::run(args...);
-    default: return Launch<bool>::run(args...);
-  }
-}
-/* ... and for a kernel that only moves bytes, by element size. */
-template <template <typename> class Launch, typename... Args>
-cudaError_t by_size(int elem_size, Args... args) {
-  switch (elem_size) {
-    case 1: return Launch<uint8_t>::run(args...);
-    case 4: return Launch<uint32_t>::run(args...);
-    default: return Launch<uint64_t>::run(args...);
-  }
-}
-
 template <typename T>
 struct Arange {
   static cudaError_t run(void *dst, int64_t n, double fs, double fst, int64_t is, int64_t ist) {

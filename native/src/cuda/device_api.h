@@ -20,7 +20,7 @@
 
 #include "../cpu/optim_step.h" /* tf_optim_plan: the optimizers' scalars, plain data */
 
-#define TFC_ABI_VERSION 9
+#define TFC_ABI_VERSION 10
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -151,6 +151,28 @@ int tfc_pad(int elem_size, void *dst, const void *src, int ndim, const int64_t *
  * unused), from grad. */
 int tfc_optim(int dtype, const tf_optim_plan *plan, void *param, const void *grad, void *b0,
               void *b1, void *b2, char *why, size_t why_len);
+/* Indexing (index.cu). The index values were checked on the host
+ * (backend.c), so every offset here is in bounds. A geometry's position i
+ * (row-major over shape) has element offset sum_d i_d strides[d]; one of
+ * ndim 0 is one position at offset 0.
+ * take: dst (contiguous, n elements) [i] = src[offset(i) + picked[j]], j = i
+ * when dim < 0 (gather), else i's coordinate in dim (index_select,
+ * index_get);
+ * put (scatter_add, index_put_): for each group k and each position r of
+ * rest_dst, dst[target[k] + rest_dst(r)] takes src[pos_src(p) +
+ * rest_src(r)] for the index positions p = order[start[k]] ..
+ * order[start[k + 1] - 1] in order: each added (accumulate), or the last. */
+typedef struct {
+  int ndim;
+  int64_t shape[TFC_MAX_DIMS], strides[TFC_MAX_DIMS];
+} tfc_geometry;
+int tfc_take(int elem_size, void *dst, const void *src, const tfc_geometry *g, int dim,
+             const int64_t *picked, int64_t n, char *why, size_t why_len);
+int tfc_put(int dtype, void *dst, const void *src, const tfc_geometry *pos_src,
+            const tfc_geometry *rest_dst, const tfc_geometry *rest_src, const int64_t *order,
+            const int64_t *start, const int64_t *target, int64_t groups, int accumulate,
+            char *why, size_t why_len);
+
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);
 #ifdef __cplusplus

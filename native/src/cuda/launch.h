@@ -40,4 +40,25 @@ static inline int fail(cudaError_t err, const char *what, char *why, size_t why_
   return (int)err;
 }
 
+/* The kernel for dtype code `dtype` (device_api.h): float32, float64,
+ * int64, bool. */
+template <template <typename> class Launch, typename... Args>
+cudaError_t by_dtype(int dtype, Args... args) {
+  switch (dtype) {
+    case 0: return Launch<float>::run(args...);
+    case 1: return Launch<double>::run(args...);
+    case 2: return Launch<int64_t>::run(args...);
+    default: return Launch<bool>::run(args...);
+  }
+}
+/* ... and for a kernel that only moves bytes, by element size. */
+template <template <typename> class Launch, typename... Args>
+cudaError_t by_size(int elem_size, Args... args) {
+  switch (elem_size) {
+    case 1: return Launch<uint8_t>::run(args...);
+    case 4: return Launch<uint32_t>::run(args...);
+    default: return Launch<uint64_t>::run(args...);
+  }
+}
+
 #endif /* TF_CUDA_LAUNCH_H */
