@@ -784,33 +784,34 @@ static tf_status grouped_put(const char *op, tf_tensor *dst, const tf_tensor *sr
                              const tfc_geometry *rest_dst, const tfc_geometry *rest_src,
                              bool accumulate) {
   contribution *c = malloc(sizeof *c * (size_t)(n ? n : 1));
-  int64_t *host = malloc(sizeof(int64_t) * (size_t)(2 * n + 1)); /* order, then start */
-  if (!c || !host) {
-    free(c), free(host);
+  /* the plan for the device: order (n positions), start (groups + 1) and
+   * target (groups), one after the other */
+  int64_t *plan = malloc(sizeof(int64_t) * (size_t)(3 * n + 1));
+  if (!c || !plan) {
+    free(c), free(plan);
     return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
   }
   for (int64_t i = 0; i < n; i++) c[i] = (contribution){targets[i], i};
   qsort(c, (size_t)n, sizeof *c, by_target);
-  int64_t *order = host, *start = host + n, groups = 0;
+  int64_t *order = plan, *start = plan + n, groups = 0;
   for (int64_t i = 0; i < n; i++) {
     if (i == 0 || c[i].target != c[i - 1].target) start[groups++] = i;
     order[i] = c[i].pos;
   }
   start[groups] = n;
-  int64_t *target = (int64_t *)c; /* the groups' targets, in c's memory */
+  int64_t *target = start + groups + 1, size = n + 2 * groups + 1;
   for (int64_t g = 0; g < groups; g++) target[g] = c[start[g]].target;
-  int64_t *dev_host = NULL, *dev_target = NULL;
-  tf_status st = upload_int64(host, n + groups + 1, &dev_host);
-  if (st == TF_OK) st = upload_int64(target, groups, &dev_target);
+  free(c);
+  int64_t *dev = NULL;
+  tf_status st = upload_int64(plan, size, &dev);
+  free(plan);
   if (st == TF_OK && groups) {
     char why[WHY_LEN];
-    if (api.put(dst->dtype, device_ptr(dst), device_ptr(src), pos_src, rest_dst, rest_src,
-                dev_host, dev_host + n, dev_target, groups, accumulate, why, sizeof why) != 0)
+    if (api.put(dst->dtype, device_ptr(dst), device_ptr(src), pos_src, rest_dst, rest_src, dev,
+                dev + n, dev + n + groups + 1, groups, accumulate, why, sizeof why) != 0)
       st = device_error(op, why);
   }
-  if (dev_host) cuda_free(dev_host, sizeof(int64_t) * (size_t)(n + groups + 1));
-  if (dev_target) cuda_free(dev_target, sizeof(int64_t) * (size_t)groups);
-  free(c), free(host);
+  if (dev) cuda_free(dev, sizeof(int64_t) * (size_t)size);
   return st;
 }
 
