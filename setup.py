@@ -29,7 +29,8 @@ NVCCFLAGS = ["-std=c++17", "-O3", "--fmad=false", "-Inative/src/cpu", "-Inative/
              "-gencode", "arch=compute_90,code=compute_90"]
 CUDA_SOURCES = ["native/src/cuda/runtime.cu", "native/src/cuda/reduce.cu",
                 "native/src/cuda/matmul.cu", "native/src/cuda/creation.cu",
-                "native/src/cuda/index.cu", "native/src/cuda/optim.cu"]
+                "native/src/cuda/index.cu", "native/src/cuda/loss.cu",
+                "native/src/cuda/pool.cu", "native/src/cuda/optim.cu"]
 
 
 def find_nvcc():

@@ -1110,3 +1110,219 @@ def test_composite_ops_make_their_own_tensors_on_the_inputs_device():
     g[:, 1] = [1.0, 2.0, 3.0, 4.0]  # a sequence value is made on the device
     a[:, 1] = [1.0, 2.0, 3.0, 4.0]
     np.testing.assert_array_equal(g.cpu().numpy(), a)
+
+
+# ---- losses (loss.cu): cross-entropy's rows are the cpu's own code ---------------------
+def _ce_reference(x, target, weight, ignore_index, reduction, eps):
+    """Cross-entropy in NumPy float64 from log_softmax, over (N, C, d...)
+    or (C,) logits: the definition, independent of cross_entropy.h."""
+    xr = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]) if x.ndim > 1 else x[None]
+    C = xr.shape[1]
+    lp = xr - xr.max(1, keepdims=True)
+    lp = lp - np.log(np.exp(lp).sum(1, keepdims=True))
+    w = np.ones(C) if weight is None else weight
+    if target.dtype.kind == "f":
+        tr = np.moveaxis(target, 1, -1).reshape(-1, C) if x.ndim > 1 else target[None]
+        losses = -(w * ((1 - eps) * tr + eps / C) * lp).sum(1)
+        den = float(len(xr))
+    else:
+        t = target.reshape(-1)
+        keep = t != ignore_index
+        ty = np.where(keep, t, 0)
+        nll = -w[ty] * lp[np.arange(len(t)), ty]
+        losses = np.where(keep, (1 - eps) * nll - eps / C * (w * lp).sum(1), 0.0)
+        den = float(np.where(keep, w[ty], 0.0).sum())
+    if reduction == "none":
+        return losses.reshape(target.shape if target.dtype.kind != "f" else
+                              (x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()))
+    return np.asarray(losses.sum() if reduction == "sum" else losses.sum() / den)
+
+
+CE_CASES = {
+    "rows": dict(shape=(37, 11)),
+    "one_row": dict(shape=(6,)),
+    "spatial": dict(shape=(3, 5, 4, 2)),
+    "wide_rows_many_blocks": dict(shape=(5000, 7)),     # blocks of 2048 rows summed in order
+    "classes_strided": dict(shape=(9, 13), transpose=True),
+    "weights_ignore_smoothing": dict(shape=(64, 10), weight=True, ignore=True, eps=0.1),
+    "probabilities": dict(shape=(20, 6), prob=True, eps=0.2, weight=True),
+    "extreme_logits": dict(shape=(8, 5), scale=1e30),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("case", CE_CASES)
+def test_cross_entropy_and_its_gradient_are_the_cpus_and_numpys(case, name, reduction):
+    import tinyfin.nn.functional as F
+    c = CE_CASES[case]
+    rng = np.random.default_rng(len(case))
+    shape, dt = c["shape"], DTYPES[name]
+    x = (rng.standard_normal(shape) * c.get("scale", 3.0)).astype(dt)
+    if c.get("transpose"):
+        x = np.ascontiguousarray(x.T).T  # class stride != 1
+    C = shape[1] if len(shape) > 1 else shape[0]
+    if c.get("prob"):
+        target = rng.dirichlet(np.ones(C), size=shape[0]).astype(dt)
+    else:
+        target = rng.integers(0, C, shape[:1] + shape[2:] if len(shape) > 1 else ())
+        if c.get("ignore"):
+            target.reshape(-1)[::5] = -3
+    weight = rng.uniform(0.5, 2.0, C).astype(dt) if c.get("weight") else None
+    kw = dict(reduction=reduction, label_smoothing=c.get("eps", 0.0),
+              ignore_index=-3 if c.get("ignore") else -100)
+    results = []
+    for device in ("cpu", "cuda"):
+        xt = tf.tensor(x).to(device)
+        if c.get("transpose"):
+            xt = xt.t().contiguous().t()
+        xt.requires_grad_(True)
+        w = tf.tensor(weight).to(device) if weight is not None else None
+        loss = F.cross_entropy(xt, tf.tensor(target).to(device), weight=w, **kw)
+        (loss * tf.tensor(np.linspace(0.5, 1.5, loss.numel()).reshape(loss.shape).astype(dt)
+                          ).to(device)).sum().backward()
+        results.append((loss.detach(), xt.grad))
+    (cpu_loss, cpu_grad), (dev_loss, dev_grad) = results
+    assert_same_bits(dev_loss, cpu_loss)
+    assert_same_bits(dev_grad, cpu_grad)
+    want = _ce_reference(x.astype(np.float64), target if not c.get("prob") else
+                         target.astype(np.float64),
+                         None if weight is None else weight.astype(np.float64),
+                         kw["ignore_index"], reduction, kw["label_smoothing"])
+    if c.get("scale", 0) > 1e20:
+        want = np.where(np.isfinite(want), want, dev_loss.cpu().numpy())  # NumPy's inf - inf
+    np.testing.assert_allclose(dev_loss.cpu().numpy(), want,
+                               rtol=2e-6 if name == "float32" else 1e-12, atol=1e-30)
+
+
+def test_cross_entropy_targets_are_checked_as_on_the_cpu_and_memory_returns():
+    import tinyfin.nn.functional as F
+    x = host_array(np.float32, (4, 3))
+    base = cuda.memory_allocated()
+    for bad in (np.array([0, 3, 1, 1]), np.array([0, -1, 1, 1])):
+        with pytest.raises(IndexError) as on_cpu:
+            F.cross_entropy(tf.tensor(x), tf.tensor(bad))
+        with pytest.raises(IndexError) as on_device:
+            F.cross_entropy(tf.tensor(x).cuda(), tf.tensor(bad).cuda())
+        assert str(on_device.value) == str(on_cpu.value)
+        del on_device  # its traceback holds the call's tensors
+    every_ignored = F.cross_entropy(tf.tensor(x).cuda(), tf.tensor([-100] * 4).cuda())
+    assert np.isnan(every_ignored.item())  # 0 / 0, as PyTorch
+    empty = F.cross_entropy(tf.zeros((0, 3), device="cuda"),
+                            tf.zeros(0, dtype=tf.int64, device="cuda"), reduction="sum")
+    assert empty.item() == 0.0
+    del every_ignored, empty
+    assert cuda.memory_allocated() == base  # targets and partial sums are freed
+
+
+def test_a_classifier_trains_on_the_device_with_cross_entropy_as_on_the_cpu():
+    import tinyfin.nn.functional as F
+    nn = tf.nn
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((128, 20)).astype(np.float32)
+    y = (x[:, :4] @ rng.standard_normal((4, 3))).argmax(1)
+    runs = []
+    for device in ("cpu", "cuda"):
+        tf.manual_seed(0)
+        m = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 3)).to(device)
+        opt = tf.optim.SGD(m.parameters(), lr=0.2, momentum=0.9)
+        xs, ys = tf.tensor(x, device=device), tf.tensor(y, device=device)
+        losses = []
+        for _ in range(30):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(xs), ys, label_smoothing=0.05)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        runs.append(losses)
+    assert runs[1][-1] < 0.5 * runs[1][0]  # it learns
+    # the matmuls sum in another order than the cpu's: float32 rounding apart
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-4)
+
+
+# ---- pooling (pool.cu): bitwise the cpu's, forward and backward ------------------------
+POOL_CASES = {
+    # (function, input shape, keywords): overlapping windows (stride below the
+    # kernel) make several outputs add into one input element
+    "max2d_overlapping_dilated": ("max_pool2d", (2, 3, 11, 9),
+                                  dict(kernel_size=3, stride=(1, 2), padding=1, dilation=(2, 1))),
+    "max2d_cnn": ("max_pool2d", (4, 8, 16, 16), dict(kernel_size=2)),
+    "max2d_ceil": ("max_pool2d", (1, 2, 7, 8), dict(kernel_size=3, stride=2, ceil_mode=True)),
+    "max1d": ("max_pool1d", (3, 4, 29), dict(kernel_size=4, stride=3, padding=2, dilation=2)),
+    "avg2d_overlapping": ("avg_pool2d", (2, 3, 10, 9), dict(kernel_size=3, stride=1, padding=1)),
+    "avg2d_no_pad_count": ("avg_pool2d", (2, 2, 9, 7), dict(kernel_size=3, stride=2, padding=1,
+                                                           ceil_mode=True,
+                                                           count_include_pad=False)),
+    "avg2d_divisor": ("avg_pool2d", (1, 3, 8, 8), dict(kernel_size=(3, 2), divisor_override=5)),
+    "avg1d": ("avg_pool1d", (2, 5, 31), dict(kernel_size=5, stride=2, padding=2)),
+    "adaptive_avg2d": ("adaptive_avg_pool2d", (2, 3, 13, 11), dict(output_size=(5, 4))),
+    "adaptive_max2d": ("adaptive_max_pool2d", (2, 3, 13, 11), dict(output_size=(4, 6))),
+    "adaptive_avg1d": ("adaptive_avg_pool1d", (2, 3, 17), dict(output_size=7)),
+    "adaptive_max1d": ("adaptive_max_pool1d", (2, 3, 17), dict(output_size=5)),
+}
+
+
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_pooling_and_its_gradient_are_the_cpus(case, name):
+    import tinyfin.nn.functional as F
+    fn, shape, kw = POOL_CASES[case]
+    rng = np.random.default_rng(len(case))
+    x = rng.standard_normal(shape).astype(DTYPES[name])
+    if "max" in fn:
+        x.reshape(-1)[5::41] = np.nan   # a NaN wins its window (PyTorch's rule)
+        x.reshape(-1)[7::23] = 2.0      # ties: the first maximum
+    results = []
+    for device in ("cpu", "cuda"):
+        xt = tf.tensor(x).to(device).requires_grad_(True)
+        y = getattr(F, fn)(xt, **kw)
+        u = tf.tensor(rng.standard_normal(tuple(y.shape)).astype(x.dtype)
+                      if device == "cpu" else results[0][2]).to(device)
+        y.backward(u)
+        results.append((y.detach(), xt.grad, u.cpu().numpy()))
+    assert_same_bits(results[1][0], results[0][0])
+    assert_same_bits(results[1][1], results[0][1])
+
+
+def test_max_pool_backward_takes_any_in_plane_index_and_refuses_others():
+    """Indices from elsewhere than the forward (outside their windows, or
+    repeated) take the cpu's loop per plane; one outside its plane is the
+    cpu's IndexError (the first bad one of the lowest plane)."""
+    from tinyfin import _C
+    from tinyfin.tensor import _call
+    g = np.arange(1.0, 9.0).reshape(2, 1, 2, 2)
+    shape, two, one, zero = (_C.shape_array(s) for s in ((2, 1, 4, 4), (2, 2), (1, 1), (0, 0)))
+
+    def backward(index, device):
+        gt, it = tf.tensor(g).to(device), tf.tensor(index).to(device)
+        return _call(_C.tf_pool_backward, 0, 2, gt._h, it._h, 4, shape, two, two, zero, one,
+                     False, False, False, 0)
+
+    anywhere = np.array([[[[15, 15], [0, 3]]], [[[5, 5], [5, 12]]]])  # outside their windows
+    assert_same_bits(backward(anywhere, "cuda"), backward(anywhere, "cpu"))
+    want = np.zeros((2, 16))
+    np.add.at(want, (np.repeat([0, 1], 4), anywhere.reshape(-1)), g.reshape(-1))
+    np.testing.assert_array_equal(backward(anywhere, "cuda").cpu().numpy().reshape(2, 16), want)
+    for bad in (np.array([[[[0, 1], [2, 3]]], [[[16, 1], [-1, 3]]]]),
+                np.array([[[[0, -4], [99, 3]]], [[[16, 1], [2, 3]]]])):
+        with pytest.raises(IndexError) as on_cpu:
+            backward(bad, "cpu")
+        with pytest.raises(IndexError) as on_device:
+            backward(bad, "cuda")
+        assert str(on_device.value) == str(on_cpu.value)
+
+
+def test_a_small_cnn_pools_on_the_device_as_on_the_cpu():
+    """Pooling inside a model with its gradients: the pooled activations and
+    the gradients that reach the input are the cpu's bits."""
+    import tinyfin.nn.functional as F
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 4, 12, 12)).astype(np.float32)
+    grads = []
+    for device in ("cpu", "cuda"):
+        xt = tf.tensor(x).to(device).requires_grad_(True)
+        h = F.max_pool2d(F.relu(xt), 2)
+        h = F.avg_pool2d(h, 3, stride=1, padding=1)
+        F.adaptive_avg_pool2d(h, 1).sum().backward()
+        grads.append(xt.grad)
+    assert_same_bits(grads[1], grads[0])

@@ -19,6 +19,7 @@
 #define TF_BACKEND_H
 
 #include "internal.h"
+#include "cpu/cross_entropy.h" /* cross-entropy's plan and rows */
 #include "cpu/optim_step.h"    /* the optimizers' plan and steps */
 #include "cpu/random_scalar.h" /* the random stream every backend draws */
 
@@ -133,28 +134,19 @@ typedef tf_status (*tf_lstm_cell_backward_kernel)(const tf_tensor *dhc,
                                                   tf_tensor *dc_prev);
 
 /* ---- losses (ops/loss.c, cpu/loss.c) -----------------------------------------
- * Cross-entropy as the entry point plans it: `rows` rows (N * d1 * ...; 1
- * for a (C,) input), each of `classes` logits. Row r is the multi-index of
- * r over row_shape (row_ndim dims: N, d1, ...; 0 dims for a (C,) input);
- * the strides of each operand over those dims are *_rs, over the classes
- * *_cs. out / dx are new contiguous tensors (o_rs: the strides of the
- * per-row result of reduction none, a 0-d tensor else; d_rs, d_cs: dx's).
- * Index targets are read once into private memory and checked there. */
-typedef struct {
-  int64_t rows, classes;
-  int row_ndim;
-  int64_t row_shape[TF_MAX_DIMS];
-  int64_t x_rs[TF_MAX_DIMS], x_cs;
-  int64_t t_rs[TF_MAX_DIMS], t_cs;   /* t_cs: probability targets only */
-  int64_t g_rs[TF_MAX_DIMS];         /* backward with reduction none */
-  int64_t o_rs[TF_MAX_DIMS];
-  int64_t d_rs[TF_MAX_DIMS], d_cs;
-  int64_t w_s;                       /* weight's stride (weight may be NULL) */
-  bool prob;
-  int64_t ignore_index;
-  double smoothing;
-  int reduction;
-} tf_ce_plan;
+ * Cross-entropy's plan (tf_ce_plan) and per-row arithmetic: cpu/
+ * cross_entropy.h, shared with the CUDA kernels. */
+_Static_assert(TF_CE_MAX_DIMS == TF_MAX_DIMS && (int)TF_CE_NONE == (int)TF_REDUCTION_NONE &&
+                   (int)TF_CE_MEAN == (int)TF_REDUCTION_MEAN &&
+                   (int)TF_CE_SUM == (int)TF_REDUCTION_SUM,
+               "cross_entropy.h's dims and reductions are the core's");
+/* target's index values (int64, host memory, one per row at the plan's
+ * t_rs) read once into *out (malloc'd, rows values; the caller frees),
+ * each checked to be a class or ignore_index: else TF_ERR_INDEX naming op
+ * (cpu/loss.c). The cpu's kernels and the CUDA backend's (on a host copy)
+ * check with it. */
+tf_status tf_ce_targets(const tf_ce_plan *p, const tf_tensor *target, const char *op,
+                        int64_t **out);
 typedef tf_status (*tf_cross_entropy_kernel)(const tf_ce_plan *p,
                                              const tf_tensor *x,
                                              const tf_tensor *target,
@@ -251,6 +243,10 @@ typedef tf_status (*tf_pool_backward_kernel)(const tf_pool_plan *p,
                                              const tf_tensor *grad,
                                              const tf_tensor *indices,
                                              tf_tensor *grad_input);
+/* The error of a max-pool index outside its plane (the first bad one of
+ * the lowest plane that has one): TF_ERR_INDEX, from cpu/pool.c, for every
+ * backend's pool_backward. */
+tf_status tf_pool_bad_index(const tf_pool_plan *p, int64_t plane, int64_t value);
 /* ---- convolution (conv) ----
  * One 2-D convolution pass (ops/conv.c plans it, cpu/conv.c computes it):
  * input x (n, c_in, h, w), weight (c_out, c_in / groups, kh, kw), output

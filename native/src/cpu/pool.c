@@ -295,10 +295,14 @@ tf_status tf_cpu_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
   if (no_memory)
     return tf_fail(TF_ERR_MEMORY, "%s backward: out of memory for a scratch "
                    "plane of %lld elements", p->op, (long long)n_in);
-  if (bad_plane >= 0)
-    return tf_fail(TF_ERR_INDEX, "%s backward: index %lld of plane %lld is "
-                   "outside the input plane of %lld x %lld elements (valid: 0 "
-                   "to %lld)", p->op, (long long)bad_value, (long long)bad_plane,
-                   (long long)p->in_h, (long long)p->in_w, (long long)(n_in - 1));
+  if (bad_plane >= 0) return tf_pool_bad_index(p, bad_plane, bad_value);
   return TF_OK;
+}
+
+tf_status tf_pool_bad_index(const tf_pool_plan *p, int64_t plane, int64_t value) {
+  return tf_fail(TF_ERR_INDEX, "%s backward: index %lld of plane %lld is "
+                 "outside the input plane of %lld x %lld elements (valid: 0 "
+                 "to %lld)", p->op, (long long)value, (long long)plane,
+                 (long long)p->in_h, (long long)p->in_w,
+                 (long long)(p->in_h * p->in_w - 1));
 }

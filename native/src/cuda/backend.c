@@ -86,6 +86,15 @@ static struct {
              char *, size_t);
   int (*optim)(int, const tf_optim_plan *, void *, const void *, void *, void *, void *, char *,
                size_t);
+  int (*pool)(int, const tfc_pool_plan *, const void *, void *, int64_t *, char *, size_t);
+  int (*pool_check_indices)(const tfc_pool_plan *, const int64_t *, uint64_t *, char *, size_t);
+  int (*pool_backward)(int, const tfc_pool_plan *, const void *, const int64_t *, void *, int,
+                       char *, size_t);
+  int (*cross_entropy)(int, const tf_ce_plan *, const void *, const void *, const int64_t *,
+                       const void *, void *, double *, char *, size_t);
+  int (*cross_entropy_backward)(int, const tf_ce_plan *, const void *, const void *,
+                                const void *, const int64_t *, const void *, void *, double *,
+                                char *, size_t);
   int (*synchronize)(char *, size_t);
 } api;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -151,6 +160,11 @@ static void load(void) {
       {"tfc_random", (void **)&api.random}, {"tfc_tril", (void **)&api.tril},
       {"tfc_pad", (void **)&api.pad}, {"tfc_take", (void **)&api.take},
       {"tfc_put", (void **)&api.put}, {"tfc_optim", (void **)&api.optim},
+      {"tfc_pool", (void **)&api.pool},
+      {"tfc_pool_check_indices", (void **)&api.pool_check_indices},
+      {"tfc_pool_backward", (void **)&api.pool_backward},
+      {"tfc_cross_entropy", (void **)&api.cross_entropy},
+      {"tfc_cross_entropy_backward", (void **)&api.cross_entropy_backward},
       {"tfc_synchronize", (void **)&api.synchronize},
   };
   for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
@@ -656,13 +670,13 @@ static tf_status cuda_pad(const tf_tensor *t, const int64_t *pads, int mode, tf_
  * index (not of the data) and a wait for it, as PyTorch's checked indexing
  * waits for its device-side assert. */
 
-/* Device memory holding n int64 values copied from host; NULL (with
- * TF_OK) for n == 0. */
-static tf_status upload_int64(const int64_t *host, int64_t n, int64_t **dev) {
+/* Device memory holding n int64 values copied from host (op's index
+ * values or tables); NULL (with TF_OK) for n == 0. */
+static tf_status upload_int64(const char *op, const int64_t *host, int64_t n, int64_t **dev) {
   *dev = NULL;
   if (n == 0) return TF_OK;
   *dev = cuda_alloc(sizeof(int64_t) * (size_t)n);
-  TF_CHECK(*dev, TF_ERR_MEMORY, "indexing: out of device memory for %lld index values",
+  TF_CHECK(*dev, TF_ERR_MEMORY, "%s: out of device memory for %lld index values", op,
            (long long)n);
   tf_status st = cuda_from_host(*dev, host, sizeof(int64_t) * (size_t)n);
   if (st != TF_OK) cuda_free(*dev, sizeof(int64_t) * (size_t)n);
@@ -686,7 +700,7 @@ static tf_status checked_index(const char *op, const tf_tensor *index, int dim, 
 static tf_status take(const char *op, const tf_tensor *src, const tfc_geometry *g, int dim,
                       const int64_t *picked, int64_t npicked, tf_tensor *dst) {
   int64_t *dev;
-  TF_TRY(upload_int64(picked, npicked, &dev));
+  TF_TRY(upload_int64(op, picked, npicked, &dev));
   char why[WHY_LEN];
   int rc = api.take((int)tf_dtype_size(src->dtype), device_ptr(dst), device_ptr(src), g, dim,
                     dev, tf_tensor_numel(dst), why, sizeof why);
@@ -803,7 +817,7 @@ static tf_status grouped_put(const char *op, tf_tensor *dst, const tf_tensor *sr
   for (int64_t g = 0; g < groups; g++) target[g] = c[start[g]].target;
   free(c);
   int64_t *dev = NULL;
-  tf_status st = upload_int64(plan, size, &dev);
+  tf_status st = upload_int64(op, plan, size, &dev);
   free(plan);
   if (st == TF_OK && groups) {
     char why[WHY_LEN];
@@ -864,6 +878,179 @@ static tf_status cuda_index_put(tf_tensor *t, int k, tf_tensor *const *indices,
   return st;
 }
 
+/* ---- losses (loss.cu) ----------------------------------------------------------------
+ * The index targets are copied to the host and checked there by the cpu's
+ * own check (tf_ce_targets), as indexing's are: a bad target raises the
+ * cpu's IndexError at the call, and the kernels get only classes or
+ * ignore_index. */
+
+/* The checked index targets of p in device memory, one per row (NULL for
+ * probability targets or no rows). */
+static tf_status ce_targets(const char *op, const tf_ce_plan *p, const tf_tensor *target,
+                            int64_t **dev) {
+  *dev = NULL;
+  if (p->prob) return TF_OK;
+  tf_tensor *host = NULL;
+  TF_TRY(tf_to_device(target, TF_CPU, TF_INT64, &host));
+  tf_ce_plan on_host = *p; /* the copy's strides over the rows (target has their shape) */
+  memcpy(on_host.t_rs, host->strides, sizeof(int64_t) * (size_t)host->ndim);
+  int64_t *yv = NULL;
+  tf_status st = tf_ce_targets(&on_host, host, op, &yv);
+  tf_tensor_release(host);
+  if (st == TF_OK) st = upload_int64(op, yv, p->rows, dev);
+  free(yv);
+  return st;
+}
+
+/* Runs the forward (grad NULL) or the backward with the targets and the
+ * scratch loss.cu asks for. */
+static tf_status cross_entropy_call(const char *op, const tf_ce_plan *p, const tf_tensor *grad,
+                                    const tf_tensor *x, const tf_tensor *target,
+                                    const tf_tensor *weight, tf_tensor *result) {
+  int64_t *yv;
+  TF_TRY(ce_targets(op, p, target, &yv));
+  const int64_t per_block = tf_ce_block_rows(p);
+  const int64_t doubles = grad ? 2
+                          : p->reduction == TF_REDUCTION_NONE
+                              ? 0
+                              : 2 * p->rows + 4 * ((p->rows + per_block - 1) / per_block);
+  const size_t bytes = sizeof(double) * (size_t)doubles;
+  double *scratch = bytes ? cuda_alloc(bytes) : NULL;
+  tf_status st = TF_OK;
+  if (bytes && !scratch) {
+    st = tf_fail(TF_ERR_MEMORY, "%s: out of device memory for %zu bytes of partial sums", op,
+                 bytes);
+  } else {
+    char why[WHY_LEN];
+    const void *t = p->prob ? device_ptr(target) : NULL;
+    const void *w = weight ? device_ptr(weight) : NULL;
+    int rc = grad ? api.cross_entropy_backward((int)x->dtype, p, device_ptr(grad), device_ptr(x),
+                                               t, yv, w, device_ptr(result), scratch, why,
+                                               sizeof why)
+                  : api.cross_entropy((int)x->dtype, p, device_ptr(x), t, yv, w,
+                                      device_ptr(result), scratch, why, sizeof why);
+    if (rc != 0) st = device_error(op, why);
+  }
+  if (scratch) cuda_free(scratch, bytes);
+  if (yv) cuda_free(yv, sizeof(int64_t) * (size_t)p->rows);
+  return st;
+}
+
+static tf_status cuda_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
+                                    const tf_tensor *target, const tf_tensor *weight,
+                                    tf_tensor *out) {
+  return cross_entropy_call("cross_entropy", p, NULL, x, target, weight, out);
+}
+
+static tf_status cuda_cross_entropy_backward(const tf_ce_plan *p, const tf_tensor *grad,
+                                             const tf_tensor *x, const tf_tensor *target,
+                                             const tf_tensor *weight, tf_tensor *dx) {
+  return cross_entropy_call("cross_entropy_backward", p, grad, x, target, weight, dx);
+}
+
+/* ---- pooling (pool.cu) --------------------------------------------------------------- */
+/* The inverse of one axis's windows: input i is read by the outputs
+ * of[at[i]] .. of[at[i + 1] - 1], ascending (cursor: n_in scratch). */
+static void invert_windows(const int64_t *start, const int64_t *count, int64_t step,
+                           int64_t n_out, int64_t n_in, int64_t *at, int64_t *of,
+                           int64_t *cursor) {
+  memset(at, 0, sizeof(int64_t) * (size_t)(n_in + 1));
+  for (int64_t o = 0; o < n_out; o++)
+    for (int64_t a = 0; a < count[o]; a++) at[start[o] + a * step + 1]++;
+  for (int64_t i = 0; i < n_in; i++) at[i + 1] += at[i];
+  memcpy(cursor, at, sizeof(int64_t) * (size_t)n_in);
+  for (int64_t o = 0; o < n_out; o++)
+    for (int64_t a = 0; a < count[o]; a++) of[cursor[start[o] + a * step]++] = o;
+}
+
+/* d = p with its window tables and their inverses in one device block
+ * (*dev, *n int64 values; the caller frees it). */
+static tf_status pool_upload(const tf_pool_plan *p, tfc_pool_plan *d, int64_t **dev,
+                             int64_t *n) {
+  int64_t nr = 0, nc = 0;
+  for (int64_t oh = 0; oh < p->out_h; oh++) nr += p->h_count[oh];
+  for (int64_t ow = 0; ow < p->out_w; ow++) nc += p->w_count[ow];
+  const int64_t tables = 3 * (p->out_h + p->out_w), cursor = p->in_h > p->in_w ? p->in_h : p->in_w;
+  *n = tables + (p->in_h + 1 + nr) + (p->in_w + 1 + nc);
+  int64_t *host = malloc(sizeof(int64_t) * (size_t)(*n + cursor));
+  TF_CHECK(host, TF_ERR_MEMORY, "%s: out of memory for its window tables", p->op);
+  const int64_t *from[6] = {p->h_start, p->h_count, p->h_div, p->w_start, p->w_count, p->w_div};
+  int64_t off[10], q = 0;
+  for (int k = 0; k < 6; k++) {
+    const int64_t len = k < 3 ? p->out_h : p->out_w;
+    memcpy(host + q, from[k], sizeof(int64_t) * (size_t)len);
+    off[k] = q, q += len;
+  }
+  off[6] = q, q += p->in_h + 1, off[7] = q, q += nr;
+  off[8] = q, q += p->in_w + 1, off[9] = q;
+  invert_windows(p->h_start, p->h_count, p->h_step, p->out_h, p->in_h, host + off[6],
+                 host + off[7], host + *n);
+  invert_windows(p->w_start, p->w_count, p->w_step, p->out_w, p->in_w, host + off[8],
+                 host + off[9], host + *n);
+  tf_status st = upload_int64(p->op, host, *n, dev);
+  free(host);
+  TF_TRY(st);
+  *d = (tfc_pool_plan){.max = p->kind == TF_POOL_MAX, .planes = p->planes, .in_h = p->in_h,
+                       .in_w = p->in_w, .out_h = p->out_h, .out_w = p->out_w,
+                       .h_step = p->h_step, .w_step = p->w_step,
+                       .has_divisor = p->has_divisor, .divisor = p->divisor};
+  const int64_t **to[10] = {&d->h_start, &d->h_count, &d->h_div, &d->w_start, &d->w_count,
+                            &d->w_div, &d->row_at, &d->rows_of, &d->col_at, &d->cols_of};
+  for (int k = 0; k < 10; k++) *to[k] = *dev + off[k];
+  return TF_OK;
+}
+
+static tf_status cuda_pool(const tf_pool_plan *p, const tf_tensor *x, tf_tensor *out,
+                           tf_tensor *indices) {
+  tfc_pool_plan d;
+  int64_t *dev, n;
+  TF_TRY(pool_upload(p, &d, &dev, &n));
+  char why[WHY_LEN];
+  int rc = api.pool((int)x->dtype, &d, device_ptr(x), device_ptr(out),
+                    indices ? (int64_t *)device_ptr(indices) : NULL, why, sizeof why);
+  cuda_free(dev, sizeof(int64_t) * (size_t)n);
+  return rc == 0 ? TF_OK : device_error(p->op, why);
+}
+
+/* Max pooling's indices are checked on the device and the verdict read
+ * back (a wait, as indexing's host check): one outside its plane raises
+ * the cpu's IndexError; one outside its window (not the forward's) takes
+ * the cpu's loop per plane. */
+static tf_status pool_check(const tf_pool_plan *p, const tfc_pool_plan *d,
+                            const int64_t *indices, int *by_plane) {
+  uint64_t *status = cuda_alloc(2 * sizeof(uint64_t)), verdict[2];
+  TF_CHECK(status, TF_ERR_MEMORY, "%s backward: out of device memory", p->op);
+  char why[WHY_LEN];
+  tf_status st = api.pool_check_indices(d, indices, status, why, sizeof why) == 0
+                     ? cuda_to_host(verdict, status, sizeof verdict)
+                     : device_error(p->op, why);
+  cuda_free(status, 2 * sizeof(uint64_t));
+  TF_TRY(st);
+  if (verdict[0] != UINT64_MAX) {
+    int64_t value;
+    TF_TRY(cuda_to_host(&value, indices + verdict[0], sizeof value));
+    return tf_pool_bad_index(p, (int64_t)verdict[0] / (p->out_h * p->out_w), value);
+  }
+  *by_plane = verdict[1] != 0;
+  return TF_OK;
+}
+
+static tf_status cuda_pool_backward(const tf_pool_plan *p, const tf_tensor *grad,
+                                    const tf_tensor *indices, tf_tensor *grad_input) {
+  tfc_pool_plan d;
+  int64_t *dev, n;
+  TF_TRY(pool_upload(p, &d, &dev, &n));
+  const int64_t *ind = indices ? (const int64_t *)device_ptr(indices) : NULL;
+  int by_plane = 0;
+  tf_status st = p->kind == TF_POOL_MAX ? pool_check(p, &d, ind, &by_plane) : TF_OK;
+  char why[WHY_LEN];
+  if (st == TF_OK && api.pool_backward((int)grad->dtype, &d, device_ptr(grad), ind,
+                                       device_ptr(grad_input), by_plane, why, sizeof why) != 0)
+    st = device_error(p->op, why);
+  cuda_free(dev, sizeof(int64_t) * (size_t)n);
+  return st;
+}
+
 /* ---- optimizers (optim.cu) ---------------------------------------------------------- */
 static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_tensor *grad,
                             tf_tensor *const *buf) {
@@ -901,14 +1088,14 @@ static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_t
 #define CUDA_SLOT_nonzero (NULL, NOT_YET("nonzero (its result's size depends on the data)"))
 #define CUDA_SLOT_lstm_cell (NULL, NOT_YET("the LSTM cell"))
 #define CUDA_SLOT_lstm_cell_backward (NULL, NOT_YET("the LSTM cell"))
-#define CUDA_SLOT_cross_entropy (NULL, NOT_YET("cross_entropy"))
-#define CUDA_SLOT_cross_entropy_backward (NULL, NOT_YET("cross_entropy"))
+#define CUDA_SLOT_cross_entropy (cuda_cross_entropy, NULL)
+#define CUDA_SLOT_cross_entropy_backward (cuda_cross_entropy_backward, NULL)
 #define CUDA_SLOT_bce_with_logits (NULL, NOT_YET("binary_cross_entropy_with_logits"))
 #define CUDA_SLOT_bce_with_logits_backward (NULL, NOT_YET("binary_cross_entropy_with_logits"))
 #define CUDA_SLOT_normalize (NULL, NOT_YET("batch, group and layer normalization"))
 #define CUDA_SLOT_normalize_backward (NULL, NOT_YET("batch, group and layer normalization"))
-#define CUDA_SLOT_pool (NULL, NOT_YET("pooling"))
-#define CUDA_SLOT_pool_backward (NULL, NOT_YET("pooling"))
+#define CUDA_SLOT_pool (cuda_pool, NULL)
+#define CUDA_SLOT_pool_backward (cuda_pool_backward, NULL)
 #define CUDA_SLOT_conv (NULL, NOT_YET("convolution"))
 #define CUDA_SLOT_optim (cuda_optim, NULL)
 

@@ -18,9 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../cpu/optim_step.h" /* tf_optim_plan: the optimizers' scalars, plain data */
+#include "../cpu/cross_entropy.h" /* tf_ce_plan and cross-entropy's rows */
+#include "../cpu/optim_step.h"    /* tf_optim_plan: the optimizers' scalars, plain data */
 
-#define TFC_ABI_VERSION 10
+#define TFC_ABI_VERSION 11
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -172,6 +173,48 @@ int tfc_put(int dtype, void *dst, const void *src, const tfc_geometry *pos_src,
             const tfc_geometry *rest_dst, const tfc_geometry *rest_src, const int64_t *order,
             const int64_t *start, const int64_t *target, int64_t groups, int accumulate,
             char *why, size_t why_len);
+/* Cross-entropy (loss.cu): the rows of cpu/cross_entropy.h on the device,
+ * summed in its blocks, so bitwise the cpu's. dtype 0 float32 or 1
+ * float64; x, t (probability targets, else NULL), yv (the checked index
+ * targets, one per row, else NULL), w (class weights or NULL), out, grad
+ * and dx are device memory laid out as the plan says; scratch: device
+ * memory of 2 rows + 4 blocks doubles (blocks: rows over
+ * tf_ce_block_rows, rounded up) for a forward with reduction mean or sum,
+ * 2 for the backward, none else. */
+int tfc_cross_entropy(int dtype, const tf_ce_plan *plan, const void *x, const void *t,
+                      const int64_t *yv, const void *w, void *out, double *scratch, char *why,
+                      size_t why_len);
+int tfc_cross_entropy_backward(int dtype, const tf_ce_plan *plan, const void *grad,
+                               const void *x, const void *t, const int64_t *yv, const void *w,
+                               void *dx, double *scratch, char *why, size_t why_len);
+/* Pooling (pool.cu): the core's tf_pool_plan (backend.h: windows that
+ * never read padding) with its tables in device memory: output row oh
+ * reads the h_count[oh] input rows h_start[oh] + a h_step, column ow
+ * likewise; an average divides by divisor when has_divisor, else by
+ * h_div[oh] w_div[ow]. The backward's inverse tables: input row ih is read
+ * by the output rows rows_of[row_at[ih]] .. rows_of[row_at[ih + 1] - 1],
+ * ascending, column iw by cols_of[col_at[iw]] .. likewise. Operands
+ * contiguous, (planes, h, w), dtype 0 float32 or 1 float64; cpu/pool.c's
+ * arithmetic and order, so bitwise the cpu's.
+ * check_indices: status (device, 2 values) [0] = the first position of
+ * indices (row-major over all planes) outside its plane, UINT64_MAX when
+ * none; [1] = 1 when one lies in its plane but outside its window, which
+ * the backward then must be told (by_plane: the cpu's loop per plane). */
+typedef struct {
+  int max; /* else average */
+  int64_t planes, in_h, in_w, out_h, out_w, h_step, w_step;
+  int has_divisor;
+  int64_t divisor;
+  const int64_t *h_start, *h_count, *h_div, *w_start, *w_count, *w_div;
+  const int64_t *row_at, *rows_of, *col_at, *cols_of;
+} tfc_pool_plan;
+int tfc_pool(int dtype, const tfc_pool_plan *p, const void *x, void *y, int64_t *indices,
+             char *why, size_t why_len);
+int tfc_pool_check_indices(const tfc_pool_plan *p, const int64_t *indices, uint64_t *status,
+                           char *why, size_t why_len);
+int tfc_pool_backward(int dtype, const tfc_pool_plan *p, const void *grad,
+                      const int64_t *indices, void *grad_input, int by_plane, char *why,
+                      size_t why_len);
 
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);

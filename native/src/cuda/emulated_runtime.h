@@ -76,6 +76,18 @@ static inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaM
   return cudaSuccess;
 }
 
+/* Atomics: the emulation runs one thread at a time. */
+static inline unsigned long long atomicMin(unsigned long long *a, unsigned long long v) {
+  unsigned long long old = *a;
+  if (v < old) *a = v;
+  return old;
+}
+static inline unsigned long long atomicMax(unsigned long long *a, unsigned long long v) {
+  unsigned long long old = *a;
+  if (v > old) *a = v;
+  return old;
+}
+
 #define TFC_EMULATED_LAUNCH(kernel, grid, block, ...)                     \
   do {                                                                    \
     gridDim = tfc_dim3{(unsigned)(grid), 1, 1};                           \
