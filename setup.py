@@ -27,10 +27,8 @@ NVCCFLAGS = ["-std=c++17", "-O3", "--fmad=false", "-Inative/src/cpu", "-Inative/
              "-diag-suppress", "1675", "-Xcompiler", "-fPIC,-Wall,-Wextra,-Werror",
              "-gencode", "arch=compute_90,code=sm_90",
              "-gencode", "arch=compute_90,code=compute_90"]
-CUDA_SOURCES = ["native/src/cuda/runtime.cu", "native/src/cuda/reduce.cu",
-                "native/src/cuda/matmul.cu", "native/src/cuda/creation.cu",
-                "native/src/cuda/index.cu", "native/src/cuda/loss.cu",
-                "native/src/cuda/pool.cu", "native/src/cuda/optim.cu"]
+CUDA_SOURCES = [f"native/src/cuda/{name}.cu" for name in (
+    "runtime", "reduce", "matmul", "creation", "index", "conv", "loss", "norm", "pool", "optim")]
 
 
 def find_nvcc():

@@ -438,7 +438,7 @@ def test_ops_without_a_cuda_kernel_say_so_with_the_reason():
     with pytest.raises(RuntimeError, match=r"nonzero: the cuda backend does not run this op: "
                        r"no CUDA kernel for nonzero .* \.cpu\(\)"):
         tf.ones(3, device="cuda").nonzero()
-    assert "convolution" in tf.backends.cpu_only("cuda")["conv"]
+    assert "LSTM" in tf.backends.cpu_only("cuda")["lstm_cell"]
 
 
 def test_every_kernel_slot_is_a_cuda_kernel_or_cpu_only_with_a_reason():
@@ -1326,3 +1326,197 @@ def test_a_small_cnn_pools_on_the_device_as_on_the_cpu():
         F.adaptive_avg_pool2d(h, 1).sum().backward()
         grads.append(xt.grad)
     assert_same_bits(grads[1], grads[0])
+
+
+# ---- convolution: cpu/conv.c's passes with conv.cu's steps and the device matmul -------
+CONV_CASES = {
+    # (input shape, weight shape, keywords); the largest is unfolded in 3
+    # chunks of images and its weight gradient sums 4 segments per chunk
+    "strided_dilated_groups": ((3, 4, 9, 8), (6, 2, 3, 3),
+                               dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
+    "pointwise": ((2, 3, 7, 7), (5, 3, 1, 1), {}),
+    "chunks": ((32, 16, 32, 32), (8, 16, 3, 3), dict(padding=1)),
+    "conv1d": ((4, 3, 20), (6, 3, 5), dict(stride=2, padding=2)),
+    "transpose2d": ((2, 4, 5, 6), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+}
+
+
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_convolution_and_its_gradients_match_numpy_and_the_cpu(case, name):
+    """y and the three gradients on the device against float64 (the
+    forward also against verify's direct loop), within a bound relative to
+    the sum of the terms' magnitudes (the same pass on |x|, |w|, |b|, |u|):
+    the products sum up to 32768 terms in another order than the cpu's."""
+    import tinyfin.nn.functional as F
+    from verify.ops_nn_conv import conv_ref, conv_transpose_ref
+    xs, ws, kw = CONV_CASES[case]
+    if case == "chunks" and name == "float64":
+        pytest.skip("one dtype is enough for the chunked path")
+    fn = F.conv_transpose2d if case == "transpose2d" else F.conv1d if len(xs) == 3 else F.conv2d
+    ref = conv_transpose_ref if case == "transpose2d" else conv_ref
+    rng = np.random.default_rng(len(case))
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[1] if case == "transpose2d" else ws[0])
+
+    def run(device, dt, x, w, b, u=None):
+        xt, wt, bt = (tf.tensor(a.astype(dt), device=device).requires_grad_(True)
+                      for a in (x, w, b))
+        y = fn(xt, wt, bt, **kw)
+        u = np.cos(np.arange(y.numel())).reshape(y.shape) if u is None else u
+        (y * tf.tensor(u.astype(dt), device=device)).sum().backward()
+        return [t.detach().cpu().numpy() for t in (y, xt.grad, wt.grad, bt.grad)], u
+
+    got, u = run("cuda", DTYPES[name], x, w, b)
+    want, _ = run("cpu", np.float64, x, w, b, u)
+    scale, _ = run("cpu", np.float64, abs(x), abs(w), abs(b), abs(u))
+    np.testing.assert_allclose(want[0], ref(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+    rel = 3e-5 if name == "float32" else 1e-13
+    for what, g, v, s in zip(("y", "grad x", "grad w", "grad b"), got, want, scale):
+        assert g.shape == v.shape, what
+        assert np.all(np.abs(g - v) <= rel * s + 1e-30), (what, np.max(np.abs(g - v) / s))
+
+
+def test_a_cnn_trains_on_the_device_as_on_the_cpu_and_frees_its_memory():
+    import tinyfin.nn.functional as F
+    nn = tf.nn
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 1, 12, 12)).astype(np.float32)
+    y = x[:, 0, :6].mean((1, 2)).argsort().argsort() * 4 // 16  # learnable: 4 quartiles
+    base = cuda.memory_allocated()
+    runs = []
+    for device in ("cpu", "cuda"):
+        tf.manual_seed(1)
+        m = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(6, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 4)).to(device)
+        opt = tf.optim.Adam(m.parameters(), lr=0.03)
+        xs, ys = tf.tensor(x, device=device), tf.tensor(y, device=device)
+        losses = []
+        for _ in range(30):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(xs), ys)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        runs.append(losses)
+        del m, opt, xs, ys, loss
+    assert runs[1][-1] < 0.3 * runs[1][0]  # it learns
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-3)
+    assert cuda.memory_allocated() == base  # scratch, products and the model are freed
+
+
+# ---- normalization (norm.cu): cpu/norm.c's blocks, merges and formulas ----------------
+def _norm_reference(x, unit_axes, eps):
+    """(x - mean) / sqrt(var + eps) over unit_axes in float64, and the
+    unbiased variance (for the running statistics)."""
+    m = x.mean(unit_axes, keepdims=True)
+    v = x.var(unit_axes, keepdims=True)
+    n = np.prod([x.shape[a] for a in unit_axes])
+    return (x - m) / np.sqrt(v + eps), m.squeeze(), v.squeeze() * n / (n - 1)
+
+
+NORM_CASES = {
+    # (input shape, call(x, weight, bias, running mean, running var), unit axes of the
+    # reference after a reshape, weight's shape); "blocks": units of more than 4096
+    # elements, merged from blocks
+    "batch": ((4, 6, 5, 3), "batch"), "batch_blocks": ((40, 3, 30, 30), "batch"),
+    "batch_eval": ((4, 6, 5), "batch_eval"), "group": ((4, 6, 7), "group"),
+    "group_s1": ((4, 6), "group"), "layer": ((5, 3, 6), "layer"),
+    "layer_blocks": ((3, 70, 80), "layer"),
+}
+
+
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("case", NORM_CASES)
+def test_normalization_and_its_gradients_match_numpy_and_the_cpu(case, name):
+    import tinyfin.nn.functional as F
+    shape, kind = NORM_CASES[case]
+    dt, rng = DTYPES[name], np.random.default_rng(len(case))
+    x = rng.standard_normal(shape) * 3 + 1e3  # a large mean: no cancellation allowed
+    C = shape[-1] * (shape[-2] if case == "layer_blocks" else 1) if kind == "layer" else shape[1]
+    wshape = shape[-2:] if case == "layer_blocks" else (C,)
+    w, b = rng.standard_normal(wshape), rng.standard_normal(wshape)
+    rm0, rv0 = rng.standard_normal(C), rng.uniform(0.5, 2, C)
+    u = np.cos(np.arange(x.size)).reshape(shape)
+
+    def run(device):
+        t = lambda a: tf.tensor(a.astype(dt), device=device)
+        xt, wt, bt = (t(a).requires_grad_(True) for a in (x, w, b))
+        rm, rv = t(rm0), t(rv0)
+        if kind == "batch":
+            y = F.batch_norm(xt, rm, rv, wt, bt, training=True, momentum=0.3, eps=1e-3)
+        elif kind == "batch_eval":
+            y = F.batch_norm(xt, rm, rv, wt, bt, training=False, eps=1e-3)
+        elif kind == "group":
+            y = F.group_norm(xt, 3 if shape[1] == 6 else 1, wt, bt, eps=1e-3)
+        else:
+            y = F.layer_norm(xt, wshape, wt, bt, eps=1e-3)
+        (y * t(u)).sum().backward()
+        return [a.detach().cpu().numpy() for a in (y, xt.grad, wt.grad, bt.grad, rm, rv)]
+
+    got, want = run("cuda"), run("cpu")
+    tol = dict(rtol=1e-4, atol=1e-4) if name == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for what, g, v in zip(("y", "grad x", "grad w", "grad b", "running mean", "running var"),
+                          got, want):
+        np.testing.assert_allclose(g, v, err_msg=what, **tol)
+    x64 = x.astype(dt).astype(np.float64)
+    if kind == "batch_eval":
+        xhat = (x64 - rm0[:, None]) / np.sqrt(rv0[:, None] + 1e-3)
+    elif kind == "batch":
+        axes = (0,) + tuple(range(2, len(shape)))
+        xhat, m, v = _norm_reference(x64, axes, 1e-3)
+        np.testing.assert_allclose(got[4], 0.7 * rm0 + 0.3 * m, rtol=1e-5)
+        np.testing.assert_allclose(got[5], 0.7 * rv0 + 0.3 * v, rtol=1e-5)
+    elif kind == "group":
+        g = 3 if shape[1] == 6 else 1
+        xr = x64.reshape(shape[0], g, -1)
+        xhat = _norm_reference(xr, (2,), 1e-3)[0].reshape(shape)
+    else:
+        lead = x64.reshape(shape[0], -1) if case == "layer_blocks" else x64
+        xhat = _norm_reference(lead, (-1,), 1e-3)[0].reshape(shape)
+    wb = (w.reshape(-1, *([1] * (len(shape) - 2))), b.reshape(-1, *([1] * (len(shape) - 2)))) \
+        if kind != "layer" else (w, b)
+    np.testing.assert_allclose(got[0], xhat * wb[0] + wb[1],
+                               **(dict(rtol=1e-4, atol=1e-4) if name == "float32" else
+                                  dict(rtol=1e-9, atol=1e-9)))
+
+
+BCE_CASES = {
+    "dense": dict(shape=(70, 45)),                         # 3150 elements: two blocks
+    "weight_broadcast": dict(shape=(30, 9), weight=(9,)),
+    "pos_weight": dict(shape=(12, 7), pos_weight=(7,)),
+    "both_transposed": dict(shape=(11, 13), weight=(11, 1), pos_weight=(13,), transpose=True),
+    "extreme": dict(shape=(6, 5), scale=1e4),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["float32", "float64"])
+@pytest.mark.parametrize("case", BCE_CASES)
+def test_bce_with_logits_and_its_gradient_are_the_cpus_and_numpys(case, name, reduction):
+    import tinyfin.nn.functional as F
+    c = BCE_CASES[case]
+    dt, rng = DTYPES[name], np.random.default_rng(len(case))
+    x = (rng.standard_normal(c["shape"]) * c.get("scale", 4.0)).astype(dt)
+    y = rng.uniform(0, 1, c["shape"]).astype(dt)
+    extra = {k: rng.uniform(0.5, 2.0, c[k]).astype(dt) for k in ("weight", "pos_weight") if k in c}
+    results = []
+    for device in ("cpu", "cuda"):
+        xt = tf.tensor(x.T.copy() if c.get("transpose") else x, device=device)
+        xt = (xt.t() if c.get("transpose") else xt).requires_grad_(True)
+        loss = F.binary_cross_entropy_with_logits(
+            xt, tf.tensor(y, device=device), reduction=reduction,
+            **{k: tf.tensor(v, device=device) for k, v in extra.items()})
+        (loss * 1.5).sum().backward()
+        results.append((loss.detach(), xt.grad))
+    assert_same_bits(results[1][0], results[0][0])
+    assert_same_bits(results[1][1], results[0][1])
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    pw = extra.get("pos_weight", np.ones(1)).astype(np.float64)
+    w = extra.get("weight", np.ones(1)).astype(np.float64)
+    # (1 - y) x + (1 + (pw - 1) y) softplus(-x), softplus by logaddexp
+    want = w * ((1 - y64) * x64 + (1 + (pw - 1) * y64) * np.logaddexp(0, -x64))
+    want = want if reduction == "none" else want.sum() if reduction == "sum" else want.mean()
+    np.testing.assert_allclose(results[1][0].cpu().numpy(), want,
+                               rtol=2e-6 if name == "float32" else 1e-12, atol=1e-30)

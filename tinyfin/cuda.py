@@ -18,8 +18,10 @@ softmax/log_softmax, matmul (cuBLAS when nvidia-cublas is installed, see
 tinyfin.backends.cuda), arange/linspace/eye/tril/pad, random numbers (the
 cpu's Philox stream: manual_seed gives the same bits on both devices),
 indexing (gather, index_select, scatter_add, tensor indices and
-index_put_; the index values are checked on the host), cross_entropy,
-pooling (max, average, adaptive) and the optimizers' steps; any other op on a CUDA tensor is a RuntimeError
+index_put_; the index values are checked on the host), convolution,
+cross_entropy and binary_cross_entropy_with_logits,
+batch/group/layer normalization, pooling (max, average,
+adaptive) and the optimizers' steps; any other op on a CUDA tensor is a RuntimeError
 naming the op and why (tinyfin.backends.cpu_only("cuda") lists them).
 """
 from __future__ import annotations

@@ -54,11 +54,13 @@ PROMISES: Dict[str, Promise] = {
                      "arange": DTYPES, "linspace": DTYPES,
                      **{op: DTYPES for op in ("gather", "scatter_add", "index_select",
                                               "index_get", "index_put")},
-                     # one softmax, optim, cross_entropy and pool kernel for every dtype (the entry
+                     # one softmax, optim, loss, pool, conv and norm kernel for every dtype (the entry
                      # points refuse integers)
                      "softmax": DTYPES, "optim": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in ("cross_entropy", "cross_entropy_backward",
-                                              "pool", "pool_backward")},
+                                              "bce_with_logits", "bce_with_logits_backward",
+                                              "pool", "pool_backward", "conv", "normalize",
+                                              "normalize_backward")},
                      **{op: DTYPES for op in
                         list(_C.UNARY_OPS) + list(_C.BINARY_OPS) + list(_C.REDUCE_OPS)}},
                     across_threads=True, on_repeat=True,
@@ -69,10 +71,12 @@ PROMISES: Dict[str, Promise] = {
                     "creation and random: one thread per element or Philox block, "
                     "native/src/cuda/creation.cu; scatter_add and index_put_: one thread "
                     "per target adding its contributions in index order, no atomics, "
-                    "native/src/cuda/index.cu; cross_entropy: one thread per row, rows summed "
-                    "in the cpu's blocks and order, native/src/cuda/loss.cu; pooling's backward: "
+                    "native/src/cuda/index.cu; the fused losses: one thread per row or element, "
+                    "summed in the cpu's blocks and order, native/src/cuda/loss.cu; pooling's backward: "
                     "one thread per input element adding its outputs in row-major order, "
-                    "native/src/cuda/pool.cu)"),
+                    "native/src/cuda/pool.cu; convolution: the matmul's order, col2im one thread per input "
+                    "element summing its taps in order, native/src/cuda/conv.cu; normalization: blocks "
+                    "of 4096 summed in order and merged in block order, native/src/cuda/norm.cu)"),
 }
 
 

@@ -598,7 +598,7 @@ ENTRIES = [
     _entry("binary_cross_entropy", F.binary_cross_entropy, ref_bce, bce_samples, bce_errors),
     _entry("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
            ref_bce_logits, bce_logits_samples, bce_logits_errors, tol=FUSED_TOL,
-           large=bce_logits_large),
+           large=bce_logits_large, kernels=("bce_with_logits",)),
     _entry("kl_div", _silenced(F.kl_div), ref_kl_div, kl_samples, kl_errors),
     _entry("mse_loss", F.mse_loss, ref_mse, _regression_samples([{}]),
            _regression_errors("mse_loss", F.mse_loss)),

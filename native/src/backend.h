@@ -19,7 +19,7 @@
 #define TF_BACKEND_H
 
 #include "internal.h"
-#include "cpu/cross_entropy.h" /* cross-entropy's plan and rows */
+#include "cpu/loss_rows.h" /* cross-entropy's plan and rows */
 #include "cpu/optim_step.h"    /* the optimizers' plan and steps */
 #include "cpu/random_scalar.h" /* the random stream every backend draws */
 
@@ -134,12 +134,12 @@ typedef tf_status (*tf_lstm_cell_backward_kernel)(const tf_tensor *dhc,
                                                   tf_tensor *dc_prev);
 
 /* ---- losses (ops/loss.c, cpu/loss.c) -----------------------------------------
- * Cross-entropy's plan (tf_ce_plan) and per-row arithmetic: cpu/
- * cross_entropy.h, shared with the CUDA kernels. */
-_Static_assert(TF_CE_MAX_DIMS == TF_MAX_DIMS && (int)TF_CE_NONE == (int)TF_REDUCTION_NONE &&
-                   (int)TF_CE_MEAN == (int)TF_REDUCTION_MEAN &&
-                   (int)TF_CE_SUM == (int)TF_REDUCTION_SUM,
-               "cross_entropy.h's dims and reductions are the core's");
+ * The losses' plans (tf_ce_plan, tf_bce_plan) and per-row arithmetic:
+ * cpu/loss_rows.h, shared with the CUDA kernels. */
+_Static_assert(TF_LOSS_MAX_DIMS == TF_MAX_DIMS && (int)TF_LOSS_NONE == (int)TF_REDUCTION_NONE &&
+                   (int)TF_LOSS_MEAN == (int)TF_REDUCTION_MEAN &&
+                   (int)TF_LOSS_SUM == (int)TF_REDUCTION_SUM,
+               "loss_rows.h's dims and reductions are the core's");
 /* target's index values (int64, host memory, one per row at the plan's
  * t_rs) read once into *out (malloc'd, rows values; the caller frees),
  * each checked to be a class or ignore_index: else TF_ERR_INDEX naming op
@@ -155,18 +155,7 @@ typedef tf_status (*tf_cross_entropy_kernel)(const tf_ce_plan *p,
 typedef tf_status (*tf_cross_entropy_backward_kernel)(
     const tf_ce_plan *p, const tf_tensor *grad, const tf_tensor *x,
     const tf_tensor *target, const tf_tensor *weight, tf_tensor *dx);
-/* BCE with logits over x's shape (ndim dims, numel elements); weight and
- * pos_weight (NULL when absent) and, for reduction none, grad are read with
- * the broadcast strides given; out / dx are contiguous. */
-typedef struct {
-  int ndim;
-  int64_t numel;
-  int64_t shape[TF_MAX_DIMS];
-  int64_t x_s[TF_MAX_DIMS], t_s[TF_MAX_DIMS], w_s[TF_MAX_DIMS],
-      pw_s[TF_MAX_DIMS], g_s[TF_MAX_DIMS];
-  int reduction;
-  bool dense; /* x and target both C-contiguous */
-} tf_bce_plan;
+/* BCE with logits: tf_bce_plan, cpu/loss_rows.h. */
 typedef tf_status (*tf_bce_with_logits_kernel)(const tf_bce_plan *p,
                                                const tf_tensor *x,
                                                const tf_tensor *target,
@@ -269,6 +258,32 @@ enum { TF_CONV_FORWARD, TF_CONV_INPUT_GRAD, TF_CONV_WEIGHT_GRAD };
 typedef tf_status (*tf_conv_kernel)(int which, const tf_conv_geom *g,
                                     const tf_tensor *a, const tf_tensor *b,
                                     const tf_tensor *bias, tf_tensor *out);
+/* A pass is a batch of matrix products (the matmul slot of a's device)
+ * over unfolded images (cpu/conv.c's header says how); what it does
+ * besides them is a backend's, on its own memory: scratch (alloc: NULL
+ * when out of memory; zero), im2col / col2im (row (c, i, j) of image n at
+ * cols + (c taps + i kw + j) rs + n is), permute (gy (nb, O, L) to (O, nb,
+ * L)), bias (y (nb, O, L) += bias per channel), accumulate (acc (double)
+ * += prod) and finish (out = acc, rounded to dt). tf_conv_passes runs the
+ * passes with one backend's steps: the cpu's (tf_cpu_conv) or the CUDA
+ * backend's. */
+typedef struct {
+  void *(*alloc)(size_t nbytes);
+  void (*release)(void *ptr, size_t nbytes);
+  tf_status (*zero)(void *dst, size_t nbytes);
+  tf_status (*im2col)(const tf_conv_geom *g, tf_dtype dt, const char *x, char *cols,
+                      int64_t nb, int64_t rs, int64_t is);
+  tf_status (*col2im)(const tf_conv_geom *g, tf_dtype dt, const char *cols, char *gx,
+                      int64_t nb, int64_t rs, int64_t is);
+  tf_status (*permute)(const tf_conv_geom *g, tf_dtype dt, const char *src, char *dst,
+                       int64_t nb);
+  tf_status (*bias)(const tf_conv_geom *g, tf_dtype dt, char *y, const char *bias, int64_t nb);
+  tf_status (*accumulate)(tf_dtype dt, double *acc, const char *prod, int64_t n);
+  tf_status (*finish)(tf_dtype dt, char *out, const double *acc, int64_t n);
+} tf_conv_steps;
+tf_status tf_conv_passes(int which, const tf_conv_geom *g, const tf_tensor *a,
+                         const tf_tensor *b, const tf_tensor *bias, tf_tensor *out,
+                         const tf_conv_steps *steps);
 
 /* ---- optimizers (optim) ------------------------------------------------------
  * tf_optim_plan and the steps' arithmetic: cpu/optim_step.h, shared with

@@ -15,6 +15,10 @@
  * than one wide product (the per-image operand stays in cache). The
  * products run through the matmul slot of the backend chosen for the call
  * (tf_kernels.matmul), so the BLAS backend accelerates convolutions too.
+ * tf_conv_passes plans and runs the passes; what they do besides the
+ * products (scratch, im2col, col2im, ...) is a tf_conv_steps table: this
+ * file's loops for host memory, cuda/conv.cu's kernels for the device
+ * (cuda/backend.c).
  *
  * The batch is cut into chunks whose unfolded copy holds about CONV_CHUNK
  * elements (scratch allocated per call). The chunks, and so every sum, depend
@@ -165,36 +169,72 @@ static int64_t chunk_of(int64_t per_image, int64_t n) {
   return nb < n ? nb : n;
 }
 
-static void im2col(const tf_conv_geom *g, tf_dtype dt, const char *x,
-                   char *cols, int64_t nb, int64_t rs, int64_t is) {
+/* ---- the cpu's steps (tf_conv_steps) ---- */
+static void *host_alloc(size_t nbytes) { return malloc(nbytes); }
+static void host_release(void *ptr, size_t nbytes) {
+  (void)nbytes;
+  free(ptr);
+}
+static tf_status host_zero(void *dst, size_t nbytes) {
+  memset(dst, 0, nbytes);
+  return TF_OK;
+}
+static tf_status im2col(const tf_conv_geom *g, tf_dtype dt, const char *x,
+                        char *cols, int64_t nb, int64_t rs, int64_t is) {
   if (dt == TF_FLOAT32)
     conv_f32_im2col(g, (const float *)x, (float *)cols, nb, rs, is);
   else
     conv_f64_im2col(g, (const double *)x, (double *)cols, nb, rs, is);
+  return TF_OK;
 }
-static void col2im(const tf_conv_geom *g, tf_dtype dt, const char *cols,
-                   char *gx, int64_t nb, int64_t rs, int64_t is) {
+static tf_status col2im(const tf_conv_geom *g, tf_dtype dt, const char *cols,
+                        char *gx, int64_t nb, int64_t rs, int64_t is) {
   if (dt == TF_FLOAT32)
     conv_f32_col2im(g, (const float *)cols, (float *)gx, nb, rs, is);
   else
     conv_f64_col2im(g, (const double *)cols, (double *)gx, nb, rs, is);
+  return TF_OK;
 }
-static void permute(const tf_conv_geom *g, tf_dtype dt, const char *src,
-                    char *dst, int64_t nb) {
+static tf_status permute(const tf_conv_geom *g, tf_dtype dt, const char *src,
+                         char *dst, int64_t nb) {
   if (dt == TF_FLOAT32) conv_f32_permute(g, (const float *)src, (float *)dst, nb);
   else conv_f64_permute(g, (const double *)src, (double *)dst, nb);
+  return TF_OK;
 }
-static void add_bias(const tf_conv_geom *g, tf_dtype dt, char *y,
-                     const tf_tensor *bias, int64_t nb) {
+static tf_status add_bias(const tf_conv_geom *g, tf_dtype dt, char *y,
+                          const char *bias, int64_t nb) {
   if (dt == TF_FLOAT32)
-    conv_f32_bias(g, (float *)y, (const float *)tf_ptr(bias), nb);
+    conv_f32_bias(g, (float *)y, (const float *)bias, nb);
   else
-    conv_f64_bias(g, (double *)y, (const double *)tf_ptr(bias), nb);
+    conv_f64_bias(g, (double *)y, (const double *)bias, nb);
+  return TF_OK;
 }
+static tf_status accumulate(tf_dtype dt, double *acc, const char *prod, int64_t n) {
+  if (dt == TF_FLOAT32)
+    conv_f32_accumulate(acc, (const float *)prod, n);
+  else
+    conv_f64_accumulate(acc, (const double *)prod, n);
+  return TF_OK;
+}
+static tf_status finish(tf_dtype dt, char *out, const double *acc, int64_t n) {
+  if (dt == TF_FLOAT32)
+    for (int64_t e = 0; e < n; e++) ((float *)out)[e] = (float)acc[e];
+  else
+    memcpy(out, acc, (size_t)n * sizeof(double));
+  return TF_OK;
+}
+static const tf_conv_steps host_steps = {host_alloc, host_release, host_zero, im2col, col2im,
+                                         permute, add_bias, accumulate, finish};
 
 tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
                       const tf_tensor *b, const tf_tensor *bias,
                       tf_tensor *out) {
+  return tf_conv_passes(which, g, a, b, bias, out, &host_steps);
+}
+
+tf_status tf_conv_passes(int which, const tf_conv_geom *g, const tf_tensor *a,
+                         const tf_tensor *b, const tf_tensor *bias, tf_tensor *out,
+                         const tf_conv_steps *steps) {
   tf_dtype dt = a->dtype;
   tf_matmul_kernel mm;
   TF_KERNEL(mm, tf_device_of(a), "conv2d", k->matmul[dt]);
@@ -210,8 +250,9 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
                : which == TF_CONV_INPUT_GRAD ? Og == 0 || L == 0
                                              : g->n == 0 || L == 0;
   if (empty) {
-    memset(tf_ptr(out), 0, (size_t)(numel * elsize));
-    if (which == TF_CONV_FORWARD && bias) add_bias(g, dt, tf_ptr(out), bias, g->n);
+    TF_TRY(steps->zero(tf_ptr(out), (size_t)(numel * elsize)));
+    if (which == TF_CONV_FORWARD && bias)
+      TF_TRY(steps->bias(g, dt, tf_ptr(out), tf_ptr(bias), g->n));
     return TF_OK;
   }
   bool direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 &&
@@ -234,24 +275,19 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
   if (wgrad && !tf_mul_ok(O * K, 4, &prod_n))
     return tf_fail(TF_ERR_MEMORY, "conv2d: the weight gradient does not fit "
                    "in memory");
-  char *cols = NULL, *wide = NULL, *prod = NULL;
-  double *acc = NULL;
-  if (cols_n) cols = malloc((size_t)(cols_n * elsize));
-  if (wide_n) wide = malloc((size_t)(wide_n * elsize));
-  if (prod_n) {
-    prod = malloc((size_t)(prod_n * elsize));
-    acc = calloc((size_t)(O * K), sizeof(double));
-  }
-  if ((cols_n && !cols) || (wide_n && !wide) || (prod_n && (!prod || !acc))) {
-    free(cols);
-    free(wide);
-    free(prod);
-    free(acc);
-    return tf_fail(TF_ERR_MEMORY, "conv2d: out of memory for the unfolded "
-                   "input (%lld elements)", (long long)cols_n);
-  }
-
+  const size_t cols_b = (size_t)(cols_n * elsize), wide_b = (size_t)(wide_n * elsize),
+               prod_b = (size_t)(prod_n * elsize), acc_b = prod_n ? (size_t)(O * K) * sizeof(double) : 0;
+  char *cols = cols_b ? steps->alloc(cols_b) : NULL;
+  char *wide = wide_b ? steps->alloc(wide_b) : NULL;
+  char *prod = prod_b ? steps->alloc(prod_b) : NULL;
+  double *acc = acc_b ? steps->alloc(acc_b) : NULL;
   tf_status st = TF_OK;
+  if ((cols_b && !cols) || (wide_b && !wide) || (prod_b && !prod) || (acc_b && !acc))
+    st = tf_fail(TF_ERR_MEMORY, "conv2d: out of memory for the unfolded "
+                 "input (%lld elements)", (long long)cols_n);
+  else if (acc)
+    st = steps->zero(acc, acc_b);
+
   for (int64_t n0 = 0; n0 < g->n && st == TF_OK; n0 += nb) {
     int64_t cur = g->n - n0 < nb ? g->n - n0 : nb;
     tf_tensor ta, tb, to;
@@ -260,7 +296,7 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
     if (which == TF_CONV_FORWARD) {
       /* per image and group: y[n, g] (Og x L) = W[g] (Og x K) @ cols[n, g] */
       const char *x = tf_ptr(a) + n0 * C * HW * elsize;
-      if (!direct) im2col(g, dt, x, cols, cur, L, C * taps * L);
+      if (!direct) st = steps->im2col(g, dt, x, cols, cur, L, C * taps * L);
       char *y = tf_ptr(out) + n0 * O * L * elsize;
       int64_t bshape[4] = {cur, G, K, L}, oshape[4] = {cur, G, Og, L};
       window(&tb, &sb, a, direct ? x : cols, 4, bshape);
@@ -273,8 +309,8 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
       p.b_rs = L, p.b_cs = 1;
       p.out_ndim = 4;
       memcpy(p.out_shape, oshape, sizeof oshape);
-      st = mm(&p, b, &tb, &to);
-      if (st == TF_OK && bias) add_bias(g, dt, y, bias, cur);
+      if (st == TF_OK) st = mm(&p, b, &tb, &to);
+      if (st == TF_OK && bias) st = steps->bias(g, dt, y, tf_ptr(bias), cur);
     } else if (which == TF_CONV_INPUT_GRAD) {
       /* cols[n, g] (K x L) = W[g]^T (K x Og) @ gy[n, g]; gx = col2im */
       char *gx = tf_ptr(out) + n0 * C * HW * elsize;
@@ -290,7 +326,7 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
       p.out_ndim = 4;
       memcpy(p.out_shape, oshape, sizeof oshape);
       st = mm(&p, b, &ta, &to);
-      if (st == TF_OK && !direct) col2im(g, dt, cols, gx, cur, L, C * taps * L);
+      if (st == TF_OK && !direct) st = steps->col2im(g, dt, cols, gx, cur, L, C * taps * L);
     } else {
       /* The chunk's images side by side, columns (n, l), M of them: one
        * product per group, gW[g] (Og x K) += gy[g] (Og x M) @ cols[g]^T,
@@ -299,9 +335,9 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
       bool use_x = direct && cur == 1;
       const char *x = tf_ptr(a) + n0 * C * HW * elsize;
       const char *gy = tf_ptr(b) + n0 * O * L * elsize;
-      if (!use_x) im2col(g, dt, x, cols, cur, M, L);
-      if (cur > 1) {
-        permute(g, dt, gy, wide, cur);
+      if (!use_x) st = steps->im2col(g, dt, x, cols, cur, M, L);
+      if (st == TF_OK && cur > 1) {
+        st = steps->permute(g, dt, gy, wide, cur);
         gy = wide;
       }
       /* The columns in S segments of whole images (S <= 4 dividing cur,
@@ -322,26 +358,15 @@ tf_status tf_cpu_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
       p.b_rs = 1, p.b_cs = M;
       p.out_ndim = 4;
       memcpy(p.out_shape, oshape, sizeof oshape);
-      st = mm(&p, &ta, &tb, &to);
-      for (int64_t seg = 0; seg < S && st == TF_OK; seg++) {
-        if (dt == TF_FLOAT32)
-          conv_f32_accumulate(acc, (const float *)prod + seg * O * K, O * K);
-        else
-          conv_f64_accumulate(acc, (const double *)prod + seg * O * K, O * K);
-      }
+      if (st == TF_OK) st = mm(&p, &ta, &tb, &to);
+      for (int64_t seg = 0; seg < S && st == TF_OK; seg++)
+        st = steps->accumulate(dt, acc, prod + seg * O * K * elsize, O * K);
     }
   }
-  if (st == TF_OK && wgrad) {
-    if (dt == TF_FLOAT32) {
-      float *gw = (float *)tf_ptr(out);
-      for (int64_t e = 0; e < O * K; e++) gw[e] = (float)acc[e];
-    } else {
-      memcpy(tf_ptr(out), acc, (size_t)(O * K) * sizeof(double));
-    }
-  }
-  free(cols);
-  free(wide);
-  free(prod);
-  free(acc);
+  if (st == TF_OK && wgrad) st = steps->finish(dt, tf_ptr(out), acc, O * K);
+  if (cols) steps->release(cols, cols_b);
+  if (wide) steps->release(wide, wide_b);
+  if (prod) steps->release(prod, prod_b);
+  if (acc) steps->release(acc, acc_b);
   return st;
 }

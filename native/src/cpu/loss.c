@@ -2,37 +2,27 @@
  * binary cross-entropy with logits, forward and backward (the entry points,
  * with every argument check, are ops/loss.c).
  *
- * Cross-entropy's per-row arithmetic and its numerics are cpu/
- * cross_entropy.h, shared with the CUDA kernels; here are the loops over
- * rows (parallel) and blocks.
- *
- * BCE with logits: (1 - y) x + L log1p(exp(-x)) for x >= 0 and -pw y x +
- * L log1p(exp(x)) for x < 0, L = (1 - y) + pw y: the two forms of (1 - y) x
- * + L softplus(-x) in which exp never overflows; the gradient (1 - y)
- * sigmoid(x) - pw y sigmoid(-x) from the same exp. Every element is
- * computed in double (float32 inputs are widened, the result rounded once);
- * contiguous float32 operands take loops the compiler vectorizes, with e^x
- * from tf_exp_poly (fast_math.h, relative error < 3e-10) and log1p by a
- * series (< 2e-14): still far below float32's half ULP.
- * Parallel over rows / fixed blocks of elements; a sum (reduction mean or
- * sum) adds per-block partial sums in block order with Neumaier's
- * compensation, so the bits never depend on the thread count. */
+ * The losses' per-row and per-element arithmetic and their numerics are
+ * cpu/loss_rows.h, shared with the CUDA kernels; here are the loops:
+ * parallel over rows / fixed blocks of elements, a sum (reduction mean or
+ * sum) adding per-block partial sums in block order with Neumaier's
+ * compensation, so the bits never depend on the thread count. BCE's
+ * elements go through chunks of widened copies, so that float32 chunks
+ * vectorize. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "../backend.h" /* cpu/cross_entropy.h */
+#include "../backend.h" /* cpu/loss_rows.h */
 #include "fast_math.h"  /* tf_exp_poly, TF_SIMD_CLONES */
 
-_Static_assert((int)TF_FLOAT32 == (int)TF_CE_F32, "cross_entropy.h's dtype code");
+_Static_assert((int)TF_FLOAT32 == (int)TF_LOSS_F32, "loss_rows.h's dtype code");
 
-enum { LOSS_BLOCK = 2048 }; /* elements per block (BCE) */
-enum { LANES = 8 };         /* float32 BCE's partial sums */
 
 static inline double load(const char *base, int64_t i, tf_dtype dt) {
-  return tf_ce_load(base, i, (int)dt);
+  return tf_loss_load(base, i, (int)dt);
 }
 static inline void store(char *base, int64_t i, tf_dtype dt, double v) {
-  tf_ce_store(base, i, (int)dt, v);
+  tf_loss_store(base, i, (int)dt, v);
 }
 
 /* ---- cross-entropy ---------------------------------------------------------- */
@@ -42,7 +32,7 @@ tf_status tf_ce_targets(const tf_ce_plan *p, const tf_tensor *t, const char *op,
   if (!v) return tf_fail(TF_ERR_MEMORY, "%s: out of memory", op);
   const int64_t *base = (const int64_t *)tf_ptr(t);
   for (int64_t r = 0; r < p->rows; r++) {
-    int64_t y = base[tf_ce_offset(r, p->row_ndim, p->row_shape, p->t_rs)];
+    int64_t y = base[tf_loss_offset(r, p->row_ndim, p->row_shape, p->t_rs)];
     if (y != p->ignore_index && (y < 0 || y >= p->classes)) {
       free(v);
       return tf_fail(TF_ERR_INDEX,
@@ -72,7 +62,7 @@ tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
     for (int64_t r = 0; r < p->rows; r++) {
       double den;
       double v = tf_ce_row(p, xb, tb, yv, wb, dt, r, &den);
-      tf_ce_store(ob, tf_ce_offset(r, p->row_ndim, p->row_shape, p->o_rs), dt, v);
+      tf_loss_store(ob, tf_loss_offset(r, p->row_ndim, p->row_shape, p->o_rs), dt, v);
     }
     free(yv);
     return TF_OK;
@@ -105,7 +95,7 @@ tf_status tf_cpu_cross_entropy(const tf_ce_plan *p, const tf_tensor *x,
   double total = tf_nsum_value(ls);
   /* mean of nothing (every target ignored, or no rows) is 0 / 0 = NaN, as
    * in PyTorch */
-  tf_ce_store(ob, 0, dt,
+  tf_loss_store(ob, 0, dt,
               p->reduction == TF_REDUCTION_SUM ? total : total / tf_nsum_value(ds));
   return TF_OK;
 }
@@ -124,7 +114,7 @@ tf_status tf_cpu_cross_entropy_backward(const tf_ce_plan *p,
   double wsum = tf_ce_weight_sum(p, wb, dt);
   double gscale = 1.0;
   if (p->reduction != TF_REDUCTION_NONE) {
-    gscale = tf_ce_load(gb, 0, dt);
+    gscale = tf_loss_load(gb, 0, dt);
     if (p->reduction == TF_REDUCTION_MEAN) gscale /= tf_ce_denominator(p, yv, wb, dt);
   }
   bool worth = (double)p->rows * (double)p->classes >= TF_PARALLEL_GRAIN;
@@ -166,64 +156,20 @@ static inline void walk_next(const tf_bce_plan *p, bce_walk *w) {
   }
 }
 
-/* log(1 + e) for e in [0, 1] as 2 artanh(z), z = e / (2 + e) <= 1/3, by
- * its series to z^27: relative error below 2e-14, for the float32 path. */
-static inline double log1p_unit(double e) {
-  double z = e / (2.0 + e), z2 = z * z, q = 1.0 / 27;
-  q = q * z2 + 1.0 / 25, q = q * z2 + 1.0 / 23, q = q * z2 + 1.0 / 21;
-  q = q * z2 + 1.0 / 19, q = q * z2 + 1.0 / 17, q = q * z2 + 1.0 / 15;
-  q = q * z2 + 1.0 / 13, q = q * z2 + 1.0 / 11, q = q * z2 + 1.0 / 9;
-  q = q * z2 + 1.0 / 7, q = q * z2 + 1.0 / 5, q = q * z2 + 1.0 / 3;
-  q = q * z2 + 1.0;
-  return 2.0 * z * q;
-}
-
-/* The loss of one element, exactly (float64). */
-static inline double bce_elem(double x, double y, double pw, bool has_pw) {
-  double L = has_pw ? (1.0 - y) + pw * y : 1.0;
-  if (x >= 0) return (1.0 - y) * x + L * log1p(exp(-x));
-  return -(has_pw ? pw * y : y) * x + L * log1p(exp(x));
-}
-
-/* Its derivative (1 - y) sigmoid(x) - pw y sigmoid(-x) over (1 + e). */
-static inline double bce_delem(double x, double y, double pw) {
-  if (x >= 0) {
-    double e = exp(-x);
-    return ((1.0 - y) - pw * y * e) / (1.0 + e);
-  }
-  double e = exp(x);
-  return ((1.0 - y) * e - pw * y) / (1.0 + e);
-}
-
-/* The same two for a chunk of float32 inputs (widened to double), branch
- * free so the compiler vectorizes them: e = e^-|x| by tf_exp_poly, whose
- * clamp at -708 leaves ~1e-308 where e underflows, below float32's range.
- * The loss without pos_weight keeps L = 1 exactly. */
+/* A chunk of float32 elements (widened to double) by loss_rows.h's element
+ * functions, in loops the compiler vectorizes (they are branch free). */
 enum { CHUNK = 256 };
 TF_SIMD_CLONES static void bce_loss_f32(int64_t n, const double *x, const double *y,
                                         double *out) {
-  for (int64_t i = 0; i < n; i++) {
-    double xi = x[i], yi = y[i];
-    double lin = xi >= 0 ? (1.0 - yi) * xi : -yi * xi;
-    out[i] = lin + log1p_unit(tf_exp_poly(-fabs(xi)));
-  }
+  for (int64_t i = 0; i < n; i++) out[i] = tf_bce_loss_f32(x[i], y[i]);
 }
 TF_SIMD_CLONES static void bce_loss_pw_f32(int64_t n, const double *x, const double *y,
                                            const double *pw, double *out) {
-  for (int64_t i = 0; i < n; i++) {
-    double xi = x[i], yi = y[i], P = pw[i];
-    double lin = xi >= 0 ? (1.0 - yi) * xi : -(P * yi) * xi;
-    out[i] = lin + ((1.0 - yi) + P * yi) * log1p_unit(tf_exp_poly(-fabs(xi)));
-  }
+  for (int64_t i = 0; i < n; i++) out[i] = tf_bce_loss_pw_f32(x[i], y[i], pw[i]);
 }
 TF_SIMD_CLONES static void bce_grad_f32(int64_t n, const double *x, const double *y,
                                         const double *pw, double *out) {
-  for (int64_t i = 0; i < n; i++) {
-    double xi = x[i], yi = y[i], P = pw[i];
-    double e = tf_exp_poly(-fabs(xi));
-    double num = xi >= 0 ? (1.0 - yi) - P * yi * e : (1.0 - yi) * e - P * yi;
-    out[i] = num / (1.0 + e);
-  }
+  for (int64_t i = 0; i < n; i++) out[i] = tf_bce_grad_f32(x[i], y[i], pw[i]);
 }
 
 /* Elements [begin, end) of the loss (grad false) or of its x-derivative,
@@ -261,7 +207,7 @@ static void bce_block(const tf_bce_plan *p, tf_dtype dt, const char *xb, const c
       (pb ? bce_loss_pw_f32(n, xs, ys, ps, r) : bce_loss_f32(n, xs, ys, r));
     else
       for (int64_t i = 0; i < n; i++)
-        r[i] = grad ? bce_delem(xs[i], ys[i], ps[i]) : bce_elem(xs[i], ys[i], ps[i], pb != NULL);
+        r[i] = grad ? tf_bce_delem(xs[i], ys[i], ps[i]) : tf_bce_elem(xs[i], ys[i], ps[i], pb != NULL);
     w = w0;
     for (int64_t i = 0; i < n; i++, walk_next(p, &w)) {
       double f = r[i];
@@ -281,7 +227,7 @@ tf_status tf_cpu_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
   const char *wb = weight ? tf_ptr(weight) : NULL;
   const char *pb = pos_weight ? tf_ptr(pos_weight) : NULL;
   char *ob = tf_ptr(out);
-  int64_t nblocks = (p->numel + LOSS_BLOCK - 1) / LOSS_BLOCK;
+  int64_t nblocks = (p->numel + TF_BCE_BLOCK - 1) / TF_BCE_BLOCK;
   bool reduce = p->reduction != TF_REDUCTION_NONE;
   tf_nsum *part = NULL;
   if (reduce) {
@@ -292,25 +238,12 @@ tf_status tf_cpu_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
   bool worth = p->numel >= TF_PARALLEL_GRAIN / 4;
   TF_PARALLEL_FOR(worth && nblocks > 1)
   for (int64_t b = 0; b < nblocks; b++) {
-    int64_t begin = b * LOSS_BLOCK;
-    int64_t end = begin + LOSS_BLOCK < p->numel ? begin + LOSS_BLOCK : p->numel;
-    double v[LOSS_BLOCK];
+    int64_t begin = b * TF_BCE_BLOCK;
+    int64_t end = begin + TF_BCE_BLOCK < p->numel ? begin + TF_BCE_BLOCK : p->numel;
+    double v[TF_BCE_BLOCK];
     bce_block(p, dt, xb, tb, wb, pb, NULL, 1.0, false, begin, end, v);
-    if (reduce && dt == TF_FLOAT32) {
-      /* float32 losses: a double sum in LANES fixed lanes is far below
-       * float32's rounding; float64 keeps the compensated sum */
-      double acc[LANES] = {0};
-      int64_t n = end - begin, i = 0;
-      for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++) acc[k] += v[i + k];
-      tf_nsum s = {0, 0};
-      for (; i < n; i++) tf_nsum_add(&s, v[i]);
-      for (int k = 0; k < LANES; k++) tf_nsum_add(&s, acc[k]);
-      part[b] = s;
-    } else if (reduce) {
-      tf_nsum s = {0, 0};
-      for (int64_t i = 0; i < end - begin; i++) tf_nsum_add(&s, v[i]);
-      part[b] = s;
+    if (reduce) {
+      part[b] = tf_bce_block_sum((int)dt, v, end - begin);
     } else {
       for (int64_t i = 0; i < end - begin; i++) store(ob, begin + i, dt, v[i]);
     }
@@ -343,13 +276,13 @@ tf_status tf_cpu_bce_with_logits_backward(const tf_bce_plan *p,
     gscale = load(gb, 0, dt);
     if (p->reduction == TF_REDUCTION_MEAN) gscale /= (double)p->numel;
   }
-  int64_t nblocks = (p->numel + LOSS_BLOCK - 1) / LOSS_BLOCK;
+  int64_t nblocks = (p->numel + TF_BCE_BLOCK - 1) / TF_BCE_BLOCK;
   bool worth = p->numel >= TF_PARALLEL_GRAIN / 4;
   TF_PARALLEL_FOR(worth && nblocks > 1)
   for (int64_t b = 0; b < nblocks; b++) {
-    int64_t begin = b * LOSS_BLOCK;
-    int64_t end = begin + LOSS_BLOCK < p->numel ? begin + LOSS_BLOCK : p->numel;
-    double v[LOSS_BLOCK];
+    int64_t begin = b * TF_BCE_BLOCK;
+    int64_t end = begin + TF_BCE_BLOCK < p->numel ? begin + TF_BCE_BLOCK : p->numel;
+    double v[TF_BCE_BLOCK];
     bce_block(p, dt, xb, tb, wb, pb, none ? gb : NULL, gscale, true, begin, end, v);
     for (int64_t i = 0; i < end - begin; i++) store(db, begin + i, dt, v[i]);
   }

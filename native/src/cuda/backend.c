@@ -86,10 +86,25 @@ static struct {
              char *, size_t);
   int (*optim)(int, const tf_optim_plan *, void *, const void *, void *, void *, void *, char *,
                size_t);
+  int (*im2col)(int, const tfc_conv_geometry *, const void *, void *, int64_t, int64_t, int64_t,
+                char *, size_t);
+  int (*col2im)(int, const tfc_conv_geometry *, const void *, void *, int64_t, int64_t, int64_t,
+                char *, size_t);
+  int (*conv_bias)(int, const tfc_conv_geometry *, void *, const void *, int64_t, char *, size_t);
+  int (*accumulate)(int, double *, const void *, int64_t, char *, size_t);
+  int64_t (*norm_scratch)(const tfc_norm_geometry *, int);
+  int (*norm)(int, const tfc_norm_geometry *, const void *, const void *, const void *, double,
+              int, double, void *, int64_t, void *, int64_t, double *, double *, void *,
+              double *, char *, size_t);
+  int (*norm_backward)(int, const tfc_norm_geometry *, const void *, const void *, const void *,
+                       const double *, const double *, int, void *, void *, int64_t, void *,
+                       int64_t, double *, char *, size_t);
   int (*pool)(int, const tfc_pool_plan *, const void *, void *, int64_t *, char *, size_t);
   int (*pool_check_indices)(const tfc_pool_plan *, const int64_t *, uint64_t *, char *, size_t);
   int (*pool_backward)(int, const tfc_pool_plan *, const void *, const int64_t *, void *, int,
                        char *, size_t);
+  int (*bce_with_logits)(int, const tf_bce_plan *, int, const void *, const void *, const void *,
+                         const void *, const void *, void *, double *, char *, size_t);
   int (*cross_entropy)(int, const tf_ce_plan *, const void *, const void *, const int64_t *,
                        const void *, void *, double *, char *, size_t);
   int (*cross_entropy_backward)(int, const tf_ce_plan *, const void *, const void *,
@@ -160,9 +175,14 @@ static void load(void) {
       {"tfc_random", (void **)&api.random}, {"tfc_tril", (void **)&api.tril},
       {"tfc_pad", (void **)&api.pad}, {"tfc_take", (void **)&api.take},
       {"tfc_put", (void **)&api.put}, {"tfc_optim", (void **)&api.optim},
+      {"tfc_im2col", (void **)&api.im2col}, {"tfc_col2im", (void **)&api.col2im},
+      {"tfc_conv_bias", (void **)&api.conv_bias}, {"tfc_accumulate", (void **)&api.accumulate},
+      {"tfc_norm_scratch", (void **)&api.norm_scratch}, {"tfc_norm", (void **)&api.norm},
+      {"tfc_norm_backward", (void **)&api.norm_backward},
       {"tfc_pool", (void **)&api.pool},
       {"tfc_pool_check_indices", (void **)&api.pool_check_indices},
       {"tfc_pool_backward", (void **)&api.pool_backward},
+      {"tfc_bce_with_logits", (void **)&api.bce_with_logits},
       {"tfc_cross_entropy", (void **)&api.cross_entropy},
       {"tfc_cross_entropy_backward", (void **)&api.cross_entropy_backward},
       {"tfc_synchronize", (void **)&api.synchronize},
@@ -355,6 +375,9 @@ static void broadcast_strides(const tf_tensor *t, const tf_tensor *dst, int64_t 
 static char *device_ptr(const tf_tensor *t) {
   return (char *)t->storage->data + t->offset * (int64_t)tf_dtype_size(t->dtype);
 }
+/* ... of an optional operand (NULL when absent); a 1-D one's stride. */
+static const void *ptr_or_null(const tf_tensor *t) { return t ? device_ptr(t) : NULL; }
+static int64_t stride_of(const tf_tensor *t) { return t && t->ndim ? t->strides[0] : 0; }
 
 /* Every element of the strided view (ptr; shape and element strides) =
  * *elem: one element of scratch filled, then copied with stride 0. */
@@ -948,6 +971,91 @@ static tf_status cuda_cross_entropy_backward(const tf_ce_plan *p, const tf_tenso
   return cross_entropy_call("cross_entropy_backward", p, grad, x, target, weight, dx);
 }
 
+/* BCE with logits: the forward (grad NULL) or the backward, with the
+ * scratch loss.cu asks for. */
+static tf_status bce_call(const char *op, const tf_bce_plan *p, const tf_tensor *grad,
+                          const tf_tensor *x, const tf_tensor *target, const tf_tensor *weight,
+                          const tf_tensor *pos_weight, tf_tensor *result) {
+  const int64_t blocks = (p->numel + TF_BCE_BLOCK - 1) / TF_BCE_BLOCK;
+  const size_t bytes = !grad && p->reduction != TF_REDUCTION_NONE
+                           ? sizeof(double) * (size_t)(p->numel + 2 * blocks)
+                           : 0;
+  double *scratch = bytes ? cuda_alloc(bytes) : NULL;
+  TF_CHECK(!bytes || scratch, TF_ERR_MEMORY,
+           "%s: out of device memory for %zu bytes of partial sums", op, bytes);
+  char why[WHY_LEN];
+  int rc = api.bce_with_logits((int)x->dtype, p, grad != NULL, device_ptr(x), device_ptr(target),
+                               ptr_or_null(weight), ptr_or_null(pos_weight), ptr_or_null(grad),
+                               device_ptr(result), scratch, why, sizeof why);
+  if (scratch) cuda_free(scratch, bytes);
+  return rc == 0 ? TF_OK : device_error(op, why);
+}
+
+static tf_status cuda_bce_with_logits(const tf_bce_plan *p, const tf_tensor *x,
+                                      const tf_tensor *target, const tf_tensor *weight,
+                                      const tf_tensor *pos_weight, tf_tensor *out) {
+  return bce_call("binary_cross_entropy_with_logits", p, NULL, x, target, weight, pos_weight,
+                  out);
+}
+
+static tf_status cuda_bce_with_logits_backward(const tf_bce_plan *p, const tf_tensor *grad,
+                                               const tf_tensor *x, const tf_tensor *target,
+                                               const tf_tensor *weight,
+                                               const tf_tensor *pos_weight, tf_tensor *dx) {
+  return bce_call("binary_cross_entropy_with_logits_backward", p, grad, x, target, weight,
+                  pos_weight, dx);
+}
+
+/* ---- normalization (norm.cu) -------------------------------------------------------- */
+
+/* The scratch norm.cu asks for (NULL with TF_OK for none). */
+static tf_status norm_scratch(const tfc_norm_geometry *d, bool backward, double **scratch,
+                              size_t *bytes) {
+  *bytes = sizeof(double) * (size_t)api.norm_scratch(d, backward);
+  *scratch = *bytes ? cuda_alloc(*bytes) : NULL;
+  TF_CHECK(!*bytes || *scratch, TF_ERR_MEMORY,
+           "norm: out of device memory for %zu bytes of statistics", *bytes);
+  return TF_OK;
+}
+
+static tf_status cuda_norm(const tf_norm_geom *g, const tf_tensor *x, const tf_tensor *weight,
+                           const tf_tensor *bias, double eps, bool batch_stats, double momentum,
+                           tf_tensor *running_mean, tf_tensor *running_var, tf_tensor *mean,
+                           tf_tensor *rstd, tf_tensor *out) {
+  const tfc_norm_geometry d = {g->n, g->c, g->s, g->groups, g->per_channel};
+  double *scratch;
+  size_t bytes;
+  TF_TRY(norm_scratch(&d, false, &scratch, &bytes));
+  char why[WHY_LEN];
+  int rc = api.norm((int)x->dtype, &d, device_ptr(x), ptr_or_null(weight), ptr_or_null(bias),
+                    eps, batch_stats, momentum, running_mean ? device_ptr(running_mean) : NULL,
+                    stride_of(running_mean), running_var ? device_ptr(running_var) : NULL,
+                    stride_of(running_var), (double *)device_ptr(mean),
+                    (double *)device_ptr(rstd), device_ptr(out), scratch, why, sizeof why);
+  if (scratch) cuda_free(scratch, bytes);
+  return rc == 0 ? TF_OK : device_error("norm", why);
+}
+
+static tf_status cuda_norm_backward(const tf_norm_geom *g, const tf_tensor *dout,
+                                    const tf_tensor *x, const tf_tensor *weight,
+                                    const tf_tensor *mean, const tf_tensor *rstd,
+                                    bool batch_stats, tf_tensor *dx, tf_tensor *dweight,
+                                    tf_tensor *dbias) {
+  const tfc_norm_geometry d = {g->n, g->c, g->s, g->groups, g->per_channel};
+  double *scratch;
+  size_t bytes;
+  TF_TRY(norm_scratch(&d, true, &scratch, &bytes));
+  char why[WHY_LEN];
+  int rc = api.norm_backward((int)x->dtype, &d, device_ptr(dout), device_ptr(x),
+                             ptr_or_null(weight), (const double *)device_ptr(mean),
+                             (const double *)device_ptr(rstd), batch_stats,
+                             dx ? device_ptr(dx) : NULL, dweight ? device_ptr(dweight) : NULL,
+                             stride_of(dweight), dbias ? device_ptr(dbias) : NULL,
+                             stride_of(dbias), scratch, why, sizeof why);
+  if (scratch) cuda_free(scratch, bytes);
+  return rc == 0 ? TF_OK : device_error("norm backward", why);
+}
+
 /* ---- pooling (pool.cu) --------------------------------------------------------------- */
 /* The inverse of one axis's windows: input i is read by the outputs
  * of[at[i]] .. of[at[i + 1] - 1], ascending (cursor: n_in scratch). */
@@ -1051,6 +1159,88 @@ static tf_status cuda_pool_backward(const tf_pool_plan *p, const tf_tensor *grad
   return st;
 }
 
+/* ---- convolution: cpu/conv.c's passes with the device's steps (conv.cu) ------------
+ * tf_conv_passes plans the chunks and runs the products through this
+ * backend's matmul slot (cuBLAS or the tiled kernel); the steps here
+ * unfold, fold, permute, add the bias and accumulate on the device. */
+static tfc_conv_geometry conv_geometry(const tf_conv_geom *g) {
+  return (tfc_conv_geometry){g->n,  g->c_in, g->h,  g->w,  g->c_out, g->kh, g->kw, g->ho,
+                             g->wo, g->sh,   g->sw, g->ph, g->pw,    g->dh, g->dw, g->groups};
+}
+
+static tf_status conv_zero(void *dst, size_t nbytes) {
+  const uint64_t zero = 0;
+  const int size = nbytes % 8 == 0 ? 8 : nbytes % 4 == 0 ? 4 : 1;
+  char why[WHY_LEN];
+  if (api.fill(dst, &zero, size, (int64_t)(nbytes / (size_t)size), why, sizeof why) != 0)
+    return device_error("conv2d", why);
+  return TF_OK;
+}
+
+static tf_status conv_im2col(const tf_conv_geom *g, tf_dtype dt, const char *x, char *cols,
+                             int64_t nb, int64_t rs, int64_t is) {
+  tfc_conv_geometry d = conv_geometry(g);
+  char why[WHY_LEN];
+  if (api.im2col((int)dt, &d, x, cols, nb, rs, is, why, sizeof why) != 0)
+    return device_error("conv2d", why);
+  return TF_OK;
+}
+
+static tf_status conv_col2im(const tf_conv_geom *g, tf_dtype dt, const char *cols, char *gx,
+                             int64_t nb, int64_t rs, int64_t is) {
+  tfc_conv_geometry d = conv_geometry(g);
+  char why[WHY_LEN];
+  if (api.col2im((int)dt, &d, cols, gx, nb, rs, is, why, sizeof why) != 0)
+    return device_error("conv2d backward", why);
+  return TF_OK;
+}
+
+/* gy (nb, O, L) to (O, nb, L): a strided copy. */
+static tf_status conv_permute(const tf_conv_geom *g, tf_dtype dt, const char *src, char *dst,
+                              int64_t nb) {
+  const int64_t L = g->ho * g->wo, O = g->c_out;
+  const int64_t shape[3] = {nb, O, L}, dst_st[3] = {L, nb * L, 1}, src_st[3] = {O * L, L, 1};
+  char why[WHY_LEN];
+  if (api.copy_strided(dst, src, (int)tf_dtype_size(dt), 3, shape, dst_st, src_st, why,
+                       sizeof why) != 0)
+    return device_error("conv2d backward", why);
+  return TF_OK;
+}
+
+static tf_status conv_bias(const tf_conv_geom *g, tf_dtype dt, char *y, const char *bias,
+                           int64_t nb) {
+  tfc_conv_geometry d = conv_geometry(g);
+  char why[WHY_LEN];
+  if (api.conv_bias((int)dt, &d, y, bias, nb, why, sizeof why) != 0)
+    return device_error("conv2d", why);
+  return TF_OK;
+}
+
+static tf_status conv_accumulate(tf_dtype dt, double *acc, const char *prod, int64_t n) {
+  char why[WHY_LEN];
+  if (api.accumulate((int)dt, acc, prod, n, why, sizeof why) != 0)
+    return device_error("conv2d backward", why);
+  return TF_OK;
+}
+
+/* out = acc rounded to dt: a converting copy. */
+static tf_status conv_finish(tf_dtype dt, char *out, const double *acc, int64_t n) {
+  const int64_t one = 1;
+  char why[WHY_LEN];
+  if (api.convert(out, (int)dt, acc, TF_FLOAT64, 1, &n, &one, &one, why, sizeof why) != 0)
+    return device_error("conv2d backward", why);
+  return TF_OK;
+}
+
+static const tf_conv_steps device_conv_steps = {
+    cuda_alloc,   cuda_free, conv_zero,       conv_im2col, conv_col2im,
+    conv_permute, conv_bias, conv_accumulate, conv_finish};
+
+static tf_status cuda_conv(int which, const tf_conv_geom *g, const tf_tensor *a,
+                           const tf_tensor *b, const tf_tensor *bias, tf_tensor *out) {
+  return tf_conv_passes(which, g, a, b, bias, out, &device_conv_steps);
+}
+
 /* ---- optimizers (optim.cu) ---------------------------------------------------------- */
 static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_tensor *grad,
                             tf_tensor *const *buf) {
@@ -1090,13 +1280,13 @@ static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_t
 #define CUDA_SLOT_lstm_cell_backward (NULL, NOT_YET("the LSTM cell"))
 #define CUDA_SLOT_cross_entropy (cuda_cross_entropy, NULL)
 #define CUDA_SLOT_cross_entropy_backward (cuda_cross_entropy_backward, NULL)
-#define CUDA_SLOT_bce_with_logits (NULL, NOT_YET("binary_cross_entropy_with_logits"))
-#define CUDA_SLOT_bce_with_logits_backward (NULL, NOT_YET("binary_cross_entropy_with_logits"))
-#define CUDA_SLOT_normalize (NULL, NOT_YET("batch, group and layer normalization"))
-#define CUDA_SLOT_normalize_backward (NULL, NOT_YET("batch, group and layer normalization"))
+#define CUDA_SLOT_bce_with_logits (cuda_bce_with_logits, NULL)
+#define CUDA_SLOT_bce_with_logits_backward (cuda_bce_with_logits_backward, NULL)
+#define CUDA_SLOT_normalize (cuda_norm, NULL)
+#define CUDA_SLOT_normalize_backward (cuda_norm_backward, NULL)
 #define CUDA_SLOT_pool (cuda_pool, NULL)
 #define CUDA_SLOT_pool_backward (cuda_pool_backward, NULL)
-#define CUDA_SLOT_conv (NULL, NOT_YET("convolution"))
+#define CUDA_SLOT_conv (cuda_conv, NULL)
 #define CUDA_SLOT_optim (cuda_optim, NULL)
 
 #define KERNEL_OF_(fn, why) fn

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../cpu/cross_entropy.h" /* tf_ce_plan and cross-entropy's rows */
+#include "../cpu/loss_rows.h"    /* the losses' plans and rows */
 #include "../cpu/optim_step.h"    /* tf_optim_plan: the optimizers' scalars, plain data */
 
 #define TFC_ABI_VERSION 11
@@ -173,7 +173,7 @@ int tfc_put(int dtype, void *dst, const void *src, const tfc_geometry *pos_src,
             const tfc_geometry *rest_dst, const tfc_geometry *rest_src, const int64_t *order,
             const int64_t *start, const int64_t *target, int64_t groups, int accumulate,
             char *why, size_t why_len);
-/* Cross-entropy (loss.cu): the rows of cpu/cross_entropy.h on the device,
+/* Cross-entropy (loss.cu): the rows of cpu/loss_rows.h on the device,
  * summed in its blocks, so bitwise the cpu's. dtype 0 float32 or 1
  * float64; x, t (probability targets, else NULL), yv (the checked index
  * targets, one per row, else NULL), w (class weights or NULL), out, grad
@@ -186,7 +186,15 @@ int tfc_cross_entropy(int dtype, const tf_ce_plan *plan, const void *x, const vo
                       size_t why_len);
 int tfc_cross_entropy_backward(int dtype, const tf_ce_plan *plan, const void *grad,
                                const void *x, const void *t, const int64_t *yv, const void *w,
-                               void *dx, double *scratch, char *why, size_t why_len);
+                               void *dx, double *scratch, char *why, size_t why_len);/* BCE with logits (loss.cu): the elements of cpu/loss_rows.h, summed in
+ * its blocks. grad 0: out = the loss (scratch: numel + 2 blocks doubles
+ * for reduction mean or sum, blocks = numel over TF_BCE_BLOCK rounded up;
+ * none else), g unused; grad 1: out = dx from the upstream gradient g.
+ * w, pw: weight and pos_weight or NULL. */
+int tfc_bce_with_logits(int dtype, const tf_bce_plan *plan, int grad, const void *x,
+                        const void *t, const void *w, const void *pw, const void *g, void *out,
+                        double *scratch, char *why, size_t why_len);
+
 /* Pooling (pool.cu): the core's tf_pool_plan (backend.h: windows that
  * never read padding) with its tables in device memory: output row oh
  * reads the h_count[oh] input rows h_start[oh] + a h_step, column ow
@@ -215,6 +223,45 @@ int tfc_pool_check_indices(const tfc_pool_plan *p, const int64_t *indices, uint6
 int tfc_pool_backward(int dtype, const tfc_pool_plan *p, const void *grad,
                       const int64_t *indices, void *grad_input, int by_plane, char *why,
                       size_t why_len);
+/* Convolution's steps (conv.cu; the core's cpu/conv.c runs the passes and
+ * their products, backend.h's tf_conv_steps says what each step does):
+ * the core's tf_conv_geom, dtype 0 float32 or 1 float64. im2col unfolds
+ * nb contiguous images x into cols, col2im folds cols back into gx (each
+ * input element sums its taps in tap order: the cpu's order), conv_bias
+ * adds bias (c_out) to y (nb, c_out, ho wo), accumulate adds n elements
+ * of prod to the double acc. */
+typedef struct {
+  int64_t n, c_in, h, w, c_out, kh, kw, ho, wo, sh, sw, ph, pw, dh, dw, groups;
+} tfc_conv_geometry;
+int tfc_im2col(int dtype, const tfc_conv_geometry *g, const void *x, void *cols, int64_t nb,
+               int64_t rs, int64_t is, char *why, size_t why_len);
+int tfc_col2im(int dtype, const tfc_conv_geometry *g, const void *cols, void *gx, int64_t nb,
+               int64_t rs, int64_t is, char *why, size_t why_len);
+int tfc_conv_bias(int dtype, const tfc_conv_geometry *g, void *y, const void *bias, int64_t nb,
+                  char *why, size_t why_len);
+int tfc_accumulate(int dtype, double *acc, const void *prod, int64_t n, char *why,
+                   size_t why_len);
+/* Normalization (norm.cu): the core's tf_norm_geom (backend.h: x
+ * contiguous (n, c, s), units of one mean and variance: a channel when
+ * per_channel, else (n, group)), cpu/norm.c's method and formulas. x,
+ * weight, bias (c, or NULL), out, dout, dx, dweight, dbias (NULL when not
+ * wanted) in dtype 0 float32 or 1 float64; running_mean / running_var
+ * (x's dtype, one per unit at the strides given, or NULL); mean and rstd
+ * double, one per unit (written by the forward). scratch:
+ * tfc_norm_scratch(g, backward) doubles of device memory. */
+typedef struct {
+  int64_t n, c, s, groups;
+  int per_channel;
+} tfc_norm_geometry;
+int64_t tfc_norm_scratch(const tfc_norm_geometry *g, int backward);
+int tfc_norm(int dtype, const tfc_norm_geometry *g, const void *x, const void *weight,
+             const void *bias, double eps, int batch_stats, double momentum, void *running_mean,
+             int64_t rm_stride, void *running_var, int64_t rv_stride, double *mean,
+             double *rstd, void *out, double *scratch, char *why, size_t why_len);
+int tfc_norm_backward(int dtype, const tfc_norm_geometry *g, const void *dout, const void *x,
+                      const void *weight, const double *mean, const double *rstd,
+                      int batch_stats, void *dx, void *dweight, int64_t dw_stride, void *dbias,
+                      int64_t db_stride, double *scratch, char *why, size_t why_len);
 
 /* Waits for every kernel and copy issued so far. */
 int tfc_synchronize(char *why, size_t why_len);

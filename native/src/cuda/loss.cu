@@ -1,9 +1,10 @@
-/* loss.cu: cross-entropy on the device, forward and backward: the rows of
- * cpu/cross_entropy.h (the cpu's own code, compiled as device functions),
- * one thread per row, and the sum over rows in the cpu's blocks and order,
- * so a loss and its gradient are bitwise the cpu's. The index targets were
- * copied to the host and checked there (backend.c), so every yv here is a
- * class or ignore_index. */
+/* loss.cu: cross-entropy and BCE with logits on the device, forward and
+ * backward: the rows and elements of cpu/loss_rows.h (the cpu's own code,
+ * compiled as device functions), one thread per row or element, and the
+ * sums in the cpu's blocks and order, so a loss and its gradient are the
+ * cpu's bits (loss_rows.h says when a last bit can differ). The index
+ * targets were copied to the host and checked there (backend.c), so every
+ * yv here is a class or ignore_index. */
 #include "device_api.h"
 #include "launch.h"
 
@@ -19,7 +20,7 @@ __global__ void ce_rows(tf_ce_plan p, const char *x, const char *t, const int64_
       vals[2 * r] = v;
       vals[2 * r + 1] = den;
     } else {
-      tf_ce_store(out, tf_ce_offset(r, p.row_ndim, p.row_shape, p.o_rs), dt, v);
+      tf_loss_store(out, tf_loss_offset(r, p.row_ndim, p.row_shape, p.o_rs), dt, v);
     }
   }
 }
@@ -49,7 +50,7 @@ __global__ void ce_total(int reduction, int64_t blocks, const double *part, int 
       tf_nsum_add(&ds, tf_nsum_value(tf_nsum{part[4 * b + 2], part[4 * b + 3]}));
     }
     double total = tf_nsum_value(ls);
-    tf_ce_store(out, 0, dt, reduction == TF_CE_SUM ? total : total / tf_nsum_value(ds));
+    tf_loss_store(out, 0, dt, reduction == TF_LOSS_SUM ? total : total / tf_nsum_value(ds));
   }
 }
 
@@ -61,9 +62,9 @@ __global__ void ce_scale(tf_ce_plan p, const char *g, const int64_t *yv, const c
   TFC_FOR_EACH(i, 1) {
     s[1] = tf_ce_weight_sum(&p, w, dt);
     s[0] = 1.0;
-    if (p.reduction != TF_CE_NONE) {
-      s[0] = tf_ce_load(g, 0, dt);
-      if (p.reduction == TF_CE_MEAN) s[0] /= tf_ce_denominator(&p, yv, w, dt);
+    if (p.reduction != TF_LOSS_NONE) {
+      s[0] = tf_loss_load(g, 0, dt);
+      if (p.reduction == TF_LOSS_MEAN) s[0] /= tf_ce_denominator(&p, yv, w, dt);
     }
   }
 }
@@ -73,16 +74,89 @@ __global__ void ce_grad_rows(tf_ce_plan p, const char *x, const char *t, const i
   TFC_FOR_EACH(r, p.rows) tf_ce_grad_row(&p, x, t, yv, w, g, dt, s[0], s[1], r, dx);
 }
 
+/* Element e of BCE with logits: its loss (grad false) or x-derivative by
+ * the cpu's path for dtype dt, times weight, then (reduction none) the
+ * upstream gradient g, then scale, in the cpu's order: into vals, or
+ * rounded into out. The backward of a reduction scales by g[0] (over
+ * numel for mean) instead. */
+__global__ void bce_elements(tf_bce_plan p, int dt, bool grad, const char *x, const char *t,
+                             const char *w, const char *pw, const char *g, char *out,
+                             double *vals) {
+  const bool scalar_grad = grad && p.reduction != TF_LOSS_NONE;
+  TFC_FOR_EACH(e, p.numel) {
+    double scale = 1.0;
+    if (scalar_grad) {
+      scale = tf_loss_load(g, 0, dt);
+      if (p.reduction == TF_LOSS_MEAN) scale /= (double)p.numel;
+    }
+    const double xv = tf_loss_load(x, tf_loss_offset(e, p.ndim, p.shape, p.x_s), dt);
+    const double yv = tf_loss_load(t, tf_loss_offset(e, p.ndim, p.shape, p.t_s), dt);
+    const double pv = pw ? tf_loss_load(pw, tf_loss_offset(e, p.ndim, p.shape, p.pw_s), dt) : 1.0;
+    double f = tf_bce_value(dt, grad, xv, yv, pv, pw != NULL);
+    if (w) f *= tf_loss_load(w, tf_loss_offset(e, p.ndim, p.shape, p.w_s), dt);
+    if (g && !scalar_grad) f *= tf_loss_load(g, tf_loss_offset(e, p.ndim, p.shape, p.g_s), dt);
+    if (vals)
+      vals[e] = f * scale;
+    else
+      tf_loss_store(out, e, dt, f * scale);
+  }
+}
+
+/* Block b's compensated sum (part[2b], part[2b + 1]), as the cpu's. */
+__global__ void bce_blocks(int dt, int64_t numel, int64_t blocks, const double *vals,
+                           double *part) {
+  TFC_FOR_EACH(b, blocks) {
+    const int64_t left = numel - b * TF_BCE_BLOCK, n = left < (int64_t)TF_BCE_BLOCK ? left : (int64_t)TF_BCE_BLOCK;
+    tf_nsum s = tf_bce_block_sum(dt, vals + b * TF_BCE_BLOCK, n);
+    part[2 * b] = s.s, part[2 * b + 1] = s.c;
+  }
+}
+
+/* The blocks in order, then sum or mean: one thread. */
+__global__ void bce_total(int reduction, int64_t numel, int64_t blocks, const double *part,
+                          int dt, char *out) {
+  TFC_FOR_EACH(i, 1) {
+    tf_nsum s = {0, 0};
+    for (int64_t b = 0; b < blocks; b++)
+      tf_nsum_add(&s, tf_nsum_value(tf_nsum{part[2 * b], part[2 * b + 1]}));
+    const double total = tf_nsum_value(s);
+    tf_loss_store(out, 0, dt, reduction == TF_LOSS_SUM ? total : total / (double)numel);
+  }
+}
+
 }  // namespace
 
 extern "C" {
+
+int tfc_bce_with_logits(int dtype, const tf_bce_plan *plan, int grad, const void *x,
+                        const void *t, const void *w, const void *pw, const void *g, void *out,
+                        double *scratch, char *why, size_t why_len) {
+  const tf_bce_plan p = *plan;
+  const char *xc = (const char *)x, *tc = (const char *)t, *wc = (const char *)w,
+             *pc = (const char *)pw, *gc = (const char *)g;
+  const bool reduce = !grad && p.reduction != TF_LOSS_NONE;
+  const int64_t blocks = (p.numel + TF_BCE_BLOCK - 1) / TF_BCE_BLOCK;
+  if (p.numel > 0)
+    TFC_LAUNCH(bce_elements, grid_for(p.numel), kBlock, p, dtype, (bool)grad, xc, tc, wc, pc, gc,
+               (char *)out, reduce ? scratch : (double *)NULL);
+  if (reduce) {
+    double *part = scratch + p.numel;
+    if (blocks > 0)
+      TFC_LAUNCH(bce_blocks, grid_for(blocks), kBlock, dtype, p.numel, blocks,
+                 (const double *)scratch, part);
+    TFC_LAUNCH(bce_total, 1, 1, p.reduction, p.numel, blocks, (const double *)part, dtype,
+               (char *)out);
+  }
+  return fail(cudaGetLastError(), "binary_cross_entropy_with_logits kernel", why, why_len);
+}
+
 
 int tfc_cross_entropy(int dtype, const tf_ce_plan *plan, const void *x, const void *t,
                       const int64_t *yv, const void *w, void *out, double *scratch, char *why,
                       size_t why_len) {
   const tf_ce_plan p = *plan; /* by value: a kernel argument */
   const char *xc = (const char *)x, *tc = (const char *)t, *wc = (const char *)w;
-  if (p.reduction == TF_CE_NONE) {
+  if (p.reduction == TF_LOSS_NONE) {
     if (p.rows == 0) return 0;
     TFC_LAUNCH(ce_rows, grid_for(p.rows), kBlock, p, xc, tc, yv, wc, dtype, (char *)out,
                (double *)NULL);
