@@ -38,7 +38,7 @@ $(LIB): $(SOURCES) $(HEADERS) Makefile
 # backend's plumbing on machines without a GPU.
 NVCC ?= nvcc
 CXX ?= g++
-CUDA_SOURCES := native/src/cuda/runtime.cu native/src/cuda/reduce.cu native/src/cuda/matmul.cu native/src/cuda/creation.cu native/src/cuda/index.cu native/src/cuda/conv.cu native/src/cuda/loss.cu native/src/cuda/norm.cu native/src/cuda/pool.cu native/src/cuda/optim.cu
+CUDA_SOURCES := native/src/cuda/runtime.cu native/src/cuda/reduce.cu native/src/cuda/matmul.cu native/src/cuda/creation.cu native/src/cuda/index.cu native/src/cuda/conv.cu native/src/cuda/loss.cu native/src/cuda/norm.cu native/src/cuda/pool.cu native/src/cuda/rnn.cu native/src/cuda/optim.cu
 CUDA_HEADERS := native/src/gemm_layout.h native/src/cuda/device_api.h native/src/cuda/launch.h native/src/cuda/emulated_runtime.h $(wildcard native/src/cpu/*.h) native/include/tinyfin_ops.def
 CUDA_LIB ?= tinyfin/libtinyfin_cuda.so
 CUDA_LIB_EMULATED ?= build/libtinyfin_cuda_emulated.so

@@ -434,11 +434,10 @@ def test_reductions_leave_no_device_memory_behind():
     assert cuda.memory_allocated() == base
 
 
-def test_ops_without_a_cuda_kernel_say_so_with_the_reason():
-    with pytest.raises(RuntimeError, match=r"nonzero: the cuda backend does not run this op: "
-                       r"no CUDA kernel for nonzero .* \.cpu\(\)"):
-        tf.ones(3, device="cuda").nonzero()
-    assert "LSTM" in tf.backends.cpu_only("cuda")["lstm_cell"]
+def test_every_kernel_slot_has_a_cuda_kernel():
+    """No op is CPU-only on CUDA any more (a slot listed as CPU-only would
+    raise its reason; test_every_kernel_slot_... holds the list to it)."""
+    assert tf.backends.cpu_only("cuda") == {}
 
 
 def test_every_kernel_slot_is_a_cuda_kernel_or_cpu_only_with_a_reason():
@@ -1520,3 +1519,94 @@ def test_bce_with_logits_and_its_gradient_are_the_cpus_and_numpys(case, name, re
     want = want if reduction == "none" else want.sum() if reduction == "sum" else want.mean()
     np.testing.assert_allclose(results[1][0].cpu().numpy(), want,
                                rtol=2e-6 if name == "float32" else 1e-12, atol=1e-30)
+
+
+# ---- the LSTM cell (rnn.cu): cpu/lstm_cell.h's elements -------------------------------
+@pytest.mark.parametrize("with_state", [True, False], ids=["c_prev", "zero_state"])
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_the_lstm_cell_and_its_gradient_are_the_cpus(name, with_state):
+    """Pre-activations from 0 to +-100 (the float32 path's series near 0,
+    saturation, NaN) against the cpu's bits, and h against NumPy."""
+    from tinyfin.nn.ops.rnn import lstm_pointwise
+    dt, rng, H = DTYPES[name], np.random.default_rng(3), 37
+    gates = (rng.standard_normal((9, 4 * H)) * np.logspace(-3, 2, 9)[:, None]).astype(dt)
+    gates[0, 5] = np.nan
+    c0 = rng.standard_normal((9, H)).astype(dt)
+    results = []
+    for device in ("cpu", "cuda"):
+        g = tf.tensor(gates, device=device).requires_grad_(True)
+        c = tf.tensor(c0, device=device).requires_grad_(True) if with_state else None
+        h, c1 = lstm_pointwise(g, c, H)
+        (h * 1.5 + c1 * 0.5).sum().backward()
+        results.append([t.detach() for t in (h, c1, g.grad) + ((c.grad,) if with_state else ())])
+    for got, want in zip(*results[::-1]):
+        assert_same_bits(got, want)
+    sig = lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))
+    i, f, gg, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+    c_new = sig(i) * np.tanh(gg.astype(np.float64)) + (sig(f) * c0 if with_state else 0)
+    h_want = sig(o) * np.tanh(c_new.astype(dt).astype(np.float64))
+    np.testing.assert_allclose(results[1][0].cpu().numpy(), h_want,
+                               rtol=1e-6 if name == "float32" else 1e-14, atol=1e-30)
+
+
+def test_an_lstm_trains_on_the_device_as_on_the_cpu():
+    import tinyfin.nn.functional as F
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 5, 3)).astype(np.float32)
+    y = x[:, :, 0].mean(1)[:, None].astype(np.float32)
+    runs = []
+    for device in ("cpu", "cuda"):
+        tf.manual_seed(2)
+        lstm, head = tf.nn.LSTM(3, 16, batch_first=True).to(device), tf.nn.Linear(16, 1).to(device)
+        opt = tf.optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.3,
+                           momentum=0.9)
+        xs, ys = tf.tensor(x, device=device), tf.tensor(y, device=device)
+        losses = []
+        for _ in range(20):
+            opt.zero_grad()
+            out, _ = lstm(xs)
+            loss = F.mse_loss(head(out[:, -1]), ys)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        runs.append(losses)
+    assert runs[1][-1] < 0.5 * runs[1][0]  # it learns
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-4)
+
+
+# ---- nonzero and bool masks (index.cu: marks, chunk counts, coordinates) ---------------
+@pytest.mark.parametrize("name", DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 0, 2), (5, 4, 3), (2100, 3)],
+                         ids=repr)  # (2100, 3): 7 chunks of 1024 marks
+def test_nonzero_matches_numpy(name, shape):
+    a = host_array(DTYPES[name], shape, seed=len(shape))
+    if a.size and DTYPES[name] != np.bool_:
+        a.reshape(-1)[::3] = 0
+        if a.dtype.kind == "f":
+            a.reshape(-1)[1::7] = -0.0   # zero
+            a.reshape(-1)[2::11] = np.nan  # nonzero
+    got = tf.tensor(a).cuda().nonzero()
+    assert got.device == "cuda:0" and got.dtype == tf.int64
+    np.testing.assert_array_equal(got.cpu().numpy(), np.argwhere(a))
+    view = tf.tensor(a).cuda()
+    if view.ndim == 2:  # strided input
+        np.testing.assert_array_equal(view.t().nonzero().cpu().numpy(), np.argwhere(a.T))
+
+
+def test_bool_masks_read_and_write_on_the_device_as_on_the_cpu():
+    a = host_array(np.float64, (6, 5))
+    mask = a > 0.2
+    g = tf.tensor(a).cuda()
+    m = tf.tensor(mask).cuda()
+    np.testing.assert_array_equal(g[m].cpu().numpy(), a[mask])
+    np.testing.assert_array_equal(tf.masked_select(g, m).cpu().numpy(), a[mask])
+    rows, cols = tf.where(m)
+    np.testing.assert_array_equal(rows.cpu().numpy(), np.nonzero(mask)[0])
+    np.testing.assert_array_equal(cols.cpu().numpy(), np.nonzero(mask)[1])
+    g[m] = -1.0
+    a[mask] = -1.0
+    np.testing.assert_array_equal(g.cpu().numpy(), a)
+    base = cuda.memory_allocated()
+    for _ in range(3):
+        tf.ones(5000, device="cuda").nonzero()
+    assert cuda.memory_allocated() == base  # marks, counts and rows are freed

@@ -11,7 +11,7 @@ next tensor of the same size (a training loop stops calling cudaMalloc
 after its first step); memory_allocated() counts bytes in live tensors,
 memory_reserved() adds the kept blocks, empty_cache() returns those.
 
-What runs there so far: creating tensors (device= on the creation
+What runs there: creating tensors (device= on the creation
 functions, .to("cuda"), .cuda()), copying back (.cpu()), fill, copies and
 dtype conversions, the unary and the binary ops, where, the reductions,
 softmax/log_softmax, matmul (cuBLAS when nvidia-cublas is installed, see
@@ -21,8 +21,9 @@ indexing (gather, index_select, scatter_add, tensor indices and
 index_put_; the index values are checked on the host), convolution,
 cross_entropy and binary_cross_entropy_with_logits,
 batch/group/layer normalization, pooling (max, average,
-adaptive) and the optimizers' steps; any other op on a CUDA tensor is a RuntimeError
-naming the op and why (tinyfin.backends.cpu_only("cuda") lists them).
+adaptive), the LSTM cell, nonzero and bool masks, and the optimizers'
+steps: every op (tinyfin.backends.cpu_only("cuda") is empty; an op a
+backend cannot run raises a RuntimeError naming the op and why).
 """
 from __future__ import annotations
 

@@ -53,14 +53,15 @@ PROMISES: Dict[str, Promise] = {
                      "tril": DTYPES, "pad": DTYPES, "random": DTYPES,
                      "arange": DTYPES, "linspace": DTYPES,
                      **{op: DTYPES for op in ("gather", "scatter_add", "index_select",
-                                              "index_get", "index_put")},
+                                              "index_get", "index_put", "nonzero")},
                      # one softmax, optim, loss, pool, conv and norm kernel for every dtype (the entry
                      # points refuse integers)
                      "softmax": DTYPES, "optim": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in ("cross_entropy", "cross_entropy_backward",
                                               "bce_with_logits", "bce_with_logits_backward",
                                               "pool", "pool_backward", "conv", "normalize",
-                                              "normalize_backward")},
+                                              "normalize_backward", "lstm_cell",
+                                              "lstm_cell_backward")},
                      **{op: DTYPES for op in
                         list(_C.UNARY_OPS) + list(_C.BINARY_OPS) + list(_C.REDUCE_OPS)}},
                     across_threads=True, on_repeat=True,

@@ -434,7 +434,9 @@ for _e in ENTRIES:
     # device that fills it, parity and determinism run there as on the cpu
     _e.kernels = {"gather": ("gather",), "take_along_dim": ("gather",),
                   "index_select": ("index_select",), "scatter_add": ("scatter_add",),
-                  "index_put": ("index_put",)}.get(_e.name, _e.kernels)
+                  "index_put": ("index_put",), "nonzero": ("nonzero",),
+                  "argwhere": ("nonzero",), "masked_select": ("nonzero", "index_get")
+                  }.get(_e.name, _e.kernels)
     if _e.name == "as_strided":
         _e.differentiable = False
         _e.nondiff = "tinyfin does not differentiate through as_strided (raises)"

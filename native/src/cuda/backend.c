@@ -103,6 +103,14 @@ static struct {
   int (*pool_check_indices)(const tfc_pool_plan *, const int64_t *, uint64_t *, char *, size_t);
   int (*pool_backward)(int, const tfc_pool_plan *, const void *, const int64_t *, void *, int,
                        char *, size_t);
+  int (*nonzero_mark)(int, const void *, const tfc_geometry *, int64_t, uint8_t *, int64_t,
+                      int64_t *, char *, size_t);
+  int (*nonzero_write)(const uint8_t *, const tfc_geometry *, int64_t, int64_t, const int64_t *,
+                       int64_t *, char *, size_t);
+  int (*lstm_cell)(int, int64_t, int64_t, const void *, const void *, void *, void *, char *,
+                   size_t);
+  int (*lstm_cell_backward)(int, int64_t, int64_t, const void *, const void *, const void *,
+                            void *, void *, char *, size_t);
   int (*bce_with_logits)(int, const tf_bce_plan *, int, const void *, const void *, const void *,
                          const void *, const void *, void *, double *, char *, size_t);
   int (*cross_entropy)(int, const tf_ce_plan *, const void *, const void *, const int64_t *,
@@ -182,6 +190,10 @@ static void load(void) {
       {"tfc_pool", (void **)&api.pool},
       {"tfc_pool_check_indices", (void **)&api.pool_check_indices},
       {"tfc_pool_backward", (void **)&api.pool_backward},
+      {"tfc_nonzero_mark", (void **)&api.nonzero_mark},
+      {"tfc_nonzero_write", (void **)&api.nonzero_write},
+      {"tfc_lstm_cell", (void **)&api.lstm_cell},
+      {"tfc_lstm_cell_backward", (void **)&api.lstm_cell_backward},
       {"tfc_bce_with_logits", (void **)&api.bce_with_logits},
       {"tfc_cross_entropy", (void **)&api.cross_entropy},
       {"tfc_cross_entropy_backward", (void **)&api.cross_entropy_backward},
@@ -1006,6 +1018,77 @@ static tf_status cuda_bce_with_logits_backward(const tf_bce_plan *p, const tf_te
                   pos_weight, dx);
 }
 
+/* ---- nonzero (index.cu) --------------------------------------------------------------
+ * The size of the result depends on the data: the elements are marked and
+ * counted per chunk on the device, the counts read back (a wait, as
+ * PyTorch's nonzero waits), the chunks' first rows summed on the host, and
+ * the coordinates written on the device. */
+enum { NONZERO_CHUNK = 1024 };
+
+static tf_status cuda_nonzero(const tf_tensor *t, tf_tensor **out) {
+  const int64_t n = tf_tensor_numel(t), chunks = (n + NONZERO_CHUNK - 1) / NONZERO_CHUNK;
+  tfc_geometry g;
+  geometry(t->ndim, t->shape, t->strides, &g);
+  uint8_t *mask = n ? cuda_alloc((size_t)n) : NULL;
+  int64_t *counts = chunks ? cuda_alloc(sizeof(int64_t) * (size_t)chunks) : NULL;
+  int64_t *host = malloc(sizeof(int64_t) * (size_t)(chunks ? chunks : 1)), *start = NULL;
+  tf_tensor *o = NULL;
+  char why[WHY_LEN];
+  tf_status st = TF_OK;
+  if ((n && !mask) || (chunks && !counts) || !host)
+    st = tf_fail(TF_ERR_MEMORY, "nonzero: out of memory for the marks of %lld elements",
+                 (long long)n);
+  else if (api.nonzero_mark((int)t->dtype, device_ptr(t), &g, n, mask, NONZERO_CHUNK, counts,
+                            why, sizeof why) != 0)
+    st = device_error("nonzero", why);
+  else
+    st = cuda_to_host(host, counts, sizeof(int64_t) * (size_t)chunks);
+  int64_t total = 0;
+  for (int64_t c = 0; st == TF_OK && c < chunks; c++) {
+    const int64_t k = host[c];
+    host[c] = total; /* the chunk's first row */
+    total += k;
+  }
+  const int64_t shape[2] = {total, t->ndim};
+  if (st == TF_OK) st = tf_new_on(t->storage->alloc, 2, shape, TF_INT64, &o);
+  if (st == TF_OK) st = upload_int64("nonzero", host, chunks, &start);
+  if (st == TF_OK && total * t->ndim > 0 &&
+      api.nonzero_write(mask, &g, n, NONZERO_CHUNK, start, (int64_t *)device_ptr(o), why,
+                        sizeof why) != 0)
+    st = device_error("nonzero", why);
+  if (mask) cuda_free(mask, (size_t)n);
+  if (counts) cuda_free(counts, sizeof(int64_t) * (size_t)chunks);
+  if (start) cuda_free(start, sizeof(int64_t) * (size_t)chunks);
+  free(host);
+  if (st != TF_OK) {
+    tf_tensor_release(o);
+    return st;
+  }
+  *out = o;
+  return TF_OK;
+}
+
+/* ---- the LSTM cell (rnn.cu) ------------------------------------------------------- */
+static tf_status cuda_lstm_cell(const tf_tensor *gates, const tf_tensor *c_prev, tf_tensor *hc,
+                                tf_tensor *act) {
+  char why[WHY_LEN];
+  if (api.lstm_cell((int)gates->dtype, gates->shape[0], gates->shape[1] / 4, device_ptr(gates),
+                    ptr_or_null(c_prev), device_ptr(hc), device_ptr(act), why, sizeof why) != 0)
+    return device_error("lstm_cell", why);
+  return TF_OK;
+}
+
+static tf_status cuda_lstm_cell_backward(const tf_tensor *dhc, const tf_tensor *act,
+                                         const tf_tensor *c_prev, tf_tensor *dgates,
+                                         tf_tensor *dc_prev) {
+  char why[WHY_LEN];
+  if (api.lstm_cell_backward((int)act->dtype, act->shape[0], act->shape[1] / 5, device_ptr(dhc),
+                             device_ptr(act), ptr_or_null(c_prev), device_ptr(dgates),
+                             dc_prev ? device_ptr(dc_prev) : NULL, why, sizeof why) != 0)
+    return device_error("lstm_cell backward", why);
+  return TF_OK;
+}
+
 /* ---- normalization (norm.cu) -------------------------------------------------------- */
 
 /* The scratch norm.cu asks for (NULL with TF_OK for none). */
@@ -1269,15 +1352,14 @@ static tf_status cuda_optim(const tf_optim_plan *p, tf_tensor *param, const tf_t
 #define CUDA_SLOT_random (cuda_random, NULL)
 #define CUDA_SLOT_pad (cuda_pad, NULL)
 #define CUDA_SLOT_tril (cuda_tril, NULL)
-#define NOT_YET(what) "no CUDA kernel for " what " yet"
 #define CUDA_SLOT_gather (cuda_gather, NULL)
 #define CUDA_SLOT_scatter_add (cuda_scatter_add, NULL)
 #define CUDA_SLOT_index_select (cuda_index_select, NULL)
 #define CUDA_SLOT_index_get (cuda_index_get, NULL)
 #define CUDA_SLOT_index_put (cuda_index_put, NULL)
-#define CUDA_SLOT_nonzero (NULL, NOT_YET("nonzero (its result's size depends on the data)"))
-#define CUDA_SLOT_lstm_cell (NULL, NOT_YET("the LSTM cell"))
-#define CUDA_SLOT_lstm_cell_backward (NULL, NOT_YET("the LSTM cell"))
+#define CUDA_SLOT_nonzero (cuda_nonzero, NULL)
+#define CUDA_SLOT_lstm_cell (cuda_lstm_cell, NULL)
+#define CUDA_SLOT_lstm_cell_backward (cuda_lstm_cell_backward, NULL)
 #define CUDA_SLOT_cross_entropy (cuda_cross_entropy, NULL)
 #define CUDA_SLOT_cross_entropy_backward (cuda_cross_entropy_backward, NULL)
 #define CUDA_SLOT_bce_with_logits (cuda_bce_with_logits, NULL)

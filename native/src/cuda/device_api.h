@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../cpu/loss_rows.h"    /* the losses' plans and rows */
+#include "../cpu/lstm_cell.h"    /* the LSTM cell's elements */
 #include "../cpu/optim_step.h"    /* tf_optim_plan: the optimizers' scalars, plain data */
 
 #define TFC_ABI_VERSION 11
@@ -169,6 +170,15 @@ typedef struct {
 } tfc_geometry;
 int tfc_take(int elem_size, void *dst, const void *src, const tfc_geometry *g, int dim,
              const int64_t *picked, int64_t n, char *why, size_t why_len);
+/* nonzero, in two calls around the host: mark flags the n elements of src
+ * (dtype, positions over g) that are nonzero into mask (n bytes) and
+ * counts them per chunk of `chunk` into counts; write puts the marked
+ * positions' coordinates (g.ndim int64 each, row-major order) into out,
+ * chunk c's from row start[c] on. */
+int tfc_nonzero_mark(int dtype, const void *src, const tfc_geometry *g, int64_t n,
+                     uint8_t *mask, int64_t chunk, int64_t *counts, char *why, size_t why_len);
+int tfc_nonzero_write(const uint8_t *mask, const tfc_geometry *g, int64_t n, int64_t chunk,
+                      const int64_t *start, int64_t *out, char *why, size_t why_len);
 int tfc_put(int dtype, void *dst, const void *src, const tfc_geometry *pos_src,
             const tfc_geometry *rest_dst, const tfc_geometry *rest_src, const int64_t *order,
             const int64_t *start, const int64_t *target, int64_t groups, int accumulate,
@@ -194,6 +204,15 @@ int tfc_cross_entropy_backward(int dtype, const tf_ce_plan *plan, const void *gr
 int tfc_bce_with_logits(int dtype, const tf_bce_plan *plan, int grad, const void *x,
                         const void *t, const void *w, const void *pw, const void *g, void *out,
                         double *scratch, char *why, size_t why_len);
+/* The LSTM cell's pointwise part (rnn.cu): cpu/lstm_cell.h's elements
+ * over n rows of H hidden units, the layouts of cpu/rnn.c (gates (n, 4H),
+ * c_prev (n, H) or NULL, hc (n, 2H), act (n, 5H); backward: dhc (n, 2H),
+ * dgates (n, 4H), dc_prev (n, H) or NULL), dtype 0 float32 or 1 float64. */
+int tfc_lstm_cell(int dtype, int64_t n, int64_t H, const void *gates, const void *c_prev,
+                  void *hc, void *act, char *why, size_t why_len);
+int tfc_lstm_cell_backward(int dtype, int64_t n, int64_t H, const void *dhc, const void *act,
+                           const void *c_prev, void *dgates, void *dc_prev, char *why,
+                           size_t why_len);
 
 /* Pooling (pool.cu): the core's tf_pool_plan (backend.h: windows that
  * never read padding) with its tables in device memory: output row oh

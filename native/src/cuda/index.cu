@@ -7,6 +7,12 @@
  * IndexError and every offset these kernels get is in bounds: they only
  * move and add data.
  *
+ * nonzero marks the nonzero elements once (a byte each: one snapshot, so a
+ * write to the input between the count and the fill cannot make the fill
+ * outrun its output), counts them per chunk, and the host turns the counts
+ * into each chunk's first output row; then one thread per chunk writes its
+ * coordinates in row-major order.
+ *
  * scatter_add and index_put_ write without atomics, in the cpu kernel's
  * order: one thread per target element takes its contributions in the
  * index's row-major order (the host grouped them by target), adding them
@@ -79,6 +85,48 @@ __global__ void put_kernel(T *dst, const T *src, tfc_geometry pos_src, tfc_geome
   }
 }
 
+/* mask[i] = element i (row-major over g) is nonzero; counts[c] = the
+ * marks of chunk c. */
+template <typename T>
+__global__ void mark_nonzero(const T *src, tfc_geometry g, int64_t n, uint8_t *mask) {
+  TFC_FOR_EACH(i, n) mask[i] = src[offset_of(i, g)] != (T)0;
+}
+__global__ void count_chunks(const uint8_t *mask, int64_t n, int64_t chunk, int64_t *counts) {
+  TFC_FOR_EACH(c, (n + chunk - 1) / chunk) {
+    int64_t k = 0;
+    for (int64_t i = c * chunk; i < n && i < (c + 1) * chunk; i++) k += mask[i];
+    counts[c] = k;
+  }
+}
+
+/* Chunk c's marked elements as rows of out (g.ndim coordinates each) from
+ * row start[c] on. */
+__global__ void write_coordinates(const uint8_t *mask, tfc_geometry g, int64_t n, int64_t chunk,
+                                  const int64_t *start, int64_t *out) {
+  TFC_FOR_EACH(c, (n + chunk - 1) / chunk) {
+    int64_t *row = out + start[c] * g.ndim;
+    for (int64_t i = c * chunk; i < n && i < (c + 1) * chunk; i++) {
+      if (!mask[i]) continue;
+      for (int64_t d = g.ndim - 1, q = i; d >= 0; d--) {
+        row[d] = q % g.shape[d];
+        q /= g.shape[d];
+      }
+      row += g.ndim;
+    }
+  }
+}
+
+template <typename T>
+struct Mark {
+  static cudaError_t run(const void *src, tfc_geometry g, int64_t n, uint8_t *mask,
+                         int64_t chunk, int64_t *counts) {
+    TFC_LAUNCH(mark_nonzero<T>, grid_for(n), kBlock, (const T *)src, g, n, mask);
+    TFC_LAUNCH(count_chunks, grid_for((n + chunk - 1) / chunk), kBlock, (const uint8_t *)mask, n,
+               chunk, counts);
+    return cudaGetLastError();
+  }
+};
+
 template <typename T>
 struct Take {
   static cudaError_t run(void *dst, const void *src, tfc_geometry g, int dim,
@@ -109,6 +157,21 @@ int tfc_take(int elem_size, void *dst, const void *src, const tfc_geometry *g, i
   if (n == 0) return 0;
   return fail(by_size<Take>(elem_size, dst, src, *g, dim, picked, n), "indexing kernel", why,
               why_len);
+}
+
+int tfc_nonzero_mark(int dtype, const void *src, const tfc_geometry *g, int64_t n,
+                     uint8_t *mask, int64_t chunk, int64_t *counts, char *why, size_t why_len) {
+  if (n == 0) return 0;
+  return fail(by_dtype<Mark>(dtype, src, *g, n, mask, chunk, counts), "nonzero kernel", why,
+              why_len);
+}
+
+int tfc_nonzero_write(const uint8_t *mask, const tfc_geometry *g, int64_t n, int64_t chunk,
+                      const int64_t *start, int64_t *out, char *why, size_t why_len) {
+  if (n == 0) return 0;
+  TFC_LAUNCH(write_coordinates, grid_for((n + chunk - 1) / chunk), kBlock, mask, *g, n, chunk,
+             start, out);
+  return fail(cudaGetLastError(), "nonzero kernel", why, why_len);
 }
 
 int tfc_put(int dtype, void *dst, const void *src, const tfc_geometry *pos_src,
