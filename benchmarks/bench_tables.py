@@ -81,6 +81,28 @@ TABLES = {
         "Milliseconds per forward + backward (fastest round). Ratios are of times, the "
         "peer's over tinyfin's: above 1, tinyfin is faster.",
         2),  # the 1-thread rows run on fewer CPUs than the table's 2
+    # ---- the GPU (test_cuda_bench.py): one device, the host's threads do not matter ----
+    "cuda_bandwidth": Table(
+        "GPU elementwise bandwidth, float32", ("op", "elements"), "GB/s",
+        lambda s, nbytes: nbytes / s / 1e9, ("tinyfin", "PyTorch"),
+        (("tinyfin", "PyTorch"),),
+        "GB/s = bytes read and written / fastest call (copy: a clone, the device's copy "
+        "bandwidth). The ratio is of GB/s: below 1, tinyfin is slower.",
+        1),
+    "cuda_matmul": Table(
+        "GPU matmul throughput, float32", ("n",), "GFLOP/s",
+        lambda s, flops: flops / s / 1e9, ("tinyfin", "tinyfin tiled", "PyTorch"),
+        (("tinyfin", "PyTorch"), ("tinyfin tiled", "PyTorch")),
+        "GFLOP/s = 2n^3 / fastest call; tinyfin: cuBLAS when it loads, tinyfin tiled: "
+        "its own kernel. Ratios are of GFLOP/s: below 1, tinyfin is slower.",
+        1),
+    "cuda_train": Table(
+        "GPU training step, float32", ("workload", "batch"), "steps/s",
+        lambda s, _: 1 / s, ("tinyfin", "PyTorch"),
+        (("tinyfin", "PyTorch"),),
+        "Steps per second (fastest step; zero_grad, forward, cross_entropy, backward, "
+        "SGD step, synchronize). The ratio is of steps/s: below 1, tinyfin is slower.",
+        1),
 }
 
 

@@ -7,7 +7,7 @@
 #   3. the CUDA tests against the real GPU                         tests.log
 #   4. compute-sanitizer memcheck over the device tests            memcheck.log
 #   5. verify on the cuda backend (quick depth, its report)        verify.log, verify-report/
-#   6. the GPU benchmarks (benchmarks/ -k cuda), when there are    bench.log
+#   6. the GPU benchmarks (benchmarks/test_cuda_bench.py: tables)   bench.log
 # Each step has its own time limit (together 7 min 50 s at most) and the
 # run goes on past a failure, so one run shows every result; summary.txt has one line per step and the
 # exit status is non-zero if any step failed.
@@ -39,10 +39,6 @@ else
   echo "memcheck   skipped: compute-sanitizer is not on PATH" | tee -a "$LOGS/summary.txt"
 fi
 step verify verify.log 150 "$PYTHON" -m verify --backends cuda --depth quick --out "$LOGS/verify-report"
-if grep -rlq "cuda" benchmarks/*.py 2>/dev/null; then
-  step bench bench.log 60 "$PYTHON" -m pytest benchmarks -k cuda --benchmark-only -p no:cacheprovider
-else
-  echo "bench      skipped: benchmarks/ has no GPU benchmarks yet" | tee -a "$LOGS/summary.txt"
-fi
+step bench bench.log 60 "$PYTHON" -m pytest benchmarks/test_cuda_bench.py --benchmark-only -p no:cacheprovider
 echo "gpu_check.sh: logs in $LOGS (exit $status)"
 exit "$status"
