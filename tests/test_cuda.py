@@ -44,6 +44,20 @@ def test_a_library_that_does_not_load_is_the_reason():
     assert lines[3] == f"zeros: device 'cuda' is not available: {lines[1]}"
 
 
+def test_without_cuda_nothing_is_pinned_and_pinning_says_why():
+    code = ("import tinyfin as tf\n"
+            "t = tf.ones(3)\n"
+            "print(t.is_pinned(), t.to('cpu', non_blocking=True) is t)\n"
+            "try:\n"
+            "    t.pin_memory()\n"
+            "except RuntimeError as e:\n"
+            "    print(e)\n")
+    lines = run(code, TINYFIN_CUDA_LIB="/nonexistent/libtinyfin_cuda.so").splitlines()
+    assert lines[0] == "False True"
+    assert lines[1].startswith("pin_memory: pinned memory is CUDA's, which cannot run here: "
+                               "TINYFIN_CUDA_LIB=/nonexistent/libtinyfin_cuda.so does not load")
+
+
 def test_without_the_library_tinyfin_says_how_to_build_it(tmp_path):
     if os.environ.get("TINYFIN_LIB"):
         pytest.skip("TINYFIN_LIB names the library under test (a sanitizer run)")

@@ -1610,3 +1610,41 @@ def test_bool_masks_read_and_write_on_the_device_as_on_the_cpu():
     for _ in range(3):
         tf.ones(5000, device="cuda").nonzero()
     assert cuda.memory_allocated() == base  # marks, counts and rows are freed
+
+
+# ---- pinned memory and non-blocking copies -------------------------------------------
+def test_pinned_memory_and_non_blocking_copies_to_the_device():
+    a = host_array(np.float32, (64, 33))
+    t = tf.tensor(a)
+    p = t.pin_memory()
+    assert p.is_pinned() and not t.is_pinned() and p.device == "cpu"
+    assert p.pin_memory() is p
+    np.testing.assert_array_equal(p.numpy(), a)
+    assert not (p * 2).is_pinned()  # ops give ordinary host memory
+    np.testing.assert_array_equal((p * 2 + t).numpy(), a * 3)
+    # read in place (contiguous: from offset 0 or not), or staged
+    for src, want in ((p, a), (p[5:], a[5:]), (p[:, 3:7], a[:, 3:7]), (p.t(), a.T)):
+        for d in (src.to("cuda", non_blocking=True), src.cuda(non_blocking=True),
+                  src.to("cuda", tf.float64, non_blocking=True)):
+            cuda.synchronize()
+            np.testing.assert_array_equal(d.cpu().numpy(), want.astype(d.cpu().numpy().dtype))
+    back = p.cuda().to("cpu", non_blocking=True)  # to the host it completes first
+    np.testing.assert_array_equal(back.numpy(), a)
+    with pytest.raises(RuntimeError, match=r"pin_memory: only cpu tensors can be pinned, got a "
+                                           r"tensor on cuda:0"):
+        p.cuda().pin_memory()
+    for _ in range(3):  # a pinned source freed at once: its free waits for the copy
+        d = tf.tensor(a).pin_memory().cuda(non_blocking=True)
+    np.testing.assert_array_equal(d.cpu().numpy(), a)
+
+
+def test_the_dataloader_pins_batches_when_cuda_is_available():
+    from tinyfin.utils.data import DataLoader, TensorDataset
+    x, y = host_array(np.float32, (10, 3)), np.arange(10)
+    loader = DataLoader(TensorDataset(tf.tensor(x), tf.tensor(y)), batch_size=4, pin_memory=True)
+    seen = []
+    for xb, yb in loader:
+        assert xb.is_pinned() and yb.is_pinned()
+        seen.append(xb.cuda(non_blocking=True))
+    cuda.synchronize()
+    np.testing.assert_array_equal(np.concatenate([b.cpu().numpy() for b in seen]), x)

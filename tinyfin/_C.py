@@ -89,6 +89,7 @@ _SIGNATURES = {
     "tf_contiguous": (ST, [T, OUT]),
     "tf_to_dtype": (ST, [T, c_int, OUT]),
     "tf_to_device": (ST, [T, c_int, c_int, OUT]),
+    "tf_to_device_nb": (ST, [T, c_int, c_int, c_bool, OUT]),
     "tf_copy_": (ST, [T, T]),
     "tf_fill_": (ST, [T, c_double, c_int64, c_int]),
     # creation and random numbers
@@ -162,6 +163,8 @@ _SIGNATURES = {
     "tf_cuda_memory_stats": (None, [I64P, I64P, I64P]),
     "tf_cuda_reset_peak_memory_stats": (None, []),
     "tf_cuda_empty_cache": (None, []),
+    "tf_pin_memory": (ST, [T, OUT]),
+    "tf_tensor_is_pinned": (c_bool, [T]),
     "tf_cuda_set_cublas_path": (None, [c_char_p]),
     "tf_cuda_cublas_status": (c_char_p, []),
     "tf_cuda_set_cublas_enabled": (None, [c_bool]),

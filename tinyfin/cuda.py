@@ -6,6 +6,10 @@ loaded at run time: a machine without it, without a driver or without a
 GPU imports tinyfin as before, and is_available() is False with the reason
 in why_unavailable().
 
+Tensor.pin_memory() copies a cpu tensor into page-locked host memory
+(also DataLoader(pin_memory=True)); from there .cuda(non_blocking=True)
+queues the copy and returns at once. Copies to the host always complete.
+
 Device memory comes from a caching allocator: freed blocks are kept for the
 next tensor of the same size (a training loop stops calling cudaMalloc
 after its first step); memory_allocated() counts bytes in live tensors,

@@ -334,8 +334,8 @@ def clone(input: Tensor) -> Tensor:
 def to_args(op: str, args: tuple, kwargs: dict) -> tuple:
     """(dtype, device) of to()'s forms, each None when not given: to(dtype),
     to(device), to(device, dtype), to(other), keywords dtype= and device=
-    (copy= and non_blocking= are accepted and change nothing here). Shared
-    by Tensor.to and nn.Module.to."""
+    (copy= and non_blocking= are accepted here; Tensor.to reads
+    non_blocking itself). Shared by Tensor.to and nn.Module.to."""
     kwargs = dict(kwargs)
     dtype = kwargs.pop("dtype", None)
     device = kwargs.pop("device", None)
@@ -366,14 +366,17 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
     dt = self.dtype if dtype is None else dtype
     if dt is self.dtype and dev == self.device:
         return self
-    return _convert(self, dt, dev)
+    return _convert(self, dt, dev, bool(kwargs.get("non_blocking", False)))
 
 
-def _convert(self: Tensor, dt: _dtypes.dtype, dev=None) -> Tensor:
+def _convert(self: Tensor, dt: _dtypes.dtype, dev=None, non_blocking: bool = False) -> Tensor:
+    """non_blocking: a copy to the GPU from pinned memory (pin_memory()) is
+    queued and returns at once, as PyTorch's; every other copy, and every
+    copy to the host, completes before it returns."""
     if dev is None or dev == self.device:
         out = _call(_C.tf_to_dtype, self._h, dt.code)
     else:
-        out = _call(_C.tf_to_device, self._h, dev.code, dt.code)
+        out = _call(_C.tf_to_device_nb, self._h, dev.code, dt.code, non_blocking)
     if dt.is_floating_point and needs_grad(self):
         source, home = self.dtype, self.device
         record("to", out, (self,), lambda g: (_convert(g, source, home),))
@@ -403,4 +406,23 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False) -> Tensor:
     dev = check_device("cuda", "cuda" if device is None else
                        device if isinstance(device, (str, _device.device))
                        else f"cuda:{device}")
-    return to(self, dev)
+    return to(self, dev, non_blocking=non_blocking)
+
+
+@register("pin_memory", function=False)
+def pin_memory(self: Tensor) -> Tensor:
+    """A copy of this cpu tensor in page-locked host memory (self when it is
+    pinned already), which .to("cuda", non_blocking=True) copies from
+    without waiting. Needs CUDA. Don't write it while such a copy may still
+    be reading it (until torch.cuda.synchronize, as in PyTorch)."""
+    if self.is_pinned():
+        return self
+    out = _call(_C.tf_pin_memory, self._h)
+    if needs_grad(self):
+        record("pin_memory", out, (self,), lambda g: (g,))
+    return out
+
+
+@register("is_pinned", function=False)
+def is_pinned(self: Tensor) -> bool:
+    return bool(_C.tf_tensor_is_pinned(self._h))

@@ -140,6 +140,12 @@ tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out);
  * devices (through host memory). */
 tf_status tf_to_device(const tf_tensor *t, int device, tf_dtype dtype,
                        tf_tensor **out);
+/* tf_to_device; with non_blocking, a copy to the GPU from pinned memory
+ * (tf_pin_memory) is queued and returns before it is done (the device's
+ * later work waits for it; the source must not be written until
+ * tf_cuda_synchronize). Anything else waits for its copy as before. */
+tf_status tf_to_device_nb(const tf_tensor *t, int device, tf_dtype dtype, bool non_blocking,
+                          tf_tensor **out);
 /* dst[...] = src broadcast to dst's shape, converting dtype. A source that
  * overlaps dst other than element for element is read from a copy. */
 tf_status tf_copy_(tf_tensor *dst, const tf_tensor *src);
@@ -382,6 +388,12 @@ void tf_cuda_memory_stats(int64_t *allocated, int64_t *max_allocated, int64_t *r
 void tf_cuda_reset_peak_memory_stats(void);
 /* Returns the kept blocks to the device. */
 void tf_cuda_empty_cache(void);
+/* A copy of the cpu tensor t in page-locked ("pinned") host memory, or t
+ * itself (retained) when it is pinned already: what non-blocking copies
+ * to the GPU read from. Needs CUDA (TF_ERR_DEVICE with why otherwise).
+ * Ops on a pinned tensor give ordinary host tensors. */
+tf_status tf_pin_memory(const tf_tensor *t, tf_tensor **out);
+bool tf_tensor_is_pinned(const tf_tensor *t);
 /* cuBLAS for float matrix products: the library at path is loaded at the
  * first float product on the device or the first tf_cuda_cublas_status
  * (a path set later has no effect). Status: "loaded: <path>" or "not

@@ -23,8 +23,13 @@ typedef struct tf_allocator {
   /* nbytes between this allocator's memory and host memory */
   tf_status (*to_host)(void *host, const void *data, size_t nbytes);
   tf_status (*from_host)(void *data, const void *host, size_t nbytes);
+  /* from_host without waiting for the copy, from pinned host memory (NULL:
+   * none; the device's allocator has it) */
+  tf_status (*from_host_async)(void *data, const void *host, size_t nbytes);
 } tf_allocator;
 extern const tf_allocator tf_host_allocator;
+/* memcpy as a host allocator's to_host / from_host */
+tf_status tf_host_copy(void *dst, const void *src, size_t nbytes);
 /* Whether freed host blocks are cached for reuse (host_memory.c). */
 bool tf_host_cache_enabled(void);
 
@@ -119,11 +124,18 @@ tf_overlap tf_overlap_of(const tf_tensor *dst, const tf_tensor *src);
 /* The product of the sizes of a shape that is known to fit (a tensor's). */
 int64_t tf_shape_numel(int ndim, const int64_t *shape);
 /* A new contiguous tensor with its own storage in host memory, or in the
- * memory of alloc (the operands' device, for an op's result). */
+ * memory of alloc's device (the operands' device, for an op's result:
+ * ordinary host memory for any host allocator, pinned included); tf_new_in
+ * allocates from alloc itself (tf_pin_memory's pinned storages). */
 tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
                  tf_tensor **out);
 tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
                     tf_dtype dtype, tf_tensor **out);
+tf_status tf_new_in(const tf_allocator *alloc, int ndim, const int64_t *shape,
+                    tf_dtype dtype, tf_tensor **out);
+/* The CUDA backend's page-locked host memory (cuda/backend.c): a cpu
+ * tensor's storage that the device copies from without staging. */
+extern const tf_allocator tf_cuda_pinned_allocator;
 /* The allocator of device's backend: where creation ops put results. */
 tf_status tf_device_allocator(const char *op, int device,
                               const tf_allocator **alloc);

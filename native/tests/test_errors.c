@@ -61,7 +61,7 @@ static void test_tensor_errors(void) {
 /* A tensor in memory of a device this build has no backend for (a fake
  * allocator: the data stays where it is, only the storage says cuda:0).
  * Until a CUDA backend exists this is the only way to make one. */
-static const tf_allocator fake_cuda = {TF_CUDA, "cuda:0", false, NULL, NULL, NULL, NULL};
+static const tf_allocator fake_cuda = {TF_CUDA, "cuda:0", false, NULL, NULL, NULL, NULL, NULL};
 
 static void test_device_errors(void) {
   tf_tensor *t = make_range(1, SHAPE(3), TF_FLOAT32), *c = make_range(1, SHAPE(3), TF_FLOAT32);

@@ -105,7 +105,8 @@ tf_status tf_check_same_device(const char *op, const tf_tensor *a,
                                const tf_tensor *b) {
   TF_TRY(tf_check_device(op, a));
   TF_TRY(tf_check_device(op, b));
-  TF_CHECK(a->storage->alloc == b->storage->alloc, TF_ERR_DEVICE,
+  /* the device, not the allocator: pinned host memory is the cpu's */
+  TF_CHECK(a->storage->alloc->device == b->storage->alloc->device, TF_ERR_DEVICE,
            "%s: expected all tensors on one device, got %s and %s (move one "
            "with .to())", op, a->storage->alloc->name, b->storage->alloc->name);
   return TF_OK;

@@ -106,10 +106,10 @@ static void block_free(void *data, size_t nbytes) {
   free(data);
 }
 
-static tf_status host_copy(void *dst, const void *src, size_t nbytes) {
+tf_status tf_host_copy(void *dst, const void *src, size_t nbytes) {
   if (nbytes) memcpy(dst, src, nbytes);
   return TF_OK;
 }
 
 const tf_allocator tf_host_allocator = {
-    TF_CPU, "cpu", true, block_new, block_free, host_copy, host_copy};
+    TF_CPU, "cpu", true, block_new, block_free, tf_host_copy, tf_host_copy, NULL};

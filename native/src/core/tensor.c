@@ -138,6 +138,13 @@ tf_status tf_new(int ndim, const int64_t *shape, tf_dtype dtype,
 
 tf_status tf_new_on(const tf_allocator *alloc, int ndim, const int64_t *shape,
                     tf_dtype dtype, tf_tensor **out) {
+  /* an op's result on a host tensor is ordinary host memory, even when
+   * the operand's is pinned */
+  return tf_new_in(alloc->host ? &tf_host_allocator : alloc, ndim, shape, dtype, out);
+}
+
+tf_status tf_new_in(const tf_allocator *alloc, int ndim, const int64_t *shape,
+                    tf_dtype dtype, tf_tensor **out) {
   TF_TRY(check_shape("empty", ndim, shape));
   TF_CHECK(dtype >= 0 && dtype < TF_NUM_DTYPES, TF_ERR_DTYPE,
            "empty: unknown dtype code %d", (int)dtype);

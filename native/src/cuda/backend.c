@@ -50,6 +50,9 @@ static struct {
   int (*free)(void *, char *, size_t);
   int (*memcpy)(void *, const void *, size_t, int, char *, size_t);
   int (*fill)(void *, const void *, int, int64_t, char *, size_t);
+  int (*host_alloc)(void **, size_t, char *, size_t);
+  int (*host_free)(void *, char *, size_t);
+  int (*upload_async)(void *, const void *, size_t, char *, size_t);
   int (*copy_strided)(void *, const void *, int, int, const int64_t *, const int64_t *,
                       const int64_t *, char *, size_t);
   int (*convert)(void *, int, const void *, int, int, const int64_t *, const int64_t *,
@@ -168,6 +171,8 @@ static void load(void) {
       {"tfc_device_count", (void **)&api.device_count},
       {"tfc_malloc", (void **)&api.malloc}, {"tfc_free", (void **)&api.free},
       {"tfc_memcpy", (void **)&api.memcpy}, {"tfc_fill", (void **)&api.fill},
+      {"tfc_host_alloc", (void **)&api.host_alloc}, {"tfc_host_free", (void **)&api.host_free},
+      {"tfc_upload_async", (void **)&api.upload_async},
       {"tfc_copy_strided", (void **)&api.copy_strided},
       {"tfc_convert", (void **)&api.convert},
       {"tfc_binary_count", (void **)&api.binary_count}, {"tfc_binary", (void **)&api.binary},
@@ -370,8 +375,66 @@ tf_status tf_cuda_synchronize(void) {
   return TF_OK;
 }
 
-static const tf_allocator cuda_allocator = {
-    TF_CUDA, "cuda:0", false, cuda_alloc, cuda_free, cuda_to_host, cuda_from_host};
+static tf_status cuda_from_host_async(void *data, const void *host, size_t nbytes) {
+  char why[WHY_LEN];
+  if (api.upload_async(data, host, nbytes, why, sizeof why) != 0)
+    return device_error("a copy from pinned memory", why);
+  return TF_OK;
+}
+
+static const tf_allocator cuda_allocator = {TF_CUDA,        "cuda:0",       false,
+                                            cuda_alloc,     cuda_free,      cuda_to_host,
+                                            cuda_from_host, cuda_from_host_async};
+
+/* ---- pinned host memory ------------------------------------------------------------
+ * Page-locked host blocks from the CUDA runtime (cudaMallocHost): cpu
+ * tensors the device copies from asynchronously. A block's free waits for
+ * every copy still reading it. A child forked after CUDA was set up
+ * cannot call CUDA: it leaves the blocks it inherited alone. */
+static void *pinned_alloc(size_t nbytes) {
+  void *ptr = NULL;
+  char why[WHY_LEN];
+  if (!cuda_available(NULL) || api.host_alloc(&ptr, nbytes ? nbytes : 1, why, sizeof why) != 0)
+    return NULL;
+  return ptr;
+}
+
+static void pinned_free(void *ptr, size_t nbytes) {
+  (void)nbytes;
+  char why[WHY_LEN];
+  if (cuda_available(NULL)) api.host_free(ptr, why, sizeof why);
+}
+
+const tf_allocator tf_cuda_pinned_allocator = {
+    TF_CPU, "cpu (pinned)", true, pinned_alloc, pinned_free, tf_host_copy, tf_host_copy, NULL};
+
+tf_status tf_pin_memory(const tf_tensor *t, tf_tensor **out) {
+  TF_TRY(tf_check_device("pin_memory", t));
+  TF_CHECK(t->storage->alloc->host, TF_ERR_DEVICE,
+           "pin_memory: only cpu tensors can be pinned, got a tensor on %s",
+           t->storage->alloc->name);
+  const char *why;
+  TF_CHECK(cuda_available(&why), TF_ERR_DEVICE,
+           "pin_memory: pinned memory is CUDA's, which cannot run here: %s", why);
+  if (tf_tensor_is_pinned(t)) {
+    tf_tensor_retain((tf_tensor *)t);
+    *out = (tf_tensor *)t;
+    return TF_OK;
+  }
+  tf_tensor *r = NULL;
+  TF_TRY(tf_new_in(&tf_cuda_pinned_allocator, t->ndim, t->shape, t->dtype, &r));
+  tf_status st = tf_copy_(r, t);
+  if (st != TF_OK) {
+    tf_tensor_release(r);
+    return st;
+  }
+  *out = r;
+  return TF_OK;
+}
+
+bool tf_tensor_is_pinned(const tf_tensor *t) {
+  return t && t->storage->alloc == &tf_cuda_pinned_allocator;
+}
 
 /* ---- kernels ------------------------------------------------------------------- */
 /* t's strides over dst's dims, broadcast as NumPy does (aligned on the

@@ -22,7 +22,7 @@
 #include "../cpu/lstm_cell.h"    /* the LSTM cell's elements */
 #include "../cpu/optim_step.h"    /* tf_optim_plan: the optimizers' scalars, plain data */
 
-#define TFC_ABI_VERSION 11
+#define TFC_ABI_VERSION 12
 
 /* tfc_memcpy's kinds */
 enum { TFC_HOST_TO_DEVICE = 0, TFC_DEVICE_TO_HOST = 1, TFC_DEVICE_TO_DEVICE = 2 };
@@ -40,6 +40,13 @@ int tfc_free(void *ptr, char *why, size_t why_len);
  * every kernel before it). */
 int tfc_memcpy(void *dst, const void *src, size_t nbytes, int kind, char *why,
                size_t why_len);
+/* Page-locked ("pinned") host memory, which the device reads directly;
+ * its free waits for every copy still reading it. upload_async copies
+ * nbytes from pinned host memory to the device in stream order, returning
+ * before the copy is done. */
+int tfc_host_alloc(void **ptr, size_t nbytes, char *why, size_t why_len);
+int tfc_host_free(void *ptr, char *why, size_t why_len);
+int tfc_upload_async(void *dst, const void *src, size_t nbytes, char *why, size_t why_len);
 /* n elements of elem_size bytes (1, 2, 4 or 8) at dst = *elem (host). */
 int tfc_fill(void *dst, const void *elem, int elem_size, int64_t n, char *why,
              size_t why_len);

@@ -410,6 +410,23 @@ int tfc_memcpy(void *dst, const void *src, size_t nbytes, int kind, char *why,
   return fail(cudaMemcpy(dst, src, nbytes, k), "cudaMemcpy", why, why_len);
 }
 
+int tfc_host_alloc(void **ptr, size_t nbytes, char *why, size_t why_len) {
+  *ptr = NULL;
+  return fail(cudaMallocHost(ptr, nbytes), "cudaMallocHost", why, why_len);
+}
+
+int tfc_host_free(void *ptr, char *why, size_t why_len) {
+  /* every copy still reading the block finishes first */
+  cudaError_t err = cudaDeviceSynchronize();
+  if (err == cudaSuccess) err = cudaFreeHost(ptr);
+  return fail(err, "cudaFreeHost", why, why_len);
+}
+
+int tfc_upload_async(void *dst, const void *src, size_t nbytes, char *why, size_t why_len) {
+  return fail(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, 0), "cudaMemcpyAsync",
+              why, why_len);
+}
+
 int tfc_fill(void *dst, const void *elem, int elem_size, int64_t n, char *why,
              size_t why_len) {
   if (n <= 0) return 0;

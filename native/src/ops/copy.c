@@ -74,21 +74,42 @@ tf_status tf_to_dtype(const tf_tensor *t, tf_dtype dtype, tf_tensor **out) {
 
 tf_status tf_to_device(const tf_tensor *t, int device, tf_dtype dtype,
                        tf_tensor **out) {
+  return tf_to_device_nb(t, device, dtype, false, out);
+}
+
+tf_status tf_to_device_nb(const tf_tensor *t, int device, tf_dtype dtype, bool non_blocking,
+                          tf_tensor **out) {
   TF_TRY(tf_check_device("to", t));
   const tf_backend *target = tf_backend_for((tf_device)device);
   TF_CHECK(target != NULL, TF_ERR_DEVICE,
            "to: this build of tinyfin has no backend for device code %d "
            "(it runs on cpu only)", device);
-  if (target->allocator == t->storage->alloc) return converted("to", t, dtype, out);
+  if (target->allocator->device == t->storage->alloc->device)
+    return converted("to", t, dtype, out); /* pinned memory is the cpu's */
+  tf_tensor *src = NULL, *r = NULL;
+  const tf_allocator *to = target->allocator;
+  if (non_blocking && t->storage->alloc == &tf_cuda_pinned_allocator && to->from_host_async &&
+      t->dtype == dtype && tf_tensor_is_contiguous(t)) {
+    /* pinned and as it will lie: the device reads t's bytes in place, in
+     * stream order (a pinned storage's free waits for its copies) */
+    TF_TRY(tf_new_on(to, t->ndim, t->shape, dtype, &r));
+    size_t nbytes = (size_t)tf_tensor_numel(t) * tf_dtype_size(dtype);
+    tf_status st = nbytes ? to->from_host_async(r->storage->data, tf_ptr(t), nbytes) : TF_OK;
+    if (st != TF_OK) {
+      tf_tensor_release(r);
+      return st;
+    }
+    *out = r;
+    return TF_OK;
+  }
   /* Across devices: a contiguous copy in dtype on the source device, whose
    * bytes go through host memory into a new storage on the target. */
-  tf_tensor *src = NULL, *r = NULL;
   TF_TRY(converted("to", t, dtype, &src));
   tf_status st = tf_new_on(target->allocator, src->ndim, src->shape, dtype, &r);
   size_t nbytes = (size_t)tf_tensor_numel(src) * tf_dtype_size(dtype);
   void *staging = NULL;
   if (st == TF_OK && nbytes) {
-    const tf_allocator *from = src->storage->alloc, *to = target->allocator;
+    const tf_allocator *from = src->storage->alloc;
     if (from->host) {
       st = to->from_host(r->storage->data, src->storage->data, nbytes);
     } else if (to->host) {

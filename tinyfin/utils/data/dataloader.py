@@ -35,6 +35,7 @@ import warnings
 import weakref
 from typing import Any, Callable, Dict, List, Optional
 
+from ... import cuda as _cuda
 from ..._generator import Generator
 from . import _random, _worker
 from ._collate import default_collate, default_convert
@@ -58,7 +59,9 @@ _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
 
 class DataLoader:
     """Batches of `dataset` (see the module's docstring). Arguments and
-    their checks are PyTorch's; pin_memory has no effect (no accelerator)."""
+    their checks are PyTorch's; pin_memory puts each batch's tensors in
+    pinned memory when CUDA is available (for .cuda(non_blocking=True)),
+    and warns and does nothing otherwise, as PyTorch."""
 
     _initialized = False
 
@@ -101,7 +104,7 @@ class DataLoader:
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
-        if pin_memory:
+        if pin_memory and not _cuda.is_available():
             warnings.warn("'pin_memory' argument is set as true but no accelerator is "
                           "found, then device pinned memory won't be used.")
 
@@ -217,6 +220,22 @@ class DataLoader:
         return len(self._index_sampler)
 
 
+def _pinned(data):
+    """The batch with its tensors in pinned memory (pin_memory=True, in the
+    main process, as PyTorch's pin-memory thread does), through lists,
+    tuples, named tuples and dicts; an object with a pin_memory method
+    pins itself."""
+    if hasattr(data, "pin_memory") and callable(data.pin_memory):
+        return data.pin_memory()
+    if isinstance(data, dict):
+        return type(data)({k: _pinned(v) for k, v in data.items()})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_pinned(v) for v in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(_pinned(v) for v in data)
+    return data
+
+
 class _BaseDataLoaderIter:
     def __init__(self, loader: DataLoader) -> None:
         self._dataset = loader.dataset
@@ -226,6 +245,7 @@ class _BaseDataLoaderIter:
         self._num_workers = loader.num_workers
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
+        self._pin_memory = loader.pin_memory and _cuda.is_available()
         self._generator = loader.generator
         self._length = None
         self._loader_len = loader.__len__
@@ -246,6 +266,8 @@ class _BaseDataLoaderIter:
 
     def __next__(self):
         data = self._next_data()
+        if self._pin_memory:
+            data = _pinned(data)
         self._num_yielded += 1
         return data
 
