@@ -28,7 +28,8 @@ NVCCFLAGS = ["-std=c++17", "-O3", "--fmad=false", "-Inative/src/cpu", "-Inative/
              "-gencode", "arch=compute_90,code=sm_90",
              "-gencode", "arch=compute_90,code=compute_90"]
 CUDA_SOURCES = [f"native/src/cuda/{name}.cu" for name in (
-    "runtime", "reduce", "matmul", "creation", "index", "conv", "loss", "norm", "pool", "rnn", "optim")]
+    "runtime", "reduce", "matmul", "creation", "index", "conv", "loss", "norm", "pool", "rnn",
+    "optim")]
 
 
 def find_nvcc():

@@ -54,8 +54,8 @@ PROMISES: Dict[str, Promise] = {
                      "arange": DTYPES, "linspace": DTYPES,
                      **{op: DTYPES for op in ("gather", "scatter_add", "index_select",
                                               "index_get", "index_put", "nonzero")},
-                     # one softmax, optim, loss, pool, conv and norm kernel for every dtype (the entry
-                     # points refuse integers)
+                     # one softmax, optim, loss, pool, conv, norm and LSTM kernel for
+                     # every dtype (the entry points refuse integers)
                      "softmax": DTYPES, "optim": DTYPES, "matmul": ("float32", "float64", "int64"),
                      **{op: DTYPES for op in ("cross_entropy", "cross_entropy_backward",
                                               "bce_with_logits", "bce_with_logits_backward",
@@ -72,12 +72,13 @@ PROMISES: Dict[str, Promise] = {
                     "creation and random: one thread per element or Philox block, "
                     "native/src/cuda/creation.cu; scatter_add and index_put_: one thread "
                     "per target adding its contributions in index order, no atomics, "
-                    "native/src/cuda/index.cu; the fused losses: one thread per row or element, "
-                    "summed in the cpu's blocks and order, native/src/cuda/loss.cu; pooling's backward: "
-                    "one thread per input element adding its outputs in row-major order, "
-                    "native/src/cuda/pool.cu; convolution: the matmul's order, col2im one thread per input "
-                    "element summing its taps in order, native/src/cuda/conv.cu; normalization: blocks "
-                    "of 4096 summed in order and merged in block order, native/src/cuda/norm.cu)"),
+                    "native/src/cuda/index.cu; the fused losses: one thread per row or "
+                    "element, summed in the cpu's blocks and order, native/src/cuda/loss.cu; "
+                    "pooling's backward: one thread per input element adding its outputs in "
+                    "row-major order, native/src/cuda/pool.cu; convolution: the matmul's "
+                    "order, col2im one thread per input element summing its taps in order, "
+                    "native/src/cuda/conv.cu; normalization: blocks of 4096 summed in order "
+                    "and merged in block order, native/src/cuda/norm.cu)"),
 }
 
 

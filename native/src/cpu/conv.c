@@ -276,7 +276,8 @@ tf_status tf_conv_passes(int which, const tf_conv_geom *g, const tf_tensor *a,
     return tf_fail(TF_ERR_MEMORY, "conv2d: the weight gradient does not fit "
                    "in memory");
   const size_t cols_b = (size_t)(cols_n * elsize), wide_b = (size_t)(wide_n * elsize),
-               prod_b = (size_t)(prod_n * elsize), acc_b = prod_n ? (size_t)(O * K) * sizeof(double) : 0;
+               prod_b = (size_t)(prod_n * elsize),
+               acc_b = prod_n ? (size_t)(O * K) * sizeof(double) : 0;
   char *cols = cols_b ? steps->alloc(cols_b) : NULL;
   char *wide = wide_b ? steps->alloc(wide_b) : NULL;
   char *prod = prod_b ? steps->alloc(prod_b) : NULL;

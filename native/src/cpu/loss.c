@@ -207,7 +207,8 @@ static void bce_block(const tf_bce_plan *p, tf_dtype dt, const char *xb, const c
       (pb ? bce_loss_pw_f32(n, xs, ys, ps, r) : bce_loss_f32(n, xs, ys, r));
     else
       for (int64_t i = 0; i < n; i++)
-        r[i] = grad ? tf_bce_delem(xs[i], ys[i], ps[i]) : tf_bce_elem(xs[i], ys[i], ps[i], pb != NULL);
+        r[i] = grad ? tf_bce_delem(xs[i], ys[i], ps[i])
+                    : tf_bce_elem(xs[i], ys[i], ps[i], pb != NULL);
     w = w0;
     for (int64_t i = 0; i < n; i++, walk_next(p, &w)) {
       double f = r[i];

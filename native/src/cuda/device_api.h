@@ -203,7 +203,9 @@ int tfc_cross_entropy(int dtype, const tf_ce_plan *plan, const void *x, const vo
                       size_t why_len);
 int tfc_cross_entropy_backward(int dtype, const tf_ce_plan *plan, const void *grad,
                                const void *x, const void *t, const int64_t *yv, const void *w,
-                               void *dx, double *scratch, char *why, size_t why_len);/* BCE with logits (loss.cu): the elements of cpu/loss_rows.h, summed in
+                               void *dx, double *scratch, char *why, size_t why_len);
+
+/* BCE with logits (loss.cu): the elements of cpu/loss_rows.h, summed in
  * its blocks. grad 0: out = the loss (scratch: numel + 2 blocks doubles
  * for reduction mean or sum, blocks = numel over TF_BCE_BLOCK rounded up;
  * none else), g unused; grad 1: out = dx from the upstream gradient g.

@@ -106,7 +106,7 @@ __global__ void bce_elements(tf_bce_plan p, int dt, bool grad, const char *x, co
 __global__ void bce_blocks(int dt, int64_t numel, int64_t blocks, const double *vals,
                            double *part) {
   TFC_FOR_EACH(b, blocks) {
-    const int64_t left = numel - b * TF_BCE_BLOCK, n = left < (int64_t)TF_BCE_BLOCK ? left : (int64_t)TF_BCE_BLOCK;
+    const int64_t block = TF_BCE_BLOCK, left = numel - b * block, n = left < block ? left : block;
     tf_nsum s = tf_bce_block_sum(dt, vals + b * TF_BCE_BLOCK, n);
     part[2 * b] = s.s, part[2 * b + 1] = s.c;
   }

@@ -94,7 +94,8 @@ __global__ void unit_stats(Walk w, const double *part, double eps, bool batch_st
       const double len = (double)w.len;
       if (rm) rm[u * rm_s] = (T)((1 - momentum) * (double)rm[u * rm_s] + momentum * mean[u]);
       if (rv)
-        rv[u * rv_s] = (T)((1 - momentum) * (double)rv[u * rv_s] + momentum * var * len / (len - 1));
+        rv[u * rv_s] =
+            (T)((1 - momentum) * (double)rv[u * rv_s] + momentum * var * len / (len - 1));
     }
   }
 }
