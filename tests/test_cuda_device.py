@@ -1648,3 +1648,33 @@ def test_the_dataloader_pins_batches_when_cuda_is_available():
         seen.append(xb.cuda(non_blocking=True))
     cuda.synchronize()
     np.testing.assert_array_equal(np.concatenate([b.cpu().numpy() for b in seen]), x)
+
+
+def test_what_the_probe_found_making_its_tensors_on_the_cpu_runs_on_the_device():
+    """Second derivatives of cross_entropy with class indices, recurrent
+    cells without a state, attention with a bool mask and gradcheck each
+    once made a tensor on the cpu for a CUDA input."""
+    import tinyfin.nn.functional as F
+    nn = tf.nn
+    a = host_array(np.float64, (2, 3))
+    for device in ("cpu", "cuda"):
+        x = tf.tensor(a, device=device).requires_grad_(True)
+        t = tf.tensor(np.array([0, 2]), device=device)
+        g, = tf.autograd.grad(F.cross_entropy(x, t, label_smoothing=0.1), x, create_graph=True)
+        (g * g).sum().backward()
+        if device == "cpu":
+            want = x.grad.numpy()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), want, rtol=1e-12, atol=1e-15)
+    assert tf.autograd.gradgradcheck(lambda v: F.cross_entropy(v, t), (x,))
+    for cell in (nn.RNNCell(3, 4), nn.GRUCell(3, 4), nn.LSTMCell(3, 4)):
+        out = cell.to("cuda")(tf.ones(2, 3, device="cuda"))
+        assert (out[0] if isinstance(out, tuple) else out).device == "cuda:0"
+    mha = nn.MultiheadAttention(8, 2).to("cuda")
+    q = tf.tensor(host_array(np.float32, (5, 1, 8))).cuda()
+    causal = tf.tensor(np.triu(np.ones((5, 5), bool), 1)).cuda()
+    out, _ = mha(q, q, q, attn_mask=causal)
+    mha_cpu = nn.MultiheadAttention(8, 2)
+    mha_cpu.load_state_dict({k: v.cpu() for k, v in mha.state_dict().items()})
+    want, _ = mha_cpu(q.cpu(), q.cpu(), q.cpu(), attn_mask=causal.cpu())
+    np.testing.assert_allclose(out.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)

@@ -460,3 +460,31 @@ def test_module_errors_name_the_layer_and_shapes():
         tf.nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match=r"ConvTranspose2d: padding must be an int or a tuple"):
         tf.nn.ConvTranspose2d(3, 4, 3, padding="same")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.conv_transpose1d(tf.ones((1, 1, 3)), tf.ones((1, 1, 5)), dilation=2 ** 62),
+    lambda: F.conv_transpose1d(tf.ones((1, 1, 5)), tf.ones((1, 1, 3)), stride=2 ** 62),
+    lambda: F.conv_transpose2d(tf.ones((2, 4, 8, 8)), tf.ones((4, 1, 5, 5)), dilation=2 ** 62),
+    lambda: F.conv1d(tf.ones((1, 1, 4)), tf.ones((1, 1, 2)), padding=2 ** 63 - 1),
+], ids=["transpose_dilation", "transpose_stride", "transpose2d_dilation", "padding"])
+def test_an_output_size_beyond_int64_is_a_value_error(call):
+    """Computed exactly in Python, such a size once reached C modulo 2^64:
+    a wrong shape, or a write outside the result (a crash)."""
+    with pytest.raises(ValueError, match=r"the output size \(\d+(, \d+)?,?\) of input size .* "
+                                         r"does not fit in int64"):
+        call()
+
+
+def test_the_c_passes_refuse_positions_beyond_int64():
+    """The net under the front ends: a pass whose input positions p s - pad
+    + i d overflow int64 is refused before any kernel runs."""
+    big = 2 ** 62
+    with pytest.raises(ValueError, match=r"conv2d: output size \(3, 2\) with stride "
+                                         r"\(4611686018427387904, 1\) .* beyond int64"):
+        _call(_C.tf_conv2d, tf.ones((1, 1, 4, 4))._h, tf.ones((1, 1, 3, 3))._h, None,
+              _C.shape_array((big, 1, 0, 0, 1, 1, 1)), 3, 2)
+    with pytest.raises(ValueError, match=r"conv2d_input_grad: .* dilated by "
+                                         r"\(4611686018427387904, 1\) .* beyond int64"):
+        _call(_C.tf_conv2d_input_grad, tf.ones((1, 1, 3, 3))._h, tf.ones((1, 1, 5, 5))._h,
+              _C.shape_array((1, 1, 0, 0, big, 1, 1)), 4, 4)

@@ -10,7 +10,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..creation import tensor, zeros, zeros_like
+from ..creation import tensor, zeros_like
 from ..tensor import Tensor
 from .differentiate import grad
 
@@ -27,6 +27,11 @@ def _outputs(fn: Callable, inputs: tuple) -> tuple:
     return _as_tuple(fn(*inputs))
 
 
+def _host(t) -> np.ndarray:
+    """t's values as a float64 array, from any device."""
+    return t.detach().cpu().numpy().astype(np.float64)
+
+
 def _numeric_jacobians(fn: Callable, inputs: tuple, eps: float) -> dict:
     """{(out index, in index): J as a float64 (out numel, in numel) array}."""
     jac = {}
@@ -35,18 +40,17 @@ def _numeric_jacobians(fn: Callable, inputs: tuple, eps: float) -> dict:
     for i, x in enumerate(inputs):
         if not getattr(x, "requires_grad", False):
             continue
-        flat = x.detach().numpy().reshape(-1).copy()
+        flat = _host(x).reshape(-1).copy()
         cols = {o: np.zeros((out.numel(), flat.size)) for o, out in enumerate(base)}
         for j in range(flat.size):
             values = []
             for sign in (1.0, -1.0):
                 probe = flat.copy()
                 probe[j] += sign * eps
-                xj = tensor(probe.reshape(x.shape), dtype=x.dtype,
+                xj = tensor(probe.reshape(x.shape), dtype=x.dtype, device=x.device,
                             requires_grad=True)
                 args = inputs[:i] + (xj,) + inputs[i + 1:]
-                values.append([o.detach().numpy().astype(np.float64).reshape(-1)
-                               for o in _outputs(fn, args)])
+                values.append([_host(o).reshape(-1) for o in _outputs(fn, args)])
             for o in cols:
                 cols[o][:, j] = (values[0][o] - values[1][o]) / (2 * eps)
         for o, J in cols.items():
@@ -65,13 +69,12 @@ def _analytic_jacobians(fn: Callable, inputs: tuple) -> dict:
         for k in range(out.numel()):
             onehot = np.zeros(out.numel())
             onehot[k] = 1.0
-            seed = zeros(out.shape, dtype=out.dtype)
-            seed.numpy().reshape(-1)[:] = onehot
+            seed = tensor(onehot.reshape(out.shape), dtype=out.dtype, device=out.device)
             grads = grad(out, [inputs[i] for i in wanted], seed,
                          retain_graph=True, allow_unused=True)
             for i, g in zip(wanted, grads):
                 if g is not None:
-                    jac[(o, i)][k, :] = g.detach().numpy().astype(np.float64).reshape(-1)
+                    jac[(o, i)][k, :] = _host(g).reshape(-1)
     return jac
 
 
@@ -119,7 +122,8 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = tuple(
-            tensor(rng.standard_normal(o.shape), dtype=o.dtype, requires_grad=True)
+            tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device,
+                   requires_grad=True)
             for o in outputs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
@@ -138,8 +142,8 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs: Optional[Sequence] = None,
     plain = grad(outs, [inputs[i] for i in diff_inputs],
                  tuple(g.detach() for g in grad_outputs), allow_unused=True)
     for k, (a, b) in enumerate(zip(kept, plain)):
-        a = a.detach().numpy().astype(np.float64)
-        b = np.zeros_like(a) if b is None else b.numpy().astype(np.float64)
+        a = _host(a)
+        b = np.zeros_like(a) if b is None else _host(b)
         if not np.allclose(a, b, rtol=rtol, atol=atol):
             message = (f"gradgradcheck: the gradient of input {diff_inputs[k]} with "
                        f"create_graph=True differs from the one without it (max "

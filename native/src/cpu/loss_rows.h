@@ -5,10 +5,12 @@
  * operations in the same order and sum them in the same blocks. The CUDA
  * build does not fuse multiply-adds (--fmad=false); the cpu's float32
  * loops, built for AVX2 and AVX-512 (TF_SIMD_CLONES), may, which moves a
- * double intermediate by its last bits: below float32's rounding, so the
- * results are bitwise the cpu's but for a double that lands on a float32
- * rounding boundary. exp and log1p of the exact paths are each device's
- * libm.
+ * double intermediate by its last bits. That is below float32's rounding,
+ * so the results are the cpu's bits except where the difference survives:
+ * a value at a rounding boundary, or one that cancellation magnifies (the
+ * BCE gradient where the target is close to sigmoid(x): an ulp); the sign
+ * of a NaN from a sum may differ too. exp and log1p of the exact paths are
+ * each device's libm.
  *
  * Cross-entropy. Every row is computed in double (float32 inputs are
  * widened, the result rounded once). With m the row's max, reached at class j, and

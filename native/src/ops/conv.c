@@ -65,6 +65,15 @@ static tf_status conv_channels(const char *op, const tf_conv_geom *g,
   return TF_OK;
 }
 
+/* Whether every input position a pass computes, p s - pad + i d for output
+ * p < out and tap i < k, fits int64: then no kernel's index arithmetic can
+ * overflow (a position outside the input reads as zero). */
+static bool extent_fits(int64_t out, int64_t s, int64_t k, int64_t d) {
+  int64_t reach, span;
+  return tf_mul_ok(out > 0 ? out - 1 : 0, s, &reach) && tf_mul_ok(k > 0 ? k - 1 : 0, d, &span) &&
+         reach <= INT64_MAX - span;
+}
+
 /* Run the kernel on contiguous copies of a and b (and bias) into a new
  * (ndim 4) result of shape. */
 static tf_status conv_run(int which, const tf_conv_geom *g, const tf_tensor *a,
@@ -76,6 +85,12 @@ static tf_status conv_run(int which, const tf_conv_geom *g, const tf_tensor *a,
   int64_t numel;
   TF_CHECK(tf_numel_ok(4, shape, &numel), TF_ERR_SHAPE,
            "%s: the result's size overflows int64", op);
+  TF_CHECK(extent_fits(g->ho, g->sh, g->kh, g->dh) && extent_fits(g->wo, g->sw, g->kw, g->dw),
+           TF_ERR_VALUE,
+           "%s: output size (%lld, %lld) with stride (%lld, %lld) and kernel (%lld, %lld) "
+           "dilated by (%lld, %lld) reaches input positions beyond int64", op,
+           (long long)g->ho, (long long)g->wo, (long long)g->sh, (long long)g->sw,
+           (long long)g->kh, (long long)g->kw, (long long)g->dh, (long long)g->dw);
   tf_conv_kernel kernel;
   TF_KERNEL(kernel, tf_device_of(a), op, k->conv);
   tf_tensor *ca = NULL, *cb = NULL, *cbias = NULL, *r = NULL;

@@ -205,7 +205,8 @@ class MultiheadAttention(Module):
     def _additive(mask: Tensor, like: Tensor) -> Tensor:
         """A bool mask (True: do not attend) as -inf / 0 in like's dtype."""
         if mask.dtype is _dtypes.bool_:
-            return where(mask, float("-inf"), _creation.zeros((), dtype=like.dtype))
+            zero = _creation.zeros((), dtype=like.dtype, device=like.device)
+            return where(mask, float("-inf"), zero)
         return mask
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,

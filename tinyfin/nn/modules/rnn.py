@@ -318,7 +318,7 @@ class RNNCellBase(Module):
     def _zeros(self, x: Tensor) -> Tensor:
         """The zero state hx=None stands for: W_hh takes part (a zero
         gradient, as PyTorch's) rather than being skipped."""
-        return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+        return _creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
 
     def _project(self, x: Tensor, fold_hh: bool) -> Tensor:
         p = x @ self.weight_ih.mT

@@ -36,7 +36,16 @@ class _Geom(NamedTuple):
 
 
 def _c_params(geom: _Geom):
+    """The C params (the front ends checked the sizes: _check_output)."""
     return _C.shape_array(geom.params, "conv2d", "params")
+
+
+def _check_output(op: str, out: Tuple[int, ...], size) -> None:
+    """The output size, computed exactly in Python, must fit int64: ctypes
+    would pass a larger one modulo 2^64 (a wrong shape, or worse)."""
+    if any(o >= 2 ** 63 for o in out):
+        raise ValueError(f"{op}: the output size {out} of input size {tuple(size)} does not "
+                         f"fit in int64 (stride, padding or dilation too large)")
 
 
 def _conv(x: Tensor, w: Tensor, bias: Optional[Tensor], geom: _Geom) -> Tensor:
@@ -204,6 +213,7 @@ def _convnd(op: str, n: int, input, weight, bias, stride, padding, dilation,
                          f"of shape {tuple(input.shape)}, padding "
                          f"{padding!r})")
     out = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
+    _check_output(op, out, size)
     if n == 1:
         weight = weight.unsqueeze(2)
         geom = _Geom((1, size[0]), (1, out[0]), (1, ksize[0]),
@@ -252,6 +262,7 @@ def _conv_transposend(op: str, n: int, input, weight, bias, stride, padding,
         raise ValueError(f"{op}: the output size {out} of input of shape "
                          f"{tuple(input.shape)} (stride {stride}, padding "
                          f"{padding}, kernel {ksize}) is negative")
+    _check_output(op, out, size)
     if n == 1:
         weight = weight.unsqueeze(2)
         geom = _Geom((1, out[0]), (1, size[0]), (1, ksize[0]),

@@ -175,7 +175,7 @@ def _target_distribution(x: Tensor, target: Tensor, weight, ignore_index: int,
     else:
         valid = target != ignore_index
         safe = where(valid, target, 0)
-        classes = arange(C).reshape((C,) + (1,) * (x.ndim - cdim - 1))
+        classes = arange(C, device=x.device).reshape((C,) + (1,) * (x.ndim - cdim - 1))
         hit = (classes == safe.unsqueeze(cdim)).to(x.dtype)
         dist = (hit * (1.0 - smoothing) + smoothing / C) * valid.unsqueeze(cdim).to(x.dtype)
     if weight is not None:
