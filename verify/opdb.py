@@ -226,7 +226,7 @@ NOT_OPS = {
 # tinyfin, autograd plumbing.
 NOT_OP_METHODS = {
     "T", "mT", "backward", "device", "dim", "dtype", "element_size", "grad",
-    "grad_fn", "is_contiguous", "is_floating_point", "is_leaf", "item",
+    "grad_fn", "is_contiguous", "is_floating_point", "is_leaf", "is_pinned", "item",
     "ndim", "numel", "numpy", "register_hook", "requires_grad",
     "requires_grad_", "retain_grad", "retains_grad", "shape", "size",
     "storage_offset", "stride", "tolist", "detach", "detach_", "data",

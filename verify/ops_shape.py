@@ -310,7 +310,10 @@ ENTRIES = [
             (((3, 4),), (), {"dtype": tf.int64}, S), (((3, 4),), ("cpu", tf.bool), {}, C),
             (((3, 4),), (tf.tensor([1]),), {}, C)], kind="view", diff=True, 
            grad_if=lambda s: bool(s.args) and s.args[0] is tf.float64,
-           methods=("to", "double", "float", "long", "bool", "type_as", "cpu", "cuda"),
+           # cuda and pin_memory need a device: tests/test_cuda_device.py checks
+           # their values, tests/test_cuda.py their errors without one
+           methods=("to", "double", "float", "long", "bool", "type_as", "cpu", "cuda",
+                    "pin_memory"),
            errors=[E_("cuda in a cpu-only build", lambda: tf.ones(2).cuda(), RuntimeError,
                       r"cuda: device 'cuda' is not available: this build of tinyfin has no "
                       r"CUDA backend"),
